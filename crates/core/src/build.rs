@@ -1,0 +1,941 @@
+//! Building an index: read every input once, parse and hash on all cores into sorted runs that
+//! fit the memory budget, merge the runs, and write the index atomically.
+//!
+//! Memory: the parsing threads share [`RUN_SHARE`] of `--memory` for their run buffers (32
+//! bytes a record); chunks in flight take a few MiB; the merge reads each run through a buffer
+//! sized so that all of them together stay within the budget; the fan-out table is capped at
+//! a quarter of it. Runs are anonymous temporary files, gone even if the process is killed.
+//!
+//! Atomicity: the index is written to `.NAME.leakdex-tmp-PID-XXXX` in the destination's
+//! directory, synced, then renamed over the destination, and the directory is synced. A crash
+//! leaves the old index in place; the next build removes temporary files of dead processes.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver};
+
+use crate::error::{Error, Result};
+use crate::format::{self, Kind};
+use crate::ingest::{self, FileFormat, FileStats, Format, Sink};
+use crate::manifest::Manifest;
+use crate::meta::{Meta, Source};
+use crate::writer::IndexWriter;
+use crate::Key;
+
+/// Share of the memory budget given to the parsing threads' run buffers.
+pub const RUN_SHARE: f64 = 0.5;
+/// Smallest memory budget accepted.
+pub const MIN_MEMORY: u64 = 32 << 20;
+/// Most runs merged at once; more are first merged in groups.
+pub const MAX_FAN_IN: usize = 64;
+/// Bytes of one run record: key, source id (u32), count (u64).
+const RUN_RECORD: usize = 32;
+
+/// One input: a file, a directory (all files below it, recursively) or `-` for stdin. Each
+/// input is one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputSpec {
+    /// The path; `-` is standard input.
+    pub path: PathBuf,
+    /// The source name; by default the file or directory name without its extensions.
+    pub name: Option<String>,
+}
+
+impl InputSpec {
+    /// An input named after its path.
+    pub fn path(p: impl Into<PathBuf>) -> InputSpec {
+        InputSpec { path: p.into(), name: None }
+    }
+    fn is_stdin(&self) -> bool {
+        self.path.as_os_str() == "-"
+    }
+    fn source_name(&self) -> String {
+        match (&self.name, self.is_stdin()) {
+            (Some(n), _) => n.clone(),
+            (None, true) => "stdin".into(),
+            (None, false) => ingest::source_name(&self.path),
+        }
+    }
+}
+
+/// Build settings.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Email or password index.
+    pub kind: Kind,
+    /// Memory budget in bytes.
+    pub memory: u64,
+    /// Bloom filter false-positive rate.
+    pub fpr: f64,
+    /// Format for every file instead of detection.
+    pub format: Option<Format>,
+    /// CSV column holding the identifiers.
+    pub column: Option<String>,
+    /// Stop at the first unreadable or corrupt input instead of reporting it and going on.
+    pub strict: bool,
+    /// Parsing threads (0: one per core).
+    pub threads: usize,
+    /// Where runs go (default: the destination's directory, so that a RAM-backed `/tmp`
+    /// does not defeat the memory budget).
+    pub temp_dir: Option<PathBuf>,
+    /// Titles, dates and data classes of the sources.
+    pub manifest: Option<Manifest>,
+}
+
+impl BuildOptions {
+    /// Defaults: 1 GiB, FPR 0.001, formats detected, not strict, all cores.
+    pub fn new(kind: Kind) -> BuildOptions {
+        BuildOptions {
+            kind,
+            memory: 1 << 30,
+            fpr: 0.001,
+            format: None,
+            column: None,
+            strict: false,
+            threads: 0,
+            temp_dir: None,
+            manifest: None,
+        }
+    }
+}
+
+/// What the build is doing, for progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Reading and parsing inputs.
+    Reading,
+    /// Merging runs into the index.
+    Merging,
+    /// Done.
+    Done,
+}
+
+/// Progress figures, reported about every megabyte read and during the merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Phase.
+    pub phase: Phase,
+    /// Input bytes read (as stored, compressed or not).
+    pub bytes_read: u64,
+    /// Total input bytes, when known (not for stdin).
+    pub bytes_total: Option<u64>,
+    /// Records extracted so far.
+    pub records: u64,
+    /// Run records merged so far (merge phase).
+    pub merged: u64,
+    /// Run records to merge.
+    pub to_merge: u64,
+}
+
+/// What the build did with one input file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileReport {
+    /// The file (`-` for stdin).
+    pub path: String,
+    /// Its source.
+    pub source: String,
+    /// Format used, if one was settled.
+    pub format: Option<String>,
+    /// Compression found.
+    pub compression: Option<String>,
+    /// Bytes read from disk.
+    pub bytes: u64,
+    /// Lines, records and rejects.
+    #[serde(flatten)]
+    pub stats: FileStats,
+    /// The error that stopped reading this file, if any. Records before it still count.
+    pub error: Option<String>,
+}
+
+/// The outcome of a build.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildReport {
+    /// Every file read.
+    pub files: Vec<FileReport>,
+    /// The sources as stored in the index.
+    pub sources: Vec<Source>,
+    /// Distinct keys in the index.
+    pub entries: u64,
+    /// Records extracted.
+    pub records: u64,
+    /// Index file size.
+    pub index_bytes: u64,
+    /// Wall time.
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+impl BuildReport {
+    /// Files that could not be read to the end.
+    pub fn failed_files(&self) -> impl Iterator<Item = &FileReport> {
+        self.files.iter().filter(|f| f.error.is_some())
+    }
+}
+
+/// A chunk of whole records for a parsing thread.
+struct Chunk {
+    file: usize,
+    source: u32,
+    format: Arc<FileFormat>,
+    first_line: u64,
+    data: Vec<u8>,
+}
+
+/// A run record.
+#[derive(Clone, Copy)]
+struct Rec {
+    key: Key,
+    source: u32,
+    count: u64,
+}
+
+/// A parsing thread's records: spilled as a sorted run whenever the buffer is full, so that it
+/// never grows past its share of the memory budget.
+struct RunBuffer {
+    recs: Vec<Rec>,
+    cap: usize,
+    source: u32,
+    dir: PathBuf,
+    runs: Vec<Run>,
+    error: Option<Error>,
+}
+
+impl RunBuffer {
+    fn spill(&mut self) {
+        if self.error.is_none() && !self.recs.is_empty() {
+            match spill(&mut self.recs, &self.dir) {
+                Ok(run) => self.runs.push(run),
+                Err(e) => self.error = Some(e),
+            }
+        }
+        self.recs.clear();
+    }
+}
+
+impl Sink for RunBuffer {
+    fn key(&mut self, key: Key, count: u64) {
+        if self.recs.len() >= self.cap {
+            self.spill();
+        }
+        self.recs.push(Rec { key, source: self.source, count });
+    }
+}
+
+/// A sorted run on disk.
+struct Run {
+    file: File,
+    records: u64,
+}
+
+fn encode_rec(r: &Rec, out: &mut [u8; RUN_RECORD]) {
+    out[..20].copy_from_slice(&r.key);
+    out[20..24].copy_from_slice(&r.source.to_le_bytes());
+    out[24..32].copy_from_slice(&r.count.to_le_bytes());
+}
+
+fn decode_rec(b: &[u8; RUN_RECORD]) -> Rec {
+    Rec {
+        key: b[..20].try_into().expect("20 bytes"),
+        source: u32::from_le_bytes(b[20..24].try_into().expect("4 bytes")),
+        count: u64::from_le_bytes(b[24..32].try_into().expect("8 bytes")),
+    }
+}
+
+/// Sorts, merges equal (key, source) records and writes a run.
+fn spill(recs: &mut Vec<Rec>, dir: &Path) -> Result<Run> {
+    recs.sort_unstable_by(|a, b| a.key.cmp(&b.key).then(a.source.cmp(&b.source)));
+    let file = tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut buf = [0u8; RUN_RECORD];
+    let mut records = 0u64;
+    let mut i = 0;
+    while i < recs.len() {
+        let mut r = recs[i];
+        i += 1;
+        while i < recs.len() && recs[i].key == r.key && recs[i].source == r.source {
+            r.count = r.count.saturating_add(recs[i].count);
+            i += 1;
+        }
+        encode_rec(&r, &mut buf);
+        w.write_all(&buf).map_err(|e| Error::io(dir, e))?;
+        records += 1;
+    }
+    recs.clear();
+    let file = w.into_inner().map_err(|e| Error::io(dir, e.into_error()))?;
+    Ok(Run { file, records })
+}
+
+/// Reads run records in order.
+struct RunReader {
+    r: BufReader<File>,
+    left: u64,
+}
+
+impl RunReader {
+    fn new(mut run: Run, buf: usize, dir: &Path) -> Result<RunReader> {
+        use std::io::Seek;
+        run.file.seek(std::io::SeekFrom::Start(0)).map_err(|e| Error::io(dir, e))?;
+        Ok(RunReader { r: BufReader::with_capacity(buf, run.file), left: run.records })
+    }
+    fn next(&mut self, dir: &Path) -> Result<Option<Rec>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let mut b = [0u8; RUN_RECORD];
+        self.r.read_exact(&mut b).map_err(|e| Error::io(dir, e))?;
+        self.left -= 1;
+        Ok(Some(decode_rec(&b)))
+    }
+}
+
+/// K-way merge of runs in (key, source) order; calls `f` with each record, equal (key,
+/// source) pairs already combined.
+fn merge_runs(runs: Vec<Run>, buf: usize, dir: &Path, f: &mut dyn FnMut(&Rec) -> Result<()>) -> Result<()> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut readers = runs.into_iter().map(|r| RunReader::new(r, buf, dir)).collect::<Result<Vec<_>>>()?;
+    let mut heap = BinaryHeap::with_capacity(readers.len());
+    for (i, r) in readers.iter_mut().enumerate() {
+        if let Some(rec) = r.next(dir)? {
+            heap.push(Reverse((rec.key, rec.source, rec.count, i)));
+        }
+    }
+    let mut pending: Option<Rec> = None;
+    while let Some(Reverse((key, source, count, i))) = heap.pop() {
+        if let Some(rec) = readers[i].next(dir)? {
+            heap.push(Reverse((rec.key, rec.source, rec.count, i)));
+        }
+        match &mut pending {
+            Some(p) if p.key == key && p.source == source => p.count = p.count.saturating_add(count),
+            _ => {
+                if let Some(p) = pending.take() {
+                    f(&p)?;
+                }
+                pending = Some(Rec { key, source, count });
+            }
+        }
+    }
+    if let Some(p) = pending {
+        f(&p)?;
+    }
+    Ok(())
+}
+
+/// What one parsing thread hands back.
+struct WorkerResult {
+    runs: Vec<Run>,
+    stats: HashMap<usize, FileStats>,
+    error: Option<Error>,
+}
+
+fn worker(
+    rx: Receiver<Chunk>,
+    kind: Kind,
+    cap: usize,
+    dir: PathBuf,
+    records: Arc<AtomicU64>,
+    failed: Arc<AtomicBool>,
+) -> WorkerResult {
+    let mut buf = RunBuffer { recs: Vec::with_capacity(cap), cap, source: 0, dir, runs: Vec::new(), error: None };
+    let mut stats: HashMap<usize, FileStats> = HashMap::new();
+    for chunk in rx.iter() {
+        if buf.error.is_some() {
+            failed.store(true, Ordering::Relaxed);
+            continue; // drain, so the reader never blocks on a failed worker
+        }
+        buf.source = chunk.source;
+        let s = stats.entry(chunk.file).or_default();
+        let before = s.records;
+        ingest::parse_chunk(kind, &chunk.format, &chunk.data, chunk.first_line, &mut buf, s);
+        records.fetch_add(s.records - before, Ordering::Relaxed);
+    }
+    buf.spill();
+    WorkerResult { runs: buf.runs, stats, error: buf.error }
+}
+
+/// Where the stream may be cut after whole records.
+enum Framer {
+    Lines,
+    Csv,
+    Sql,
+}
+
+struct NoEvents;
+impl ingest::sql::Events for NoEvents {
+    fn string_byte(&mut self, _: u8) {}
+    fn string_end(&mut self) {}
+    fn tuple_end(&mut self) {}
+}
+
+impl Framer {
+    fn for_format(f: Format) -> Framer {
+        match f {
+            Format::Csv => Framer::Csv,
+            Format::Sql => Framer::Sql,
+            _ => Framer::Lines,
+        }
+    }
+
+    /// The end of the last whole record in `buf` (which starts at a record boundary).
+    fn cut(&mut self, buf: &[u8]) -> Option<usize> {
+        match self {
+            Framer::Lines => memchr::memrchr(b'\n', buf).map(|p| p + 1),
+            Framer::Csv => {
+                let mut quoted = false;
+                let mut cut = None;
+                for (i, &b) in buf.iter().enumerate() {
+                    match b {
+                        b'"' => quoted = !quoted,
+                        b'\n' if !quoted => cut = Some(i + 1),
+                        _ => {}
+                    }
+                }
+                cut
+            }
+            Framer::Sql => {
+                let mut l = ingest::sql::Lexer::default();
+                let mut cut = None;
+                for (i, &b) in buf.iter().enumerate() {
+                    l.feed(b, &mut NoEvents);
+                    if l.is_normal() && matches!(b, b'\n' | b',' | b';' | b')') {
+                        cut = Some(i + 1);
+                    }
+                }
+                cut
+            }
+        }
+    }
+
+    fn overlong_reason(&self) -> &'static str {
+        match self {
+            Framer::Lines => "line over 64 KiB",
+            Framer::Csv => "CSV record over 1 MiB or unbalanced quote",
+            Framer::Sql => "SQL string or comment over 1 MiB, or unbalanced quote",
+        }
+    }
+
+    /// In skip mode, where the stream can be picked up again in `buf`: after the next newline
+    /// (or, for SQL, at the next line that starts an `INSERT`).
+    fn resync(&self, buf: &[u8]) -> Option<usize> {
+        match self {
+            Framer::Sql => memchr::memmem::find(buf, b"\nINSERT ").map(|p| p + 1),
+            _ => memchr::memchr(b'\n', buf).map(|p| p + 1),
+        }
+    }
+}
+
+/// Reads `r` to fill `buf` up to `want` bytes; returns false at end of input.
+fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    while buf.len() < want {
+        let start = buf.len();
+        buf.resize(want, 0);
+        match r.read(&mut buf[start..]) {
+            Ok(0) => {
+                buf.truncate(start);
+                return Ok(false);
+            }
+            Ok(n) => buf.truncate(start + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(start),
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Everything the reading side needs.
+struct Reader<'a> {
+    opts: &'a BuildOptions,
+    tx: crossbeam_channel::Sender<Chunk>,
+    bytes_read: Arc<AtomicU64>,
+    bytes_total: Option<u64>,
+    records: Arc<AtomicU64>,
+    failed: Arc<AtomicBool>,
+    progress: &'a mut dyn FnMut(&Progress),
+    last_progress: Instant,
+}
+
+impl Reader<'_> {
+    fn report(&mut self, force: bool) {
+        if force || self.last_progress.elapsed() >= Duration::from_millis(100) {
+            self.last_progress = Instant::now();
+            (self.progress)(&Progress {
+                phase: Phase::Reading,
+                bytes_read: self.bytes_read.load(Ordering::Relaxed),
+                bytes_total: self.bytes_total,
+                records: self.records.load(Ordering::Relaxed),
+                merged: 0,
+                to_merge: 0,
+            });
+        }
+    }
+
+    /// Reads one file into chunks. Stats the reading side sees (lines skipped as over-long)
+    /// go to `stats`; an error stops this file.
+    fn read_file(
+        &mut self,
+        file_id: usize,
+        source: u32,
+        path: &Path,
+        report: &mut FileReport,
+        stats: &mut FileStats,
+    ) -> std::result::Result<(), String> {
+        let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(File::open(path).map_err(|e| e.to_string())?)
+        };
+        let before = self.bytes_read.load(Ordering::Relaxed);
+        let result = self.read_stream(file_id, source, raw, &path.to_string_lossy(), report, stats);
+        report.bytes = self.bytes_read.load(Ordering::Relaxed) - before;
+        result
+    }
+
+    fn read_stream(
+        &mut self,
+        file_id: usize,
+        source: u32,
+        raw: Box<dyn Read + Send>,
+        name: &str,
+        report: &mut FileReport,
+        stats: &mut FileStats,
+    ) -> std::result::Result<(), String> {
+        let (mut r, compression) = ingest::decode_stream(raw, self.bytes_read.clone()).map_err(|e| e.to_string())?;
+        report.compression = Some(compression.name().into());
+        let mut buf = Vec::with_capacity(ingest::CHUNK);
+        let mut more = fill(&mut r, &mut buf, ingest::SNIFF_BYTES).map_err(|e| describe(e, compression))?;
+        let (format, skip) = ingest::detect(&buf, name, self.opts.kind, self.opts.format, self.opts.column.as_deref())
+            .map_err(|e| e.0)?;
+        report.format = Some(format.format.name().into());
+        let format = Arc::new(format);
+        let mut line = 1 + memchr::memchr_iter(b'\n', &buf[..skip]).count() as u64;
+        stats.lines += line - 1;
+        buf.drain(..skip);
+        let mut framer = Framer::for_format(format.format);
+        let mut skipping = false;
+        loop {
+            if self.failed.load(Ordering::Relaxed) {
+                return Ok(()); // a worker failed; the build reports its error
+            }
+            if more {
+                match fill(&mut r, &mut buf, ingest::CHUNK) {
+                    Ok(m) => more = m,
+                    Err(e) => {
+                        // Records before the damage still count.
+                        self.send_rest(file_id, source, &format, &mut buf, &mut line, skipping);
+                        return Err(describe(e, compression));
+                    }
+                }
+            }
+            if skipping {
+                match framer.resync(&buf) {
+                    Some(p) => {
+                        let n = memchr::memchr_iter(b'\n', &buf[..p]).count() as u64;
+                        stats.lines += n;
+                        line += n;
+                        buf.drain(..p);
+                        skipping = false;
+                        framer = Framer::for_format(format.format);
+                    }
+                    None => {
+                        let n = memchr::memchr_iter(b'\n', &buf).count() as u64;
+                        stats.lines += n;
+                        line += n;
+                        buf.clear();
+                        if !more {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                }
+            }
+            if !more {
+                self.send_rest(file_id, source, &format, &mut buf, &mut line, false);
+                self.report(false);
+                return Ok(());
+            }
+            match framer.cut(&buf) {
+                Some(p) => {
+                    let rest = buf[p..].to_vec();
+                    buf.truncate(p);
+                    let data = std::mem::replace(&mut buf, rest);
+                    buf.reserve(ingest::CHUNK.saturating_sub(buf.len()));
+                    self.send(file_id, source, &format, data, &mut line);
+                }
+                None if buf.len() >= ingest::CHUNK => {
+                    stats.reject(framer.overlong_reason(), line, || format!("<over {} bytes>", buf.len()));
+                    skipping = true;
+                }
+                None => {}
+            }
+            self.report(false);
+        }
+    }
+
+    fn send(&mut self, file: usize, source: u32, format: &Arc<FileFormat>, data: Vec<u8>, line: &mut u64) {
+        let first_line = *line;
+        *line += memchr::memchr_iter(b'\n', &data).count() as u64;
+        let chunk = Chunk { file, source, format: format.clone(), first_line, data };
+        // Workers only stop once the channel is closed, so this fails only if all of them
+        // panicked; the join below reports that.
+        let _ = self.tx.send(chunk);
+    }
+
+    fn send_rest(
+        &mut self,
+        file: usize,
+        source: u32,
+        format: &Arc<FileFormat>,
+        buf: &mut Vec<u8>,
+        line: &mut u64,
+        skipping: bool,
+    ) {
+        if !buf.is_empty() && !skipping {
+            self.send(file, source, format, std::mem::take(buf), line);
+        }
+    }
+}
+
+fn describe(e: std::io::Error, c: ingest::Compression) -> String {
+    match c {
+        ingest::Compression::None => format!("read error: {e}"),
+        c => format!("{} stream is truncated or corrupt: {e}", c.name()),
+    }
+}
+
+/// Every file of an input, in a stable order.
+fn files_of(input: &InputSpec) -> Result<Vec<PathBuf>> {
+    if input.is_stdin() {
+        return Ok(vec![input.path.clone()]);
+    }
+    let meta = std::fs::metadata(&input.path).map_err(|e| Error::io(&input.path, e))?;
+    if !meta.is_dir() {
+        return Ok(vec![input.path.clone()]);
+    }
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(&input.path).sort_by_file_name() {
+        let entry = entry.map_err(|e| Error::Input { path: input.path.clone(), reason: e.to_string() })?;
+        if entry.file_type().is_file() {
+            out.push(entry.into_path());
+        }
+    }
+    Ok(out)
+}
+
+/// Prefix of the temporary files of a build of `dest`.
+pub fn temp_prefix(dest: &Path) -> String {
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "index".into());
+    format!(".{name}.leakdex-tmp-")
+}
+
+/// Removes temporary files left in `dir` by builds of `dest` whose process is gone (killed
+/// builds). Linux only: elsewhere, liveness cannot be checked cheaply and files stay.
+fn remove_stale_temps(dir: &Path, dest: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = temp_prefix(dest);
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The directory a destination file is in.
+fn dir_of(dest: &Path) -> PathBuf {
+    match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Writes a file atomically: into a temporary file beside `dest`, synced, then renamed over
+/// it, and the directory synced.
+pub fn write_atomically(dest: &Path, write: impl FnOnce(&mut BufWriter<&File>) -> std::io::Result<()>) -> Result<()> {
+    let dir = dir_of(dest);
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("{}{}-", temp_prefix(dest), std::process::id()))
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(&dir, e))?;
+    let mut w = BufWriter::new(tmp.as_file());
+    write(&mut w).and_then(|_| w.flush()).map_err(|e| Error::io(dest, e))?;
+    drop(w);
+    tmp.as_file().sync_all().map_err(|e| Error::io(dest, e))?;
+    tmp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
+    sync_dir(&dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))?;
+    Ok(())
+}
+
+/// Builds an index at `dest` from `inputs`. Returns what was read, per file. Fails without
+/// touching `dest` when the inputs cannot be used, when an input fails in strict mode, or when
+/// writing fails.
+pub fn build(
+    inputs: &[InputSpec],
+    dest: &Path,
+    opts: &BuildOptions,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<BuildReport> {
+    let started = Instant::now();
+    if inputs.is_empty() {
+        return Err(Error::Config("no inputs given".into()));
+    }
+    if opts.memory < MIN_MEMORY {
+        return Err(Error::Config(format!("--memory must be at least {} MiB", MIN_MEMORY >> 20)));
+    }
+    if !(opts.fpr > 0.0 && opts.fpr < 1.0) {
+        return Err(Error::Config(format!("--fpr must be between 0 and 1 (got {})", opts.fpr)));
+    }
+    if let Some(f) = opts.format {
+        if !f.supports(opts.kind) {
+            return Err(Error::Config(format!("format {f} cannot feed a {} index", opts.kind)));
+        }
+    }
+    // Sources, named and checked before any work.
+    let mut sources: Vec<Source> = Vec::new();
+    for input in inputs {
+        let name = input.source_name();
+        if name.is_empty() {
+            return Err(Error::Config(format!("input {} gives an empty source name", input.path.display())));
+        }
+        if sources.iter().any(|s| s.name == name) {
+            return Err(Error::Config(format!(
+                "two inputs are both named {name:?}; each input is one source, so rename one"
+            )));
+        }
+        let info = opts.manifest.as_ref().and_then(|m| m.sources.get(&name)).cloned().unwrap_or_default();
+        sources.push(Source {
+            name,
+            title: info.title,
+            breach_date: info.breach_date,
+            data_classes: info.data_classes,
+            description: info.description,
+            files: 0,
+            lines: 0,
+            records: 0,
+            unique: 0,
+        });
+    }
+    if let Some(m) = &opts.manifest {
+        if let Some(unknown) = m.sources.keys().find(|k| !sources.iter().any(|s| &s.name == *k)) {
+            let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+            return Err(Error::Config(format!(
+                "the manifest describes source {unknown:?}, which is not among the inputs ({})",
+                names.join(", ")
+            )));
+        }
+    }
+    let mut files: Vec<(u32, PathBuf)> = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        for f in files_of(input)? {
+            files.push((i as u32, f));
+        }
+    }
+    if inputs.iter().filter(|i| i.is_stdin()).count() > 1 {
+        return Err(Error::Config("standard input (-) can be given only once".into()));
+    }
+
+    let dest_dir = dir_of(dest);
+    if !dest_dir.is_dir() {
+        return Err(Error::Config(format!("the destination directory {} does not exist", dest_dir.display())));
+    }
+    remove_stale_temps(&dest_dir, dest);
+    let temp_root = opts.temp_dir.clone().unwrap_or_else(|| dest_dir.clone());
+
+    let threads =
+        if opts.threads == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { opts.threads };
+    let in_flight = 2 * threads + 2;
+    let chunk_memory = (in_flight + threads + 2) as u64 * ingest::CHUNK as u64;
+    let run_memory = ((opts.memory as f64 * RUN_SHARE) as u64).saturating_sub(chunk_memory).max(4 << 20);
+    let cap = (run_memory / RUN_RECORD as u64 / threads as u64).max(1024) as usize;
+
+    let bytes_total = if files.iter().any(|(_, p)| p.as_os_str() == "-") {
+        None
+    } else {
+        Some(files.iter().map(|(_, p)| std::fs::metadata(p).map_or(0, |m| m.len())).sum())
+    };
+    let records = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = bounded::<Chunk>(in_flight);
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (rx, dir, records, failed) = (rx.clone(), temp_root.clone(), records.clone(), failed.clone());
+            let kind = opts.kind;
+            std::thread::spawn(move || worker(rx, kind, cap, dir, records, failed))
+        })
+        .collect();
+    drop(rx);
+
+    let mut reports = Vec::with_capacity(files.len());
+    let mut reader_stats: Vec<FileStats> = Vec::with_capacity(files.len());
+    let mut reader = Reader {
+        opts,
+        tx,
+        bytes_read: Arc::new(AtomicU64::new(0)),
+        bytes_total,
+        records: records.clone(),
+        failed: failed.clone(),
+        progress,
+        last_progress: Instant::now(),
+    };
+    let mut strict_error = None;
+    for (id, (source, path)) in files.iter().enumerate() {
+        let mut report = FileReport {
+            path: path.to_string_lossy().into_owned(),
+            source: sources[*source as usize].name.clone(),
+            format: None,
+            compression: None,
+            bytes: 0,
+            stats: FileStats::default(),
+            error: None,
+        };
+        let mut stats = FileStats::default();
+        if let Err(e) = reader.read_file(id, *source, path, &mut report, &mut stats) {
+            if opts.strict {
+                strict_error = Some(Error::Input { path: path.clone(), reason: e.clone() });
+            }
+            report.error = Some(e);
+        }
+        reports.push(report);
+        reader_stats.push(stats);
+        if strict_error.is_some() || failed.load(Ordering::Relaxed) {
+            break;
+        }
+    }
+    reader.report(true);
+    let Reader { tx, bytes_read, progress, .. } = reader;
+    drop(tx);
+    let mut runs = Vec::new();
+    let mut worker_error = None;
+    for h in handles {
+        let res =
+            h.join().map_err(|_| Error::Config("a parsing thread panicked; please report this as a bug".into()))?;
+        runs.extend(res.runs);
+        for (file, s) in res.stats {
+            reader_stats[file].merge(s);
+        }
+        if worker_error.is_none() {
+            worker_error = res.error;
+        }
+    }
+    if let Some(e) = strict_error.or(worker_error) {
+        return Err(e);
+    }
+    for (report, stats) in reports.iter_mut().zip(reader_stats) {
+        report.stats = stats;
+        let at = sources.iter().position(|s| s.name == report.source).expect("every report names a source");
+        let s = &mut sources[at];
+        s.files += 1;
+        s.lines += report.stats.lines;
+        s.records += report.stats.records;
+    }
+
+    // Merge.
+    let total_runs: u64 = runs.iter().map(|r| r.records).sum();
+    let merge_budget = (opts.memory / 2) as usize;
+    while runs.len() > MAX_FAN_IN {
+        let group: Vec<Run> = runs.drain(..MAX_FAN_IN).collect();
+        let file = tempfile::tempfile_in(&temp_root).map_err(|e| Error::io(&temp_root, e))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let mut n = 0u64;
+        let mut buf = [0u8; RUN_RECORD];
+        merge_runs(group, (merge_budget / MAX_FAN_IN).clamp(64 << 10, 4 << 20), &temp_root, &mut |r| {
+            encode_rec(r, &mut buf);
+            n += 1;
+            w.write_all(&buf).map_err(|e| Error::io(&temp_root, e))
+        })?;
+        let file = w.into_inner().map_err(|e| Error::io(&temp_root, e.into_error()))?;
+        runs.push(Run { file, records: n });
+    }
+    let upper: u64 = runs.iter().map(|r| r.records).sum();
+    let max_fanout_bits = (63 - ((opts.memory / 4 / 8).max(2)).leading_zeros()) as u8;
+    let fanout_bits = format::fanout_bits_for(upper).min(max_fanout_bits);
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!("{}{}-", temp_prefix(dest), std::process::id()))
+        .tempfile_in(&dest_dir)
+        .map_err(|e| Error::io(&dest_dir, e))?;
+    let mut writer = IndexWriter::create(tmp.path(), opts.kind, fanout_bits, sources.len() as u32, &temp_root)?;
+    let mut cur: Option<(Key, u64, Vec<u32>)> = None;
+    let mut merged = 0u64;
+    let mut last_progress = Instant::now();
+    let buf = (merge_budget / runs.len().max(1)).clamp(64 << 10, 4 << 20);
+    let bytes_read = bytes_read.load(Ordering::Relaxed);
+    let total_records = records.load(Ordering::Relaxed);
+    merge_runs(runs, buf, &temp_root, &mut |r| {
+        merged += 1;
+        if last_progress.elapsed() >= Duration::from_millis(100) {
+            last_progress = Instant::now();
+            progress(&Progress {
+                phase: Phase::Merging,
+                bytes_read,
+                bytes_total,
+                records: total_records,
+                merged,
+                to_merge: total_runs,
+            });
+        }
+        match &mut cur {
+            Some((k, count, srcs)) if *k == r.key => {
+                *count = count.saturating_add(r.count);
+                srcs.push(r.source);
+                Ok(())
+            }
+            _ => {
+                if let Some((k, count, srcs)) = cur.replace((r.key, r.count, vec![r.source])) {
+                    writer.push(&k, count, &srcs)?;
+                }
+                Ok(())
+            }
+        }
+    })?;
+    if let Some((k, count, srcs)) = cur {
+        writer.push(&k, count, &srcs)?;
+    }
+    let meta = Meta {
+        kind: opts.kind,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        built_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        normalization_policy: crate::normalize::POLICY_VERSION,
+        fpr: opts.fpr,
+        sources,
+    };
+    writer.finish(opts.fpr, meta)?;
+    let index = crate::Index::open(tmp.path())?;
+    let report = BuildReport {
+        files: reports,
+        sources: index.sources().to_vec(),
+        entries: index.len(),
+        records: total_records,
+        index_bytes: index.stats().file_bytes,
+        elapsed: started.elapsed(),
+    };
+    drop(index);
+    tmp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
+    sync_dir(&dest_dir)?;
+    progress(&Progress {
+        phase: Phase::Done,
+        bytes_read,
+        bytes_total,
+        records: total_records,
+        merged,
+        to_merge: total_runs,
+    });
+    Ok(report)
+}

@@ -1,0 +1,107 @@
+//! The library's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in leakdex-core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The bytes do not start with the index magic number.
+    #[error("not a leakdex index (bad magic number); build one with `leakdex build`")]
+    NotAnIndex,
+    /// The index was written by another format version.
+    #[error("index format version {found} is not supported (this leakdex reads version {supported}); rebuild the index with this version's `leakdex build`, or use the leakdex that wrote it")]
+    Version {
+        /// Version in the file.
+        found: u32,
+        /// Version this code reads.
+        supported: u32,
+    },
+    /// The file is shorter (or longer) than its header says.
+    #[error("index is {actual} bytes but its header says {expected}: the file is truncated or was still being written; rebuild it with `leakdex build`")]
+    Truncated {
+        /// Length the header records.
+        expected: u64,
+        /// Actual length.
+        actual: u64,
+    },
+    /// A section's checksum does not match its bytes.
+    #[error("checksum mismatch in the {section} section: the index is damaged; rebuild it with `leakdex build`")]
+    Checksum {
+        /// Which section.
+        section: &'static str,
+    },
+    /// A structural inconsistency in a section.
+    #[error("corrupt {section} section: {reason}; rebuild the index with `leakdex build`")]
+    Corrupt {
+        /// Which section.
+        section: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Opening an index file failed.
+    #[error("cannot open index {}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A lookup of one kind on an index of another.
+    #[error("this is {found} index; it cannot answer {wanted} lookups")]
+    WrongKind {
+        /// Kind of the index (with article, e.g. "an email").
+        found: &'static str,
+        /// Kind of lookup asked for.
+        wanted: &'static str,
+    },
+    /// An email address that the normalization policy rejects.
+    #[error("invalid email address: {0}")]
+    InvalidEmail(#[from] crate::normalize::Invalid),
+    /// A range prefix that is not 1 to 40 hex digits.
+    #[error("hash prefix {prefix:?} is not 1 to 40 hexadecimal digits")]
+    BadPrefix {
+        /// The prefix given.
+        prefix: String,
+    },
+    /// A problem in a sources manifest.
+    #[error("{}: {reason}", path.display())]
+    Manifest {
+        /// The manifest.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An input file cannot be used (unreadable, corrupt compression, bad header...).
+    #[error("{}: {reason}", path.display())]
+    Input {
+        /// The input.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Bad build parameters.
+    #[error("{0}")]
+    Config(String),
+    /// The build was interrupted.
+    #[error("interrupted; the destination was not changed")]
+    Interrupted,
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io { path: path.into(), source }
+    }
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,89 @@
+//! leakdex-core: build compact, memory-mapped exposure indexes from leak corpora and query them.
+//!
+//! An index holds SHA-1 keys only, never plaintext: of normalized email addresses (see
+//! [`normalize_email`]) or of passwords. Each key carries its occurrence count and the set of
+//! sources (datasets) it was found in.
+//!
+//! ```no_run
+//! use leakdex_core::{build, BuildOptions, Index, InputSpec, Kind};
+//!
+//! let opts = BuildOptions::new(Kind::Email);
+//! let inputs = vec![InputSpec::path("data/forum-2020.sql")];
+//! build(&inputs, "demo.ldx".as_ref(), &opts, &mut |_| {})?;
+//!
+//! let index = Index::open("demo.ldx")?;
+//! let hit = index.lookup_email("ruth@example.com")?;
+//! println!("exposed: {}", hit.is_some());
+//! # Ok::<(), leakdex_core::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod bloom;
+pub mod build;
+mod error;
+pub mod filter;
+pub mod format;
+pub mod ingest;
+pub mod manifest;
+mod meta;
+pub mod normalize;
+mod reader;
+pub mod writer;
+
+pub use build::{build, BuildOptions, BuildReport, InputSpec, Progress};
+pub use error::{Error, Result};
+pub use format::Kind;
+pub use meta::{Meta, Source};
+pub use normalize::{normalize_email, Invalid};
+pub use reader::{Entry, Index, Range, SourceIds, Stats};
+
+use sha1::{Digest, Sha1};
+
+/// A key: a SHA-1 digest.
+pub type Key = [u8; 20];
+
+/// The key of an email address: SHA-1 of its normalized form.
+///
+/// ```
+/// let key = leakdex_core::email_key("Test@Example.com").unwrap();
+/// assert!(leakdex_core::hex(&key).starts_with("567159"));
+/// ```
+pub fn email_key(address: &str) -> Result<Key, Invalid> {
+    Ok(Sha1::digest(normalize_email(address)?.as_bytes()).into())
+}
+
+/// The key of a password: SHA-1 of its bytes, unchanged.
+///
+/// ```
+/// let key = leakdex_core::password_key(b"password");
+/// assert!(leakdex_core::hex(&key).starts_with("5BAA6"));
+/// ```
+pub fn password_key(password: &[u8]) -> Key {
+    Sha1::digest(password).into()
+}
+
+/// Uppercase hexadecimal, as HIBP writes hashes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// Parses 40 hexadecimal digits (any case) into a key.
+pub fn parse_key(s: &str) -> Option<Key> {
+    let b = s.as_bytes();
+    if b.len() != 40 {
+        return None;
+    }
+    let mut key = [0u8; 20];
+    for (i, pair) in b.chunks_exact(2).enumerate() {
+        let hi = (pair[0] as char).to_digit(16)?;
+        let lo = (pair[1] as char).to_digit(16)?;
+        key[i] = (hi * 16 + lo) as u8;
+    }
+    Some(key)
+}

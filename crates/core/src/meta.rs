@@ -1,0 +1,49 @@
+//! Index metadata (the JSON `meta` section) and source descriptions.
+
+use serde::{Deserialize, Serialize};
+
+use crate::format::Kind;
+
+/// One source (dataset) of an index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    /// Short name, from the file or directory name (`forum-2020.sql.gz` → `forum-2020`).
+    pub name: String,
+    /// Human title, from the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Breach date (`YYYY-MM-DD`), from the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breach_date: Option<String>,
+    /// Data classes (`Email addresses`, `Passwords`...), from the manifest.
+    #[serde(default)]
+    pub data_classes: Vec<String>,
+    /// Description, from the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Files read for this source.
+    pub files: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// Records extracted (occurrences, duplicates included).
+    pub records: u64,
+    /// Distinct keys of this source in the index.
+    pub unique: u64,
+}
+
+/// What the `meta` section records about a build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Email or password.
+    pub kind: Kind,
+    /// Version of leakdex that built the index.
+    pub tool_version: String,
+    /// Build time, RFC 3339, UTC.
+    pub built_at: String,
+    /// Email normalization policy version ([`crate::normalize::POLICY_VERSION`]).
+    pub normalization_policy: u32,
+    /// Target false-positive rate of the Bloom filter.
+    pub fpr: f64,
+    /// Sources, by id.
+    pub sources: Vec<Source>,
+}

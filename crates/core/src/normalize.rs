@@ -1,0 +1,305 @@
+//! The one normalization policy for email addresses, used by the build and by every query.
+//!
+//! The policy (version [`POLICY_VERSION`], recorded in every index):
+//!
+//! 1. Trim surrounding white space.
+//! 2. Unwrap `mailto:` (percent-decoded, `?query` dropped), `"Display Name" <addr>` and `<addr>`.
+//! 3. Lowercase the whole address (Unicode lowercase), as HIBP and Mozilla Monitor do.
+//! 4. Map the domain with UTS-46 to ASCII (punycode), so `münchen.example` and
+//!    `xn--mnchen-3ya.example` meet; strip one trailing dot of the domain.
+//! 5. Reject what is not an address: no or several `@`, an empty local part, a local part over
+//!    64 octets, with `..` or a leading or trailing `.`, characters outside RFC 5322 `atext`
+//!    (non-ASCII is allowed, RFC 6531), IP-literal domains, a label empty, over 63 octets or
+//!    starting or ending with `-`, a single-label domain, a TLD that is numeric or not in the
+//!    public suffix list (`.test` and `.example` are accepted, RFC 2606), an address over 254
+//!    octets.
+//!
+//! `+tags` and dots are kept: `ivan+shop@example.com` is a different account from
+//! `ivan@example.com`.
+//!
+//! The key of an address is the SHA-1 of its normalized UTF-8 bytes ([`crate::email_key`]).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
+
+/// Version of the normalization policy; stored in index metadata so that an index built with
+/// another policy can be recognised.
+pub const POLICY_VERSION: u32 = 1;
+
+/// Longest local part, in octets (RFC 5321 section 4.5.3.1.1).
+pub const MAX_LOCAL_LEN: usize = 64;
+/// Longest address, in octets (RFC 5321 path limit less the angle brackets).
+pub const MAX_ADDRESS_LEN: usize = 254;
+/// Longest domain, in octets.
+pub const MAX_DOMAIN_LEN: usize = 253;
+/// Longest domain label, in octets.
+pub const MAX_LABEL_LEN: usize = 63;
+
+/// Top-level domains reserved for testing and documentation (RFC 2606, RFC 6761). They are not
+/// in the public suffix list, but synthetic data and test suites use them.
+const RESERVED_TLDS: &[&str] = &["test", "example"];
+
+/// Why a string is not an email address under the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Invalid {
+    /// Empty after trimming and unwrapping.
+    Empty,
+    /// No `@`.
+    NoAt,
+    /// More than one `@` (quoted local parts are not supported).
+    SeveralAt,
+    /// Nothing before the `@`.
+    EmptyLocal,
+    /// Local part over 64 octets.
+    LocalTooLong,
+    /// `..` in the local part, or a `.` at its start or end.
+    LocalDots,
+    /// A character not allowed in a local part (white space, control, quote, `,`, `:` ...).
+    LocalChar,
+    /// Nothing after the `@`.
+    EmptyDomain,
+    /// `[...]` IP-literal domains are not accepted.
+    IpLiteral,
+    /// The domain could not be mapped with UTS-46 or has a bad label.
+    BadDomain,
+    /// The domain has a single label (`user@localhost`).
+    SingleLabel,
+    /// The top-level domain is numeric or not a known TLD (`icon@2x.png`).
+    UnknownTld,
+    /// The whole address is over 254 octets.
+    TooLong,
+}
+
+impl Invalid {
+    /// A short, stable, human-readable reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Invalid::Empty => "empty",
+            Invalid::NoAt => "no @",
+            Invalid::SeveralAt => "more than one @",
+            Invalid::EmptyLocal => "empty local part",
+            Invalid::LocalTooLong => "local part over 64 octets",
+            Invalid::LocalDots => "misplaced dot in local part",
+            Invalid::LocalChar => "bad character in local part",
+            Invalid::EmptyDomain => "empty domain",
+            Invalid::IpLiteral => "IP-literal domain",
+            Invalid::BadDomain => "invalid domain",
+            Invalid::SingleLabel => "domain has a single label",
+            Invalid::UnknownTld => "unknown or numeric top-level domain",
+            Invalid::TooLong => "address over 254 octets",
+        }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Normalizes an email address under the policy described in the module documentation.
+///
+/// ```
+/// use leakdex_core::normalize_email;
+/// assert_eq!(normalize_email(" \"Ivan\" <Ivan+Shop@Example.COM.> ").unwrap(), "ivan+shop@example.com");
+/// assert_eq!(normalize_email("mailto:a%2Bb@M\u{fc}nchen.example").unwrap(), "a+b@xn--mnchen-3ya.example");
+/// assert!(normalize_email("icon@2x.png").is_err());
+/// ```
+pub fn normalize_email(input: &str) -> Result<String, Invalid> {
+    let unwrapped = unwrap(input.trim());
+    let s = unwrapped.trim();
+    if s.is_empty() {
+        return Err(Invalid::Empty);
+    }
+    let at = s.rfind('@').ok_or(Invalid::NoAt)?;
+    let (local, domain) = (&s[..at], &s[at + 1..]);
+    if local.contains('@') {
+        return Err(Invalid::SeveralAt);
+    }
+    let local = check_local(local)?;
+    let domain = check_domain(domain)?;
+    let mut out = String::with_capacity(local.len() + 1 + domain.len());
+    out.push_str(&local);
+    out.push('@');
+    out.push_str(&domain);
+    if out.len() > MAX_ADDRESS_LEN {
+        return Err(Invalid::TooLong);
+    }
+    Ok(out)
+}
+
+/// Strips `mailto:` (percent-decoding what follows) and angle brackets with a display name.
+fn unwrap(s: &str) -> Cow<'_, str> {
+    // `"Name" <addr>` or `Name <addr>` or `<addr>`: take what is inside the last `<...>`.
+    let s = match (s.rfind('<'), s.ends_with('>')) {
+        (Some(open), true) => s[open + 1..s.len() - 1].trim(),
+        _ => s,
+    };
+    if s.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("mailto:")) {
+        let rest = &s[7..];
+        let rest = rest.split('?').next().unwrap_or(rest);
+        return match percent_encoding::percent_decode_str(rest).decode_utf8() {
+            Ok(decoded) => Cow::Owned(decoded.trim().to_owned()),
+            // Not UTF-8 once decoded: keep it encoded, the checks below reject the `%`.
+            Err(_) => Cow::Borrowed(rest),
+        };
+    }
+    Cow::Borrowed(s)
+}
+
+/// RFC 5322 `atext` for ASCII; any non-ASCII character is accepted (RFC 6531).
+fn is_local_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || "!#$%&'*+/=?^_`{|}~-.".contains(c)
+        || (!c.is_ascii() && !c.is_whitespace() && !c.is_control())
+}
+
+fn check_local(local: &str) -> Result<Cow<'_, str>, Invalid> {
+    if local.is_empty() {
+        return Err(Invalid::EmptyLocal);
+    }
+    if !local.chars().all(is_local_char) {
+        return Err(Invalid::LocalChar);
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err(Invalid::LocalDots);
+    }
+    let lowered = if local.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
+        Cow::Owned(local.to_lowercase())
+    } else {
+        Cow::Borrowed(local)
+    };
+    if lowered.len() > MAX_LOCAL_LEN {
+        return Err(Invalid::LocalTooLong);
+    }
+    Ok(lowered)
+}
+
+fn check_domain(domain: &str) -> Result<Cow<'_, str>, Invalid> {
+    let domain = domain.strip_suffix('.').unwrap_or(domain);
+    if domain.is_empty() {
+        return Err(Invalid::EmptyDomain);
+    }
+    if domain.starts_with('[') {
+        return Err(Invalid::IpLiteral);
+    }
+    // UTS-46 with STD3 rules: lowercases, maps full-width and other compatibility forms,
+    // converts to punycode and rejects characters that cannot appear in a host name.
+    let ascii = Uts46::new()
+        .to_ascii(domain.as_bytes(), AsciiDenyList::STD3, Hyphens::Allow, DnsLength::Verify)
+        .map_err(|_| Invalid::BadDomain)?;
+    if ascii.len() > MAX_DOMAIN_LEN {
+        return Err(Invalid::BadDomain);
+    }
+    let mut labels = 0;
+    for label in ascii.split('.') {
+        if label.is_empty() || label.len() > MAX_LABEL_LEN || label.starts_with('-') || label.ends_with('-') {
+            return Err(Invalid::BadDomain);
+        }
+        labels += 1;
+    }
+    if labels < 2 {
+        return Err(Invalid::SingleLabel);
+    }
+    let tld = ascii.rsplit('.').next().unwrap_or("");
+    if !tld_is_known(tld) {
+        return Err(Invalid::UnknownTld);
+    }
+    Ok(ascii)
+}
+
+/// Whether `tld` (lowercase ASCII) is a top-level domain of the public suffix list, or one of
+/// the reserved testing TLDs.
+fn tld_is_known(tld: &str) -> bool {
+    if tld.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    if RESERVED_TLDS.contains(&tld) {
+        return true;
+    }
+    psl::suffix(tld.as_bytes()).is_some_and(|s| s.is_known())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(input: &str, want: &str) {
+        assert_eq!(normalize_email(input).as_deref(), Ok(want), "input {input:?}");
+    }
+    fn bad(input: &str, why: Invalid) {
+        assert_eq!(normalize_email(input), Err(why), "input {input:?}");
+    }
+
+    #[test]
+    fn lowercases_trims_and_keeps_tags_and_dots() {
+        ok("  Test@Example.COM\t", "test@example.com");
+        ok("Ivan+Shop@example.com", "ivan+shop@example.com");
+        ok("i.van@example.com", "i.van@example.com");
+        ok("ÉLODIE@example.fr", "élodie@example.fr");
+    }
+
+    #[test]
+    fn unwraps_display_names_angle_brackets_and_mailto() {
+        ok("\"Ruth Example\" <Ruth@Example.com>", "ruth@example.com");
+        ok("Ruth <ruth@example.com>", "ruth@example.com");
+        ok("<ruth@example.com>", "ruth@example.com");
+        ok("mailto:Ivan%2Bshop@example.com?subject=hi", "ivan+shop@example.com");
+        ok("MAILTO:john.doe%40example.org", "john.doe@example.org");
+    }
+
+    #[test]
+    fn maps_international_domains_to_punycode() {
+        ok("anna@münchen.example", "anna@xn--mnchen-3ya.example");
+        ok("anna@xn--mnchen-3ya.example", "anna@xn--mnchen-3ya.example");
+        ok("anna@MÜNCHEN.example", "anna@xn--mnchen-3ya.example");
+    }
+
+    #[test]
+    fn strips_one_trailing_dot_of_the_domain() {
+        ok("a@example.com.", "a@example.com");
+        bad("a@example.com..", Invalid::BadDomain);
+    }
+
+    #[test]
+    fn rejects_what_the_reference_lists() {
+        bad("", Invalid::Empty);
+        bad("plainaddress", Invalid::NoAt);
+        bad("a@b@example.com", Invalid::SeveralAt);
+        bad("@example.com", Invalid::EmptyLocal);
+        bad("a..b@example.com", Invalid::LocalDots);
+        bad(".a@example.com", Invalid::LocalDots);
+        bad("a.@example.com", Invalid::LocalDots);
+        bad("a b@example.com", Invalid::LocalChar);
+        bad("user:secret@example.com", Invalid::LocalChar);
+        bad("a@", Invalid::EmptyDomain);
+        bad("a@[192.0.2.1]", Invalid::IpLiteral);
+        bad("a@192.0.2.1", Invalid::UnknownTld);
+        bad("a@-example.com", Invalid::BadDomain);
+        bad("a@example-.com", Invalid::BadDomain);
+        bad("a@localhost", Invalid::SingleLabel);
+        bad("icon@2x.png", Invalid::UnknownTld);
+        bad(&format!("{}@example.com", "a".repeat(65)), Invalid::LocalTooLong);
+        let long_domain = format!("{}.example.com", vec!["b".repeat(60); 3].join("."));
+        bad(&format!("{}@{long_domain}", "a".repeat(64)), Invalid::TooLong);
+    }
+
+    #[test]
+    fn accepts_limits_exactly() {
+        let local = "a".repeat(64);
+        ok(&format!("{local}@example.com"), &format!("{local}@example.com"));
+    }
+
+    #[test]
+    fn is_idempotent_on_examples() {
+        for s in ["Test@Example.COM", "anna@münchen.example", "\"X\" <x+y@example.org.>"] {
+            let once = normalize_email(s).unwrap();
+            assert_eq!(normalize_email(&once).unwrap(), once);
+        }
+    }
+}
