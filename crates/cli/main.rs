@@ -1,1 +1,51 @@
-fn main() {}
+//! The `leakdex` binary: argument parsing and glue over leakdex-core.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod args;
+mod build;
+mod query;
+
+use args::{Cli, Command};
+
+/// What a successful command found: decides the exit status.
+pub enum Outcome {
+    /// Nothing exposed (or nothing to say): exit 0.
+    Clean,
+    /// At least one identifier exposed: exit 1.
+    Exposed,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(a) => build::run(a),
+        Command::Check(a) => query::check(a),
+        Command::Bulk(a) => query::bulk(a),
+        Command::Info(a) => query::info(a),
+        Command::Verify(a) => query::verify(a),
+        Command::ExportFilter(a) => query::export_filter(a),
+    };
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Exposed) => ExitCode::from(1),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut msg = e.to_string();
+            for cause in e.chain().skip(1) {
+                msg.push_str(": ");
+                msg.push_str(&cause.to_string());
+            }
+            let _ = writeln!(io::stderr(), "leakdex: error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A closed pipe (`leakdex bulk ... | head`) is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+}

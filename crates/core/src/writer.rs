@@ -82,7 +82,8 @@ impl IndexWriter {
         let file = File::create(path).map_err(|e| Error::io(path, e))?;
         let mut out = Tracked { inner: BufWriter::with_capacity(1 << 20, file), pos: 0, crc: Default::default() };
         // Reserve the header page; it is written last.
-        out.start_section(format::DATA_START).map_err(|e| Error::io(path, e))?;
+        out.inner.write_all(&[0u8; format::DATA_START as usize]).map_err(|e| Error::io(path, e))?;
+        out.pos = format::DATA_START;
         let overflow = tempfile::tempfile_in(temp_dir).map_err(|e| Error::io(temp_dir, e))?;
         Ok(IndexWriter {
             path: path.to_owned(),

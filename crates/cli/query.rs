@@ -1,0 +1,506 @@
+//! `check`, `bulk`, `info`, `verify` and `export-filter`.
+
+use std::io::{self, BufRead, BufWriter, Read, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use leakdex_core::filter::{self, Filter};
+use leakdex_core::{hex, Error, Index, Kind};
+use memmap2::Mmap;
+use serde_json::json;
+
+use crate::args::{BulkArgs, BulkFormat, CheckArgs, CheckFormat, ExportFilterArgs, IndexArg, InfoArgs};
+use crate::build::{bytes, human};
+use crate::Outcome;
+
+/// An index, or a standalone filter that can only say "possibly exposed".
+enum Store {
+    Index(Box<Index<Mmap>>),
+    Filter(Filter<Mmap>),
+}
+
+impl Store {
+    fn open(path: &Path) -> Result<Store> {
+        let mut head = [0u8; 8];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| f.read(&mut head))
+            .with_context(|| format!("cannot open index {}", path.display()))?;
+        if filter::is_filter(&head[..n]) {
+            return Ok(Store::Filter(Filter::open(path)?));
+        }
+        Ok(Store::Index(Box::new(Index::open(path)?)))
+    }
+
+    fn kind(&self) -> Kind {
+        match self {
+            Store::Index(i) => i.kind(),
+            Store::Filter(f) => f.kind(),
+        }
+    }
+
+    fn source_label(&self, id: u32) -> (String, Option<String>) {
+        match self {
+            Store::Index(i) => i
+                .sources()
+                .get(id as usize)
+                .map(|s| (s.name.clone(), s.breach_date.clone()))
+                .unwrap_or_else(|| (format!("#{id}"), None)),
+            Store::Filter(_) => (String::new(), None),
+        }
+    }
+
+    /// Answers one identifier.
+    fn answer(&self, input: &str) -> Result<Row> {
+        let kind = self.kind();
+        let (key, email) = match kind {
+            Kind::Email => match leakdex_core::normalize_email(input) {
+                Ok(n) => (leakdex_core::email_key(&n).expect("a normalized address normalizes"), Some(n)),
+                Err(e) => {
+                    return Ok(Row {
+                        input: Some(input.to_string()),
+                        email: None,
+                        sha1: None,
+                        status: Status::Invalid(e.to_string()),
+                    })
+                }
+            },
+            Kind::Password => (leakdex_core::password_key(input.as_bytes()), None),
+        };
+        let (input, sha1) = match kind {
+            Kind::Email => (Some(input.to_string()), None),
+            Kind::Password => (None, Some(hex(&key))),
+        };
+        let status = match self {
+            Store::Filter(f) => {
+                if f.may_contain(&key) {
+                    Status::Possibly
+                } else {
+                    Status::Clean
+                }
+            }
+            Store::Index(i) => match i.lookup_hash(&key)? {
+                Some(hit) => Status::Exposed { count: hit.count, sources: hit.sources.iter().collect() },
+                None => Status::Clean,
+            },
+        };
+        Ok(Row { input, email, sha1, status })
+    }
+}
+
+enum Status {
+    Exposed { count: u64, sources: Vec<u32> },
+    Possibly,
+    Clean,
+    Invalid(String),
+}
+
+struct Row {
+    input: Option<String>,
+    email: Option<String>,
+    sha1: Option<String>,
+    status: Status,
+}
+
+impl Row {
+    fn exposed(&self) -> bool {
+        matches!(self.status, Status::Exposed { .. } | Status::Possibly)
+    }
+    /// The identifier as shown: the input for emails, the SHA-1 for passwords.
+    fn shown(&self) -> &str {
+        self.input.as_deref().or(self.sha1.as_deref()).unwrap_or("")
+    }
+    fn count(&self) -> u64 {
+        match self.status {
+            Status::Exposed { count, .. } => count,
+            _ => 0,
+        }
+    }
+    fn source_names(&self, store: &Store) -> Vec<String> {
+        match &self.status {
+            Status::Exposed { sources, .. } => sources.iter().map(|&s| store.source_label(s).0).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn json(&self, store: &Store, line: Option<u64>) -> serde_json::Value {
+        let mut v = serde_json::Map::new();
+        if let Some(l) = line {
+            v.insert("line".into(), json!(l));
+        }
+        match (&self.input, &self.sha1) {
+            (Some(i), _) => v.insert("input".into(), json!(i)),
+            (None, Some(h)) => v.insert("sha1".into(), json!(h)),
+            _ => None,
+        };
+        if let Some(e) = &self.email {
+            v.insert("email".into(), json!(e));
+        }
+        match &self.status {
+            Status::Invalid(err) => {
+                v.insert("error".into(), json!(err));
+                v.insert("exposed".into(), json!(false));
+            }
+            Status::Possibly => {
+                v.insert("exposed".into(), json!(true));
+                v.insert("possibly".into(), json!(true));
+            }
+            _ => {
+                v.insert("exposed".into(), json!(self.exposed()));
+                v.insert("sources".into(), json!(self.source_names(store)));
+                v.insert("count".into(), json!(self.count()));
+            }
+        }
+        serde_json::Value::Object(v)
+    }
+
+    fn status_word(&self) -> &'static str {
+        match self.status {
+            Status::Exposed { .. } => "EXPOSED",
+            Status::Possibly => "POSSIBLY",
+            Status::Clean => "clean",
+            Status::Invalid(_) => "invalid",
+        }
+    }
+
+    fn detail(&self, store: &Store) -> String {
+        match &self.status {
+            Status::Exposed { sources, .. } => sources
+                .iter()
+                .map(|&s| match store.source_label(s) {
+                    (name, Some(date)) => format!("{name} ({date})"),
+                    (name, None) => name,
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            Status::Possibly => "in the filter (may be a false positive)".into(),
+            Status::Clean => String::new(),
+            Status::Invalid(e) => e.clone(),
+        }
+    }
+}
+
+/// Running totals for the summary.
+#[derive(Default)]
+struct Tally {
+    checked: u64,
+    exposed: u64,
+    invalid: u64,
+    by_source: std::collections::BTreeMap<u32, u64>,
+}
+
+impl Tally {
+    fn add(&mut self, r: &Row) {
+        self.checked += 1;
+        match &r.status {
+            Status::Exposed { sources, .. } => {
+                self.exposed += 1;
+                for s in sources {
+                    *self.by_source.entry(*s).or_default() += 1;
+                }
+            }
+            Status::Possibly => self.exposed += 1,
+            Status::Invalid(_) => self.invalid += 1,
+            Status::Clean => {}
+        }
+    }
+    fn outcome(&self) -> Outcome {
+        if self.exposed > 0 {
+            Outcome::Exposed
+        } else {
+            Outcome::Clean
+        }
+    }
+    fn summary(&self, store: &Store) -> String {
+        let pct = if self.checked == 0 { 0.0 } else { 100.0 * self.exposed as f64 / self.checked as f64 };
+        let mut s = format!("checked {}, exposed {} ({pct:.1}%), invalid {}", self.checked, self.exposed, self.invalid);
+        if !self.by_source.is_empty() {
+            let parts: Vec<String> =
+                self.by_source.iter().map(|(id, n)| format!("{} {n}", store.source_label(*id).0)).collect();
+            s.push_str(&format!("; by source: {}", parts.join(", ")));
+        }
+        s
+    }
+}
+
+const TABLE_WIDTH: usize = 34;
+
+fn table_header(out: &mut impl Write, kind: Kind, with_line: bool) -> io::Result<()> {
+    let first = if kind == Kind::Email { "IDENTIFIER" } else { "SHA1" };
+    let line = if with_line { format!("{:>6}  ", "LINE") } else { String::new() };
+    writeln!(out, "{line}{first:<TABLE_WIDTH$}  {:<8}  {:>8}  SOURCES / ERROR", "STATUS", "COUNT")
+}
+
+fn table_row(out: &mut impl Write, store: &Store, r: &Row, line: Option<u64>) -> io::Result<()> {
+    let line = line.map(|l| format!("{l:>6}  ")).unwrap_or_default();
+    let count = if matches!(r.status, Status::Exposed { .. }) { r.count().to_string() } else { String::new() };
+    writeln!(out, "{line}{:<TABLE_WIDTH$}  {:<8}  {count:>8}  {}", r.shown(), r.status_word(), r.detail(store))
+}
+
+pub fn check(a: CheckArgs) -> Result<Outcome> {
+    let store = Store::open(&a.index.index)?;
+    let idents: Box<dyn Iterator<Item = io::Result<String>>> = if a.identifiers.is_empty() {
+        Box::new(io::stdin().lock().lines().map(|l| l.map(|s| s.strip_suffix('\r').map(str::to_string).unwrap_or(s))))
+    } else {
+        Box::new(a.identifiers.into_iter().map(Ok))
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut tally = Tally::default();
+    if a.format == CheckFormat::Table {
+        table_header(&mut out, store.kind(), false)?;
+    }
+    for ident in idents {
+        let ident = ident.context("reading identifiers from stdin")?;
+        if ident.is_empty() {
+            continue;
+        }
+        let row = store.answer(&ident)?;
+        tally.add(&row);
+        match a.format {
+            CheckFormat::Table => table_row(&mut out, &store, &row, None)?,
+            CheckFormat::Json => writeln!(out, "{}", row.json(&store, None))?,
+        }
+    }
+    out.flush()?;
+    Ok(tally.outcome())
+}
+
+/// Email column names looked for in a staff list header.
+const STAFF_COLUMNS: &[&str] = &["email", "e-mail", "e_mail", "email_address", "emailaddress", "email address", "mail"];
+
+pub fn bulk(a: BulkArgs) -> Result<Outcome> {
+    let store = Store::open(&a.index.index)?;
+    let name = a.input.as_ref().filter(|p| p.as_os_str() != "-").map(|p| p.display().to_string());
+    let mut input: Box<dyn BufRead> = match &name {
+        Some(n) => Box::new(io::BufReader::new(std::fs::File::open(n).with_context(|| format!("cannot open {n}"))?)),
+        None => Box::new(io::stdin().lock()),
+    };
+    let shown_name = name.clone().unwrap_or_else(|| "stdin".into());
+    // Decide plain lines or CSV from the first line.
+    let mut first = Vec::new();
+    input.read_until(b'\n', &mut first).with_context(|| format!("reading {shown_name}"))?;
+    let first_text =
+        String::from_utf8_lossy(&first).trim_end_matches(['\r', '\n']).trim_start_matches('\u{feff}').to_string();
+    let delimiter =
+        [b',', b'\t', b';'].into_iter().max_by_key(|d| first_text.bytes().filter(|b| b == d).count()).unwrap_or(b',');
+    let header: Vec<String> = if first_text.as_bytes().contains(&delimiter) || a.column.is_some() {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .delimiter(delimiter)
+            .from_reader(first_text.as_bytes())
+            .records()
+            .next()
+            .and_then(|r| r.ok())
+            .map(|r| r.iter().map(|f| f.trim().to_string()).collect())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let column = match &a.column {
+        Some(c) => Some(header.iter().position(|h| h.eq_ignore_ascii_case(c)).with_context(|| {
+            format!("{shown_name}: no column named {c:?} in the header (columns: {})", header.join(", "))
+        })?),
+        None if store.kind() == Kind::Email => {
+            STAFF_COLUMNS.iter().find_map(|want| header.iter().position(|h| h.eq_ignore_ascii_case(want)))
+        }
+        None => ["password", "pass", "passwd", "pwd"]
+            .iter()
+            .find_map(|want| header.iter().position(|h| h.eq_ignore_ascii_case(want))),
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut tally = Tally::default();
+    let kind = store.kind();
+    let result_cols: &[&str] = match kind {
+        Kind::Email => &["normalized_email", "exposed", "count", "sources", "error"],
+        Kind::Password => &["sha1", "exposed", "count", "sources", "error"],
+    };
+    let emit = |out: &mut BufWriter<io::StdoutLock<'_>>,
+                row: &Row,
+                line: u64,
+                extra: Option<&[String]>,
+                tally: &mut Tally|
+     -> Result<()> {
+        tally.add(row);
+        match a.format {
+            BulkFormat::Table => table_row(out, &store, row, Some(line))?,
+            BulkFormat::Json => writeln!(out, "{}", row.json(&store, Some(line)))?,
+            BulkFormat::Csv => {
+                let mut rec: Vec<String> = match extra {
+                    Some(fields) => fields.to_vec(),
+                    None if kind == Kind::Email => vec![row.input.clone().unwrap_or_default()],
+                    None => Vec::new(),
+                };
+                rec.push(if kind == Kind::Email {
+                    row.email.clone().unwrap_or_default()
+                } else {
+                    row.sha1.clone().unwrap_or_default()
+                });
+                rec.push(row.exposed().to_string());
+                rec.push(row.count().to_string());
+                rec.push(row.source_names(&store).join(";"));
+                rec.push(if let Status::Invalid(e) = &row.status { e.clone() } else { String::new() });
+                let mut w = csv::Writer::from_writer(&mut *out);
+                w.write_record(&rec)?;
+                w.flush()?;
+            }
+        }
+        Ok(())
+    };
+    let header_row = |out: &mut BufWriter<io::StdoutLock<'_>>, csv_fields: Option<&[String]>| -> Result<()> {
+        match a.format {
+            BulkFormat::Table => table_header(out, kind, true)?,
+            BulkFormat::Json => {}
+            BulkFormat::Csv => {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                let mut rec: Vec<String> = match csv_fields {
+                    Some(h) => h.to_vec(),
+                    None if kind == Kind::Email => vec!["input".into()],
+                    None => Vec::new(),
+                };
+                rec.extend(result_cols.iter().map(|s| s.to_string()));
+                w.write_record(&rec)?;
+                out.write_all(&w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
+            }
+        }
+        Ok(())
+    };
+    match column {
+        Some(col) => {
+            header_row(&mut out, Some(&header))?;
+            let mut rdr =
+                csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).flexible(true).from_reader(input);
+            let mut rec = csv::StringRecord::new();
+            loop {
+                let line = 1 + rdr.position().line();
+                match rdr.read_record(&mut rec) {
+                    Ok(false) => break,
+                    Ok(true) => {}
+                    Err(e) => anyhow::bail!("{shown_name}: line {line}: {e}"),
+                }
+                let fields: Vec<String> = rec.iter().map(str::to_string).collect();
+                let value = rec.get(col).unwrap_or("").trim();
+                let row = if value.is_empty() {
+                    Row { input: Some(String::new()), email: None, sha1: None, status: Status::Invalid("empty".into()) }
+                } else {
+                    store.answer(value)?
+                };
+                emit(&mut out, &row, line, Some(&fields), &mut tally)?;
+            }
+        }
+        None if !header.is_empty() && kind == Kind::Email && store.answer(&first_text)?.email.is_none() => {
+            anyhow::bail!(
+                "{shown_name}: the first line looks like a CSV header but has no email column (columns: {}); name it with --column",
+                header.join(", ")
+            );
+        }
+        None => {
+            header_row(&mut out, None)?;
+            let mut line = 1u64;
+            let mut text = first_text;
+            let mut buf = Vec::new();
+            let mut more = !first.is_empty();
+            while more {
+                let value = if kind == Kind::Email { text.trim() } else { text.as_str() };
+                if !value.is_empty() {
+                    let row = store.answer(value)?;
+                    emit(&mut out, &row, line, None, &mut tally)?;
+                }
+                buf.clear();
+                more = input.read_until(b'\n', &mut buf).with_context(|| format!("reading {shown_name}"))? > 0;
+                line += 1;
+                text = decode_line(&buf);
+            }
+        }
+    }
+    out.flush()?;
+    eprintln!("{}", tally.summary(&store));
+    Ok(tally.outcome())
+}
+
+fn decode_line(b: &[u8]) -> String {
+    let b = b.strip_suffix(b"\n").unwrap_or(b);
+    let b = b.strip_suffix(b"\r").unwrap_or(b);
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(b).0.into_owned(),
+    }
+}
+
+pub fn info(a: InfoArgs) -> Result<Outcome> {
+    let index = Index::open(&a.index.index)?;
+    let stats = index.stats();
+    let meta = index.meta();
+    let mut out = io::stdout().lock();
+    if a.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&json!({ "stats": stats, "meta": meta }))?)?;
+        return Ok(Outcome::Clean);
+    }
+    writeln!(out, "index:         {}", a.index.index.display())?;
+    writeln!(out, "kind:          {}", stats.kind)?;
+    writeln!(out, "entries:       {}", stats.entries)?;
+    writeln!(
+        out,
+        "size:          {} (table {}, fan-out {}, filter {}); {:.1} bytes per entry",
+        bytes(stats.file_bytes),
+        bytes(stats.table_bytes),
+        bytes(stats.fanout_bytes),
+        bytes(stats.bloom_bytes),
+        if stats.entries == 0 { 0.0 } else { stats.file_bytes as f64 / stats.entries as f64 }
+    )?;
+    writeln!(
+        out,
+        "bloom filter:  {:.1} bits per entry, expected false-positive rate {:.4}% (target {}%)",
+        stats.bloom_bits_per_entry,
+        stats.bloom_expected_fpr * 100.0,
+        meta.fpr * 100.0
+    )?;
+    writeln!(
+        out,
+        "built:         {} by leakdex {} (normalization policy {})",
+        meta.built_at, meta.tool_version, meta.normalization_policy
+    )?;
+    writeln!(out, "sources:       {}", meta.sources.len())?;
+    let w = meta.sources.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
+    writeln!(out, "  {:<w$}  {:<10}  {:>10}  {:>10}  TITLE", "NAME", "DATE", "RECORDS", "UNIQUE")?;
+    for s in &meta.sources {
+        writeln!(
+            out,
+            "  {:<w$}  {:<10}  {:>10}  {:>10}  {}",
+            s.name,
+            s.breach_date.as_deref().unwrap_or("-"),
+            s.records,
+            s.unique,
+            s.title.as_deref().unwrap_or("")
+        )?;
+    }
+    let _ = human;
+    Ok(Outcome::Clean)
+}
+
+pub fn verify(a: IndexArg) -> Result<Outcome> {
+    let store = Store::open(&a.index)?;
+    match &store {
+        Store::Index(i) => {
+            i.verify().with_context(|| format!("{} failed verification", a.index.display()))?;
+            println!("ok: {} entries, every checksum and the key order check out", i.len());
+        }
+        Store::Filter(f) => {
+            f.verify().with_context(|| format!("{} failed verification", a.index.display()))?;
+            println!("ok: filter of {} entries, checksum matches", f.entries());
+        }
+    }
+    Ok(Outcome::Clean)
+}
+
+pub fn export_filter(a: ExportFilterArgs) -> Result<Outcome> {
+    let index = Index::open(&a.index.index)?;
+    filter::export_filter(&index, &a.output).map_err(|e: Error| anyhow::Error::new(e))?;
+    let size = std::fs::metadata(&a.output).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "wrote {}: filter of {} entries, {} ({:.1} bits per entry)",
+        a.output.display(),
+        index.len(),
+        bytes(size),
+        index.stats().bloom_bits_per_entry
+    );
+    Ok(Outcome::Clean)
+}
