@@ -662,14 +662,50 @@ fn dir_of(dest: &Path) -> PathBuf {
     }
 }
 
-/// Writes a file atomically: into a temporary file beside `dest`, synced, then renamed over
-/// it, and the directory synced.
-pub fn write_atomically(dest: &Path, write: impl FnOnce(&mut BufWriter<&File>) -> std::io::Result<()>) -> Result<()> {
+/// Creates the temporary file that will be renamed to `dest`: beside it, named after it and
+/// this process, with the permissions of the file it replaces (or `0644` for a new one) rather
+/// than the temporary file's private default.
+fn named_temp(dest: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = dir_of(dest);
     let tmp = tempfile::Builder::new()
         .prefix(&format!("{}{}-", temp_prefix(dest), std::process::id()))
         .tempfile_in(&dir)
         .map_err(|e| Error::io(&dir, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let perms =
+            std::fs::metadata(dest).map(|m| m.permissions()).unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
+        tmp.as_file().set_permissions(perms).map_err(|e| Error::io(tmp.path(), e))?;
+    }
+    Ok(tmp)
+}
+
+/// Merges runs in groups of [`MAX_FAN_IN`] until at most that many are left, so that the final
+/// merge never holds more files open (or more buffers) than that.
+fn reduce_runs(mut runs: Vec<Run>, temp_root: &Path, budget: usize) -> Result<Vec<Run>> {
+    while runs.len() > MAX_FAN_IN {
+        let group: Vec<Run> = runs.drain(..MAX_FAN_IN).collect();
+        let file = tempfile::tempfile_in(temp_root).map_err(|e| Error::io(temp_root, e))?;
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        let mut n = 0u64;
+        let mut buf = [0u8; RUN_RECORD];
+        merge_runs(group, (budget / MAX_FAN_IN).clamp(64 << 10, 4 << 20), temp_root, &mut |r| {
+            encode_rec(r, &mut buf);
+            n += 1;
+            w.write_all(&buf).map_err(|e| Error::io(temp_root, e))
+        })?;
+        let file = w.into_inner().map_err(|e| Error::io(temp_root, e.into_error()))?;
+        runs.push(Run { file, records: n });
+    }
+    Ok(runs)
+}
+
+/// Writes a file atomically: into a temporary file beside `dest`, synced, then renamed over
+/// it, and the directory synced.
+pub fn write_atomically(dest: &Path, write: impl FnOnce(&mut BufWriter<&File>) -> std::io::Result<()>) -> Result<()> {
+    let dir = dir_of(dest);
+    let tmp = named_temp(dest)?;
     let mut w = BufWriter::new(tmp.as_file());
     write(&mut w).and_then(|_| w.flush()).map_err(|e| Error::io(dest, e))?;
     drop(w);
@@ -850,27 +886,11 @@ pub fn build(
     // Merge.
     let total_runs: u64 = runs.iter().map(|r| r.records).sum();
     let merge_budget = (opts.memory / 2) as usize;
-    while runs.len() > MAX_FAN_IN {
-        let group: Vec<Run> = runs.drain(..MAX_FAN_IN).collect();
-        let file = tempfile::tempfile_in(&temp_root).map_err(|e| Error::io(&temp_root, e))?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        let mut n = 0u64;
-        let mut buf = [0u8; RUN_RECORD];
-        merge_runs(group, (merge_budget / MAX_FAN_IN).clamp(64 << 10, 4 << 20), &temp_root, &mut |r| {
-            encode_rec(r, &mut buf);
-            n += 1;
-            w.write_all(&buf).map_err(|e| Error::io(&temp_root, e))
-        })?;
-        let file = w.into_inner().map_err(|e| Error::io(&temp_root, e.into_error()))?;
-        runs.push(Run { file, records: n });
-    }
+    let runs = reduce_runs(runs, &temp_root, merge_budget)?;
     let upper: u64 = runs.iter().map(|r| r.records).sum();
     let max_fanout_bits = (63 - ((opts.memory / 4 / 8).max(2)).leading_zeros()) as u8;
     let fanout_bits = format::fanout_bits_for(upper).min(max_fanout_bits);
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!("{}{}-", temp_prefix(dest), std::process::id()))
-        .tempfile_in(&dest_dir)
-        .map_err(|e| Error::io(&dest_dir, e))?;
+    let tmp = named_temp(dest)?;
     let mut writer = IndexWriter::create(tmp.path(), opts.kind, fanout_bits, sources.len() as u32, &temp_root)?;
     let mut cur: Option<(Key, u64, Vec<u32>)> = None;
     let mut merged = 0u64;
@@ -938,4 +958,35 @@ pub fn build(
         to_merge: total_runs,
     });
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_runs_are_merged_in_levels_without_losing_or_doubling_records() {
+        let dir = tempfile::tempdir().unwrap();
+        // 150 runs (more than two levels' fan-in), each holding keys 0..40 of source r % 3.
+        let mut runs = Vec::new();
+        for r in 0..150u32 {
+            let mut recs: Vec<Rec> =
+                (0..40u8).map(|k| Rec { key: [k; 20], source: r % 3, count: u64::from(r) + 1 }).collect();
+            runs.push(spill(&mut recs, dir.path()).unwrap());
+        }
+        let runs = reduce_runs(runs, dir.path(), 1 << 20).unwrap();
+        assert!(runs.len() <= MAX_FAN_IN);
+        let mut out: Vec<(Key, u32, u64)> = Vec::new();
+        merge_runs(runs, 1 << 16, dir.path(), &mut |r| {
+            out.push((r.key, r.source, r.count));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(out.len(), 40 * 3);
+        assert!(out.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+        for s in 0..3u32 {
+            let want: u64 = (0..150u64).filter(|r| *r as u32 % 3 == s).map(|r| r + 1).sum();
+            assert!(out.iter().filter(|o| o.1 == s).all(|o| o.2 == want));
+        }
+    }
 }
