@@ -249,7 +249,15 @@ fn decode_rec(b: &[u8; RUN_RECORD]) -> Rec {
 
 /// Sorts, merges equal (key, source) records and writes a run.
 fn spill(recs: &mut Vec<Rec>, dir: &Path) -> Result<Run> {
-    recs.sort_unstable_by(|a, b| a.key.cmp(&b.key).then(a.source.cmp(&b.source)));
+    // Comparing the first eight key bytes as one integer settles almost every comparison
+    // without a call to memcmp.
+    recs.sort_unstable_by(|a, b| {
+        let (x, y) = (
+            u64::from_be_bytes(a.key[..8].try_into().expect("8")),
+            u64::from_be_bytes(b.key[..8].try_into().expect("8")),
+        );
+        x.cmp(&y).then_with(|| a.key[8..].cmp(&b.key[8..])).then(a.source.cmp(&b.source))
+    });
     let file = tempfile::tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
     let mut buf = [0u8; RUN_RECORD];
@@ -900,7 +908,7 @@ pub fn build(
     let total_records = records.load(Ordering::Relaxed);
     merge_runs(runs, buf, &temp_root, &mut |r| {
         merged += 1;
-        if last_progress.elapsed() >= Duration::from_millis(100) {
+        if merged % 65536 == 0 && last_progress.elapsed() >= Duration::from_millis(100) {
             last_progress = Instant::now();
             progress(&Progress {
                 phase: Phase::Merging,

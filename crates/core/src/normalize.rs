@@ -111,6 +111,9 @@ impl std::error::Error for Invalid {}
 /// assert!(normalize_email("icon@2x.png").is_err());
 /// ```
 pub fn normalize_email(input: &str) -> Result<String, Invalid> {
+    if let Some(done) = normalize_plain_ascii(input.as_bytes()) {
+        return done;
+    }
     let unwrapped = unwrap(input.trim());
     let s = unwrapped.trim();
     if s.is_empty() {
@@ -133,6 +136,116 @@ pub fn normalize_email(input: &str) -> Result<String, Invalid> {
     Ok(out)
 }
 
+/// Bytes allowed in an ASCII local part: RFC 5322 `atext` and `.`.
+const LOCAL_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'/'
+                    | b'='
+                    | b'?'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'{'
+                    | b'|'
+                    | b'}'
+                    | b'~'
+                    | b'-'
+                    | b'.'
+            );
+        b += 1;
+    }
+    t
+};
+
+/// The same policy for the common case, in one pass without allocation but the result: a
+/// plain ASCII `local@domain` with no brackets, no `mailto:` and no punycode label. Returns
+/// `None` when the input needs the general path, which gives identical results (a property
+/// test checks this).
+fn normalize_plain_ascii(input: &[u8]) -> Option<Result<String, Invalid>> {
+    let s = input.trim_ascii();
+    if s.is_empty() || !s.is_ascii() {
+        return None;
+    }
+    let at = memchr::memchr(b'@', s)?;
+    if memchr::memrchr(b'@', s) != Some(at) {
+        return None;
+    }
+    let (local, mut domain) = (&s[..at], &s[at + 1..]);
+    if local.len() >= 7 && local[..7].eq_ignore_ascii_case(b"mailto:") || s[0] == b'<' || s.contains(&b'<') {
+        return None;
+    }
+    if local.is_empty() {
+        return Some(Err(Invalid::EmptyLocal));
+    }
+    if !local.iter().all(|&b| LOCAL_BYTE[usize::from(b)]) {
+        return Some(Err(Invalid::LocalChar));
+    }
+    if local[0] == b'.' || local[local.len() - 1] == b'.' || local.windows(2).any(|w| w == b"..") {
+        return Some(Err(Invalid::LocalDots));
+    }
+    if local.len() > MAX_LOCAL_LEN {
+        return Some(Err(Invalid::LocalTooLong));
+    }
+    if let Some(d) = domain.strip_suffix(b".") {
+        domain = d;
+    }
+    if domain.is_empty() {
+        return Some(Err(Invalid::EmptyDomain));
+    }
+    let mut labels = 0;
+    let mut last_start = 0;
+    for (i, label) in domain.split(|&b| b == b'.').enumerate() {
+        if label.len() >= 4 && label[..4].eq_ignore_ascii_case(b"xn--") {
+            return None;
+        }
+        if !label.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') {
+            return None; // let UTS-46 decide what other characters mean
+        }
+        if label.is_empty() || label.len() > MAX_LABEL_LEN || label[0] == b'-' || label[label.len() - 1] == b'-' {
+            return Some(Err(Invalid::BadDomain));
+        }
+        labels += 1;
+        if i > 0 {
+            last_start = label.as_ptr() as usize - domain.as_ptr() as usize;
+        }
+    }
+    if domain.len() > MAX_DOMAIN_LEN {
+        return Some(Err(Invalid::BadDomain));
+    }
+    if labels < 2 {
+        return Some(Err(Invalid::SingleLabel));
+    }
+    let mut tld = [0u8; MAX_LABEL_LEN];
+    let tld = &mut tld[..domain.len() - last_start];
+    tld.copy_from_slice(&domain[last_start..]);
+    tld.make_ascii_lowercase();
+    if !tld_is_known(std::str::from_utf8(tld).expect("ASCII")) {
+        return Some(Err(Invalid::UnknownTld));
+    }
+    if local.len() + 1 + domain.len() > MAX_ADDRESS_LEN {
+        return Some(Err(Invalid::TooLong));
+    }
+    let mut out = Vec::with_capacity(local.len() + 1 + domain.len());
+    out.extend_from_slice(local);
+    out.push(b'@');
+    out.extend_from_slice(domain);
+    out.make_ascii_lowercase();
+    Some(Ok(String::from_utf8(out).expect("ASCII")))
+}
+
 /// Strips `mailto:` (percent-decoding what follows) and angle brackets with a display name.
 fn unwrap(s: &str) -> Cow<'_, str> {
     // `"Name" <addr>` or `Name <addr>` or `<addr>`: take what is inside the last `<...>`.
@@ -152,18 +265,26 @@ fn unwrap(s: &str) -> Cow<'_, str> {
     Cow::Borrowed(s)
 }
 
-/// RFC 5322 `atext` for ASCII; any non-ASCII character is accepted (RFC 6531).
+/// RFC 5322 `atext` for ASCII, plus `.`; any non-ASCII character that is not white space or a
+/// control is accepted (RFC 6531).
 fn is_local_char(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || "!#$%&'*+/=?^_`{|}~-.".contains(c)
-        || (!c.is_ascii() && !c.is_whitespace() && !c.is_control())
+    if c.is_ascii() {
+        is_atext_byte(c as u8)
+    } else {
+        !c.is_whitespace() && !c.is_control()
+    }
+}
+
+fn is_atext_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~-.".contains(&b)
 }
 
 fn check_local(local: &str) -> Result<Cow<'_, str>, Invalid> {
     if local.is_empty() {
         return Err(Invalid::EmptyLocal);
     }
-    if !local.chars().all(is_local_char) {
+    let ok = if local.is_ascii() { local.bytes().all(is_atext_byte) } else { local.chars().all(is_local_char) };
+    if !ok {
         return Err(Invalid::LocalChar);
     }
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
@@ -188,11 +309,23 @@ fn check_domain(domain: &str) -> Result<Cow<'_, str>, Invalid> {
     if domain.starts_with('[') {
         return Err(Invalid::IpLiteral);
     }
-    // UTS-46 with STD3 rules: lowercases, maps full-width and other compatibility forms,
-    // converts to punycode and rejects characters that cannot appear in a host name.
-    let ascii = Uts46::new()
-        .to_ascii(domain.as_bytes(), AsciiDenyList::STD3, Hyphens::Allow, DnsLength::Verify)
-        .map_err(|_| Invalid::BadDomain)?;
+    // Fast path: letters, digits, `-` and `.` only, no punycode label. UTS-46 would only
+    // lowercase such a domain, and the label checks below are the STD3 rules it would apply.
+    let plain_ascii = domain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !domain.split('.').any(|l| l.len() >= 4 && l[..4].eq_ignore_ascii_case("xn--"));
+    let ascii = if plain_ascii {
+        if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(domain.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(domain)
+        }
+    } else {
+        // UTS-46 with STD3 rules: lowercases, maps full-width and other compatibility forms,
+        // converts to punycode and rejects characters that cannot appear in a host name.
+        Uts46::new()
+            .to_ascii(domain.as_bytes(), AsciiDenyList::STD3, Hyphens::Allow, DnsLength::Verify)
+            .map_err(|_| Invalid::BadDomain)?
+    };
     if ascii.len() > MAX_DOMAIN_LEN {
         return Err(Invalid::BadDomain);
     }
@@ -228,6 +361,42 @@ fn tld_is_known(tld: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The general path alone, for comparing with the fast path.
+    fn general(input: &str) -> Result<String, Invalid> {
+        let unwrapped = unwrap(input.trim());
+        let s = unwrapped.trim();
+        if s.is_empty() {
+            return Err(Invalid::Empty);
+        }
+        let at = s.rfind('@').ok_or(Invalid::NoAt)?;
+        let (local, domain) = (&s[..at], &s[at + 1..]);
+        if local.contains('@') {
+            return Err(Invalid::SeveralAt);
+        }
+        let local = check_local(local)?;
+        let domain = check_domain(domain)?;
+        let out = format!("{local}@{domain}");
+        if out.len() > MAX_ADDRESS_LEN {
+            return Err(Invalid::TooLong);
+        }
+        Ok(out)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        #[test]
+        fn fast_path_agrees_with_the_general_path(s in "[ a-zA-Z0-9.+_'!#=-]{0,12}@?[a-zA-Z0-9.@-]{0,12}(\\.(com|example|test|png|123|x))?\\.?") {
+            proptest::prop_assert_eq!(normalize_email(&s), general(&s), "input {:?}", s);
+        }
+
+        #[test]
+        fn normalizing_twice_changes_nothing(s in "\\PC{0,40}") {
+            if let Ok(once) = normalize_email(&s) {
+                proptest::prop_assert_eq!(normalize_email(&once), Ok(once.clone()));
+            }
+        }
+    }
 
     fn ok(input: &str, want: &str) {
         assert_eq!(normalize_email(input).as_deref(), Ok(want), "input {input:?}");

@@ -205,12 +205,12 @@ fn email_line(format: Format, line: &str, found: &mut Vec<Key>) -> LineResult<()
             found.push(k);
         }
         Format::Combo => {
-            let c = text::split_combo(line).ok_or(("no address", redact(line)))?;
+            let c = text::split_combo(line).ok_or_else(|| ("no address", redact(line)))?;
             let k = crate::email_key(c.address).map_err(|e| (e.as_str(), redact(c.address)))?;
             found.push(k);
         }
         Format::Hashes => {
-            let (k, _) = hash_line(line.as_bytes()).ok_or(("not a SHA1[:count] line", redact(line)))?;
+            let (k, _) = hash_line(line.as_bytes()).ok_or_else(|| ("not a SHA1[:count] line", redact(line)))?;
             found.push(k);
         }
         Format::Json => {
@@ -275,11 +275,11 @@ fn password_line(format: Format, raw: &[u8]) -> LineResult<(Key, u64)> {
         Format::Combo => {
             let line = decode(raw);
             let pw = match text::split_combo(&line) {
-                Some(c) => c.password.ok_or(("no password after the address", redact(c.address)))?,
+                Some(c) => c.password.ok_or_else(|| ("no password after the address", redact(c.address)))?,
                 None => {
                     // No address: `login:password`, split at the first separator.
                     let p = line.find(|c: char| text::COMBO_SEPARATORS.contains(&(c as u32 as u8)) && c.is_ascii());
-                    let p = p.ok_or(("no separator", String::new()))?;
+                    let p = p.ok_or_else(|| ("no separator", String::new()))?;
                     &line[p + 1..]
                 }
             };

@@ -93,8 +93,9 @@ pub struct Combo<'a> {
 pub fn split_combo(line: &str) -> Option<Combo<'_>> {
     let line = line.trim_start_matches([' ', '\t', '\u{feff}']);
     let first_at = line.find('@')?;
-    if let Some(scheme_end) = line.find("://").filter(|&p| p < first_at && p < 32) {
-        let bytes = line.as_bytes();
+    let bytes = line.as_bytes();
+    let scheme_end = bytes[..first_at.min(34)].windows(3).position(|w| w == b"://");
+    if let Some(scheme_end) = scheme_end {
         let mut from = scheme_end + 3;
         while let Some(p) = line[from..].find(':') {
             let field_start = from + p + 1;
@@ -111,7 +112,6 @@ pub fn split_combo(line: &str) -> Option<Combo<'_>> {
         }
         return None;
     }
-    let bytes = line.as_bytes();
     match bytes[first_at..].iter().position(|b| COMBO_SEPARATORS.contains(b)) {
         Some(p) => {
             let sep = first_at + p;
