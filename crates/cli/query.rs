@@ -38,6 +38,13 @@ impl Store {
         }
     }
 
+    fn source_name(&self, id: u32) -> &str {
+        match self {
+            Store::Index(i) => i.sources().get(id as usize).map_or("?", |s| s.name.as_str()),
+            Store::Filter(_) => "",
+        }
+    }
+
     fn source_label(&self, id: u32) -> (String, Option<String>) {
         match self {
             Store::Index(i) => i
@@ -87,6 +94,28 @@ impl Store {
     }
 }
 
+/// One JSON output row; fields in the documented order, absent ones left out.
+#[derive(serde::Serialize)]
+struct JsonRow<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha1: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    exposed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    possibly: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sources: Option<Vec<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<u64>,
+}
+
 enum Status {
     Exposed { count: u64, sources: Vec<u32> },
     Possibly,
@@ -115,42 +144,32 @@ impl Row {
             _ => 0,
         }
     }
-    fn source_names(&self, store: &Store) -> Vec<String> {
+    fn source_names<'s>(&self, store: &'s Store) -> Vec<&'s str> {
         match &self.status {
-            Status::Exposed { sources, .. } => sources.iter().map(|&s| store.source_label(s).0).collect(),
+            Status::Exposed { sources, .. } => sources.iter().map(|&s| store.source_name(s)).collect(),
             _ => Vec::new(),
         }
     }
 
-    fn json(&self, store: &Store, line: Option<u64>) -> serde_json::Value {
-        let mut v = serde_json::Map::new();
-        if let Some(l) = line {
-            v.insert("line".into(), json!(l));
-        }
-        match (&self.input, &self.sha1) {
-            (Some(i), _) => v.insert("input".into(), json!(i)),
-            (None, Some(h)) => v.insert("sha1".into(), json!(h)),
+    fn json(&self, store: &Store, line: Option<u64>) -> String {
+        let error = match &self.status {
+            Status::Invalid(e) => Some(e.as_str()),
             _ => None,
         };
-        if let Some(e) = &self.email {
-            v.insert("email".into(), json!(e));
-        }
-        match &self.status {
-            Status::Invalid(err) => {
-                v.insert("error".into(), json!(err));
-                v.insert("exposed".into(), json!(false));
-            }
-            Status::Possibly => {
-                v.insert("exposed".into(), json!(true));
-                v.insert("possibly".into(), json!(true));
-            }
-            _ => {
-                v.insert("exposed".into(), json!(self.exposed()));
-                v.insert("sources".into(), json!(self.source_names(store)));
-                v.insert("count".into(), json!(self.count()));
-            }
-        }
-        serde_json::Value::Object(v)
+        let answered = matches!(self.status, Status::Exposed { .. } | Status::Clean);
+        let names = self.source_names(store);
+        let row = JsonRow {
+            line,
+            input: self.input.as_deref(),
+            sha1: if self.input.is_none() { self.sha1.as_deref() } else { None },
+            email: self.email.as_deref(),
+            error,
+            exposed: self.exposed(),
+            possibly: matches!(self.status, Status::Possibly).then_some(true),
+            sources: answered.then_some(names),
+            count: answered.then(|| self.count()),
+        };
+        serde_json::to_string(&row).expect("rows serialize")
     }
 
     fn status_word(&self) -> &'static str {
@@ -338,9 +357,14 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
                 rec.push(row.count().to_string());
                 rec.push(row.source_names(&store).join(";"));
                 rec.push(if let Status::Invalid(e) = &row.status { e.clone() } else { String::new() });
-                let mut w = csv::Writer::from_writer(&mut *out);
+                // Into a small buffer, not straight to `out`: the CSV writer's flush would also
+                // flush stdout, a system call per row.
+                let mut buf = Vec::with_capacity(256);
+                let mut w = csv::Writer::from_writer(&mut buf);
                 w.write_record(&rec)?;
                 w.flush()?;
+                drop(w);
+                out.write_all(&buf)?;
             }
         }
         Ok(())
