@@ -172,6 +172,13 @@ fn truncated_gzip_is_reported_and_keeps_earlier_records() {
     assert_eq!(rows[1]["exposed"], true);
     assert_eq!(rows[2]["exposed"], false);
 
+    // A small damaged file (smaller than the format-detection window) keeps its records too.
+    let small = util::gzip(b"early@example.com:pw\nlate@example.com:pw\n");
+    dir.write("small.txt.gz", &small[..small.len() - 6]);
+    let r = dir.cmd(&["build", "-o", "s.ldx", "small.txt.gz"]).expect(0);
+    assert!(r.stderr.contains("small.txt.gz") && r.stderr.contains("ERROR"), "{}", r.stderr);
+    dir.cmd(&["check", "-i", "s.ldx", "early@example.com"]).expect(1);
+
     // --strict: an error, and nothing written.
     let r = dir.cmd(&["build", "--strict", "-o", "strict.ldx", "cut.txt.gz", "ok.txt"]).expect(2);
     assert!(r.stderr.contains("cut.txt.gz"), "{}", r.stderr);
@@ -500,4 +507,49 @@ fn forced_formats_and_csv_columns() {
     dir.cmd(&["check", "-i", "z.ldx", "c@example.com"]).expect(1);
     let r = dir.cmd(&["build", "--kind", "password", "--format", "json", "-o", "w.ldx", "list.txt"]).expect(2);
     assert!(r.stderr.contains("format json cannot feed a password index"), "{}", r.stderr);
+}
+
+#[test]
+fn tar_archives_are_read_member_by_member() {
+    let dir = Dir::new();
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        builder.append_data(&mut h, name, data).unwrap();
+    };
+    add("dump/users.csv", b"id,email\n1,tar-one@example.com\n");
+    add("dump/combo.txt.gz", &util::gzip(b"tar-two@example.com:pw\n"));
+    add("dump/notes.txt", b"write to tar-three@example.org, please\n");
+    let tarball = builder.into_inner().unwrap();
+    dir.write("collection.tar.gz", util::gzip(&tarball));
+    let r = dir.cmd(&["build", "-o", "x.ldx", "--report", "report.json", "collection.tar.gz"]).expect(0);
+    assert!(r.stderr.contains("collection.tar.gz!dump/users.csv  [csv, none]"), "{}", r.stderr);
+    assert!(r.stderr.contains("collection.tar.gz!dump/combo.txt.gz  [combo, gzip]"), "{}", r.stderr);
+    let r = dir
+        .cmd(&[
+            "check",
+            "-i",
+            "x.ldx",
+            "--format",
+            "json",
+            "tar-one@example.com",
+            "tar-two@example.com",
+            "tar-three@example.org",
+        ])
+        .expect(1);
+    let rows = json_lines(&r.stdout);
+    assert!(rows.iter().all(|v| v["exposed"] == true && sources(v) == ["collection"]), "{}", r.stdout);
+    let report: Value = serde_json::from_slice(&std::fs::read(dir.path("report.json")).unwrap()).unwrap();
+    assert_eq!(report["files"].as_array().unwrap().len(), 4);
+    assert_eq!(report["sources"][0]["files"], 3);
+
+    // A truncated archive keeps the members before the damage.
+    let gz = util::gzip(&tarball);
+    dir.write("cut.tar.gz", &gz[..gz.len() - 30]);
+    let r = dir.cmd(&["build", "-o", "y.ldx", "cut.tar.gz"]).expect(0);
+    assert!(r.stderr.contains("ERROR"), "{}", r.stderr);
+    dir.cmd(&["check", "-i", "y.ldx", "tar-one@example.com"]).expect(1);
 }

@@ -438,6 +438,19 @@ impl Framer {
     }
 }
 
+/// A reader that fails once with a stored error (the error met while sniffing, replayed where
+/// the tar reader expects the rest of the stream).
+struct FailingReader(Option<std::io::Error>);
+
+impl Read for FailingReader {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
+}
+
 /// Reads `r` to fill `buf` up to `want` bytes; returns false at end of input.
 fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
     while buf.len() < want {
@@ -469,6 +482,10 @@ struct Reader<'a> {
     failed: Arc<AtomicBool>,
     progress: &'a mut dyn FnMut(&Progress),
     last_progress: Instant,
+    /// One report per file read, tar members included; indexed by file id.
+    reports: Vec<FileReport>,
+    /// What the reading side counted per file (skipped over-long lines, header lines).
+    stats: Vec<FileStats>,
 }
 
 impl Reader<'_> {
@@ -486,40 +503,135 @@ impl Reader<'_> {
         }
     }
 
-    /// Reads one file into chunks. Stats the reading side sees (lines skipped as over-long)
-    /// go to `stats`; an error stops this file.
-    fn read_file(
-        &mut self,
-        file_id: usize,
-        source: u32,
-        path: &Path,
-        report: &mut FileReport,
-        stats: &mut FileStats,
-    ) -> std::result::Result<(), String> {
-        let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+    fn new_report(&mut self, path: String, source: &str) -> usize {
+        self.reports.push(FileReport {
+            path,
+            source: source.to_string(),
+            format: None,
+            compression: None,
+            bytes: 0,
+            stats: FileStats::default(),
+            error: None,
+        });
+        self.stats.push(FileStats::default());
+        self.reports.len() - 1
+    }
+
+    /// Reads one input file (a tar archive: each member) into chunks. Errors are recorded in
+    /// the file's report; records before an error still count.
+    fn read_file(&mut self, source: u32, source_name: &str, path: &Path) {
+        let name = path.to_string_lossy().into_owned();
+        let id = self.new_report(name.clone(), source_name);
+        let raw: Box<dyn Read> = if path.as_os_str() == "-" {
             Box::new(std::io::stdin())
         } else {
-            Box::new(File::open(path).map_err(|e| e.to_string())?)
+            match File::open(path) {
+                Ok(f) => Box::new(f),
+                Err(e) => {
+                    self.reports[id].error = Some(e.to_string());
+                    return;
+                }
+            }
         };
         let before = self.bytes_read.load(Ordering::Relaxed);
-        let result = self.read_stream(file_id, source, raw, &path.to_string_lossy(), report, stats);
-        report.bytes = self.bytes_read.load(Ordering::Relaxed) - before;
+        let counter = self.bytes_read.clone();
+        if let Err(e) = self.read_input(id, source, source_name, raw, &name, counter, true) {
+            self.reports[id].error = Some(e);
+        }
+        self.reports[id].bytes = self.bytes_read.load(Ordering::Relaxed) - before;
+    }
+
+    /// Reads one stream: decompresses it, and either walks it as a tar archive (`allow_tar`,
+    /// one level deep) or detects its format and sends it out in chunks.
+    #[allow(clippy::too_many_arguments)]
+    fn read_input(
+        &mut self,
+        id: usize,
+        source: u32,
+        source_name: &str,
+        raw: Box<dyn Read + '_>,
+        name: &str,
+        counter: Arc<AtomicU64>,
+        allow_tar: bool,
+    ) -> std::result::Result<(), String> {
+        let (mut r, compression) = ingest::decode_stream(raw, counter).map_err(|e| e.to_string())?;
+        self.reports[id].compression = Some(compression.name().into());
+        let mut buf = Vec::with_capacity(ingest::CHUNK);
+        // A read error here (a small damaged file) still leaves what was read before it.
+        let (more, pending) = match fill(&mut r, &mut buf, ingest::SNIFF_BYTES) {
+            Ok(m) => (m, None),
+            Err(e) => (false, Some(e)),
+        };
+        if allow_tar && ingest::is_tar(&buf) {
+            self.reports[id].format = Some("tar".into());
+            let rest: Box<dyn Read + '_> = match pending {
+                Some(e) => Box::new(FailingReader(Some(e))),
+                None => r,
+            };
+            let mut archive = tar::Archive::new(std::io::Cursor::new(buf).chain(rest));
+            let entries = archive.entries().map_err(|e| describe(e, compression))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| format!("tar archive: {}", describe(e, compression)))?;
+                if !entry.header().entry_type().is_file() {
+                    continue;
+                }
+                let member =
+                    format!("{name}!{}", entry.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default());
+                let mid = self.new_report(member.clone(), source_name);
+                let size = entry.size();
+                let result = self.read_input(
+                    mid,
+                    source,
+                    source_name,
+                    Box::new(entry),
+                    &member,
+                    Arc::new(AtomicU64::new(0)),
+                    false,
+                );
+                self.reports[mid].bytes = size;
+                if let Err(e) = result {
+                    self.reports[mid].error = Some(e.clone());
+                    // A damaged member leaves the archive stream at an unknown place.
+                    return Err(format!("stopped at member {member}: {e}"));
+                }
+            }
+            return Ok(());
+        }
+        let mut stats = std::mem::take(&mut self.stats[id]);
+        let mut report = std::mem::replace(
+            &mut self.reports[id],
+            FileReport {
+                path: String::new(),
+                source: String::new(),
+                format: None,
+                compression: None,
+                bytes: 0,
+                stats: FileStats::default(),
+                error: None,
+            },
+        );
+        let mut result = self.read_stream(id, source, r, buf, more, compression, name, &mut report, &mut stats);
+        if let (Ok(()), Some(e)) = (&result, pending) {
+            result = Err(describe(e, compression));
+        }
+        self.stats[id] = stats;
+        self.reports[id] = report;
         result
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn read_stream(
         &mut self,
         file_id: usize,
         source: u32,
-        raw: Box<dyn Read + Send>,
+        mut r: Box<dyn Read + '_>,
+        mut buf: Vec<u8>,
+        mut more: bool,
+        compression: ingest::Compression,
         name: &str,
         report: &mut FileReport,
         stats: &mut FileStats,
     ) -> std::result::Result<(), String> {
-        let (mut r, compression) = ingest::decode_stream(raw, self.bytes_read.clone()).map_err(|e| e.to_string())?;
-        report.compression = Some(compression.name().into());
-        let mut buf = Vec::with_capacity(ingest::CHUNK);
-        let mut more = fill(&mut r, &mut buf, ingest::SNIFF_BYTES).map_err(|e| describe(e, compression))?;
         let (format, skip) = ingest::detect(&buf, name, self.opts.kind, self.opts.format, self.opts.column.as_deref())
             .map_err(|e| e.0)?;
         report.format = Some(format.format.name().into());
@@ -827,8 +939,6 @@ pub fn build(
         .collect();
     drop(rx);
 
-    let mut reports = Vec::with_capacity(files.len());
-    let mut reader_stats: Vec<FileStats> = Vec::with_capacity(files.len());
     let mut reader = Reader {
         opts,
         tx,
@@ -838,33 +948,25 @@ pub fn build(
         failed: failed.clone(),
         progress,
         last_progress: Instant::now(),
+        reports: Vec::with_capacity(files.len()),
+        stats: Vec::with_capacity(files.len()),
     };
     let mut strict_error = None;
-    for (id, (source, path)) in files.iter().enumerate() {
-        let mut report = FileReport {
-            path: path.to_string_lossy().into_owned(),
-            source: sources[*source as usize].name.clone(),
-            format: None,
-            compression: None,
-            bytes: 0,
-            stats: FileStats::default(),
-            error: None,
-        };
-        let mut stats = FileStats::default();
-        if let Err(e) = reader.read_file(id, *source, path, &mut report, &mut stats) {
-            if opts.strict {
-                strict_error = Some(Error::Input { path: path.clone(), reason: e.clone() });
+    for (source, path) in &files {
+        let first = reader.reports.len();
+        reader.read_file(*source, &sources[*source as usize].name, path);
+        if opts.strict {
+            if let Some(r) = reader.reports[first..].iter().find(|r| r.error.is_some()) {
+                let reason = r.error.clone().unwrap_or_default();
+                strict_error = Some(Error::Input { path: r.path.clone().into(), reason });
             }
-            report.error = Some(e);
         }
-        reports.push(report);
-        reader_stats.push(stats);
         if strict_error.is_some() || failed.load(Ordering::Relaxed) {
             break;
         }
     }
     reader.report(true);
-    let Reader { tx, bytes_read, progress, .. } = reader;
+    let Reader { tx, bytes_read, progress, mut reports, stats: mut reader_stats, .. } = reader;
     drop(tx);
     let mut runs = Vec::new();
     let mut worker_error = None;
@@ -886,7 +988,7 @@ pub fn build(
         report.stats = stats;
         let at = sources.iter().position(|s| s.name == report.source).expect("every report names a source");
         let s = &mut sources[at];
-        s.files += 1;
+        s.files += u64::from(report.format.as_deref() != Some("tar"));
         s.lines += report.stats.lines;
         s.records += report.stats.records;
     }

@@ -155,14 +155,11 @@ impl<R: Read> Read for Counting<R> {
 /// Opens a raw byte stream as text bytes: decompresses what is compressed (by content, not by
 /// name), then turns UTF-16 with a BOM into UTF-8 and drops a UTF-8 BOM. Other bytes pass
 /// through unchanged; the parsers decode each line (UTF-8, else windows-1252).
-pub fn decode_stream<R: Read + Send + 'static>(
-    raw: R,
-    count: Arc<AtomicU64>,
-) -> io::Result<(Box<dyn Read + Send>, Compression)> {
+pub fn decode_stream<'a, R: Read + 'a>(raw: R, count: Arc<AtomicU64>) -> io::Result<(Box<dyn Read + 'a>, Compression)> {
     let mut buffered = BufReader::with_capacity(256 * 1024, Counting { inner: raw, count });
     let head = buffered.fill_buf()?;
     let compression = Compression::sniff(head);
-    let decompressed: Box<dyn Read + Send> = match compression {
+    let decompressed: Box<dyn Read + 'a> = match compression {
         Compression::None => Box::new(buffered),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
@@ -174,6 +171,11 @@ pub fn decode_stream<R: Read + Send + 'static>(
         .utf8_passthru(true)
         .build(decompressed);
     Ok((Box::new(text), compression))
+}
+
+/// Whether decompressed bytes start a tar archive (POSIX `ustar` magic at offset 257).
+pub fn is_tar(head: &[u8]) -> bool {
+    head.get(257..262) == Some(b"ustar")
 }
 
 /// The column names that hold addresses (for email indexes) or passwords, lowercase.
