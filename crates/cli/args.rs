@@ -26,6 +26,66 @@ pub enum Command {
     Verify(IndexArg),
     /// Write the index's Bloom filter alone, for offline "possibly exposed" checks.
     ExportFilter(ExportFilterArgs),
+    /// Serve the index as a k-anonymity range API (HIBP Pwned Passwords / Monitor compatible).
+    Serve(ServeArgs),
+    /// Write every non-empty range as a file, for serving the range API from a static server.
+    ExportRanges(ExportRangesArgs),
+}
+
+/// What check and bulk ask: a local index (or filter), or a range API.
+#[derive(Debug, clap::Args)]
+pub struct Target {
+    /// The index, or a filter from export-filter.
+    #[arg(short, long, value_name = "INDEX", required_unless_present = "api", conflicts_with = "api")]
+    pub index: Option<PathBuf>,
+    /// Ask a k-anonymity range API instead (leakdex serve, an export-ranges directory behind a
+    /// web server, or the Pwned Passwords API): only hash prefixes leave this machine.
+    #[arg(long, value_name = "URL")]
+    pub api: Option<String>,
+    /// What the range API holds (with --api).
+    #[arg(long, value_enum, default_value = "email")]
+    pub kind: KindArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PaddingArg {
+    /// Pad only when the client sends Add-Padding: true (HIBP behaviour).
+    OnRequest,
+    /// Pad every response to one constant size (default for email indexes).
+    Constant,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub index: IndexArg,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Padding of range responses (default: constant for email indexes, on request for passwords).
+    #[arg(long, value_enum)]
+    pub padding: Option<PaddingArg>,
+    /// Refuse to start if the smallest non-empty range bucket holds fewer entries.
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub min_k: u64,
+    /// Longest a request may take, in seconds.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub timeout: u64,
+    /// Requests handled at once.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    pub max_concurrency: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportRangesArgs {
+    #[command(flatten)]
+    pub index: IndexArg,
+    /// Directory to create (replaced atomically if it exists).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Prefix length in hex digits (default: 5 for passwords, 6 for emails, as the API).
+    #[arg(long, value_name = "N")]
+    pub prefix_len: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -103,7 +163,7 @@ pub enum BulkFormat {
 
 #[derive(Debug, clap::Args)]
 pub struct IndexArg {
-    /// The index (or, for check and bulk, a filter from export-filter).
+    /// The index.
     #[arg(short, long, value_name = "INDEX")]
     pub index: PathBuf,
 }
@@ -111,7 +171,7 @@ pub struct IndexArg {
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     #[command(flatten)]
-    pub index: IndexArg,
+    pub target: Target,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: CheckFormat,
@@ -124,7 +184,7 @@ pub struct CheckArgs {
 #[derive(Debug, clap::Args)]
 pub struct BulkArgs {
     #[command(flatten)]
-    pub index: IndexArg,
+    pub target: Target,
     /// CSV column holding the identifiers (default: found by header name; makes the input CSV).
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,

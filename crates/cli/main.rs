@@ -8,6 +8,7 @@ use clap::Parser;
 mod args;
 mod build;
 mod query;
+mod serve;
 
 use args::{Cli, Command};
 
@@ -28,6 +29,8 @@ fn main() -> ExitCode {
         Command::Info(a) => query::info(a),
         Command::Verify(a) => query::verify(a),
         Command::ExportFilter(a) => query::export_filter(a),
+        Command::Serve(a) => serve::run(a),
+        Command::ExportRanges(a) => serve::export_ranges(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

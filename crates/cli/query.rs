@@ -1,7 +1,6 @@
 //! `check`, `bulk`, `info`, `verify` and `export-filter`.
 
 use std::io::{self, BufRead, BufWriter, Read, Write};
-use std::path::Path;
 
 use anyhow::{Context, Result};
 use leakdex_core::filter::{self, Filter};
@@ -9,18 +8,34 @@ use leakdex_core::{hex, Error, Index, Kind};
 use memmap2::Mmap;
 use serde_json::json;
 
-use crate::args::{BulkArgs, BulkFormat, CheckArgs, CheckFormat, ExportFilterArgs, IndexArg, InfoArgs};
+use crate::args::{
+    BulkArgs, BulkFormat, CheckArgs, CheckFormat, ExportFilterArgs, IndexArg, InfoArgs, KindArg, Target,
+};
 use crate::build::{bytes, human};
 use crate::Outcome;
 
-/// An index, or a standalone filter that can only say "possibly exposed".
+/// An index, a standalone filter that can only say "possibly exposed", or a remote range API.
 enum Store {
     Index(Box<Index<Mmap>>),
     Filter(Filter<Mmap>),
+    Api { client: leakdex_client::RangeClient, kind: Kind, rt: tokio::runtime::Runtime },
 }
 
+/// Rows answered together: a batch shares its requests to a range API.
+const BATCH: usize = 4096;
+
 impl Store {
-    fn open(path: &Path) -> Result<Store> {
+    fn open(target: &Target) -> Result<Store> {
+        if let Some(url) = &target.api {
+            let kind = match target.kind {
+                KindArg::Email => Kind::Email,
+                KindArg::Password => Kind::Password,
+            };
+            let client = leakdex_client::RangeClient::new(url)?;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            return Ok(Store::Api { client, kind, rt });
+        }
+        let path = target.index.as_deref().context("give an index with -i INDEX or a range API with --api URL")?;
         let mut head = [0u8; 8];
         let n = std::fs::File::open(path)
             .and_then(|mut f| f.read(&mut head))
@@ -35,62 +50,97 @@ impl Store {
         match self {
             Store::Index(i) => i.kind(),
             Store::Filter(f) => f.kind(),
+            Store::Api { kind, .. } => *kind,
         }
     }
 
-    fn source_name(&self, id: u32) -> &str {
-        match self {
-            Store::Index(i) => i.sources().get(id as usize).map_or("?", |s| s.name.as_str()),
-            Store::Filter(_) => "",
-        }
-    }
-
-    fn source_label(&self, id: u32) -> (String, Option<String>) {
-        match self {
-            Store::Index(i) => i
-                .sources()
-                .get(id as usize)
-                .map(|s| (s.name.clone(), s.breach_date.clone()))
-                .unwrap_or_else(|| (format!("#{id}"), None)),
-            Store::Filter(_) => (String::new(), None),
-        }
-    }
-
-    /// Answers one identifier.
-    fn answer(&self, input: &str) -> Result<Row> {
+    /// Answers a batch of identifiers, in order.
+    fn answer_many(&self, inputs: &[String]) -> Result<Vec<Row>> {
         let kind = self.kind();
-        let (key, email) = match kind {
-            Kind::Email => match leakdex_core::normalize_email(input) {
-                Ok(n) => (leakdex_core::email_key(&n).expect("a normalized address normalizes"), Some(n)),
-                Err(e) => {
-                    return Ok(Row {
-                        input: Some(input.to_string()),
-                        email: None,
-                        sha1: None,
-                        status: Status::Invalid(e.to_string()),
-                    })
-                }
-            },
-            Kind::Password => (leakdex_core::password_key(input.as_bytes()), None),
-        };
-        let (input, sha1) = match kind {
-            Kind::Email => (Some(input.to_string()), None),
-            Kind::Password => (None, Some(hex(&key))),
-        };
-        let status = match self {
-            Store::Filter(f) => {
-                if f.may_contain(&key) {
-                    Status::Possibly
-                } else {
-                    Status::Clean
+        let mut rows = Vec::with_capacity(inputs.len());
+        let mut keys = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let (key, email) = match kind {
+                Kind::Email => match leakdex_core::normalize_email(input) {
+                    Ok(n) => (leakdex_core::email_key(&n).expect("a normalized address normalizes"), Some(n)),
+                    Err(e) => {
+                        rows.push(Row {
+                            input: Some(input.clone()),
+                            email: None,
+                            sha1: None,
+                            status: Status::Invalid(e.to_string()),
+                        });
+                        keys.push(None);
+                        continue;
+                    }
+                },
+                Kind::Password => (leakdex_core::password_key(input.as_bytes()), None),
+            };
+            let (input, sha1) = match kind {
+                Kind::Email => (Some(input.clone()), None),
+                Kind::Password => (None, Some(hex(&key))),
+            };
+            rows.push(Row { input, email, sha1, status: Status::Clean });
+            keys.push(Some(key));
+        }
+        match self {
+            Store::Index(index) => {
+                for (row, key) in rows.iter_mut().zip(&keys) {
+                    let Some(key) = key else { continue };
+                    if let Some(hit) = index.lookup_hash(key)? {
+                        let srcs: Vec<&leakdex_core::Source> =
+                            hit.sources.iter().filter_map(|s| index.sources().get(s as usize)).collect();
+                        row.status = Status::Exposed {
+                            count: hit.count,
+                            sources: srcs.iter().map(|s| s.name.clone()).collect(),
+                            dates: srcs.iter().map(|s| s.breach_date.clone()).collect(),
+                        };
+                    }
                 }
             }
-            Store::Index(i) => match i.lookup_hash(&key)? {
-                Some(hit) => Status::Exposed { count: hit.count, sources: hit.sources.iter().collect() },
-                None => Status::Clean,
-            },
-        };
-        Ok(Row { input, email, sha1, status })
+            Store::Filter(f) => {
+                for (row, key) in rows.iter_mut().zip(&keys) {
+                    if key.is_some_and(|k| f.may_contain(&k)) {
+                        row.status = Status::Possibly;
+                    }
+                }
+            }
+            Store::Api { client, kind, rt } => {
+                let valid: Vec<leakdex_core::Key> = keys.iter().flatten().copied().collect();
+                let mut answers: Vec<Status> = match kind {
+                    Kind::Password => rt
+                        .block_on(client.password_counts(&valid))?
+                        .into_iter()
+                        .map(|c| {
+                            if c > 0 {
+                                Status::Exposed { count: c, sources: Vec::new(), dates: Vec::new() }
+                            } else {
+                                Status::Clean
+                            }
+                        })
+                        .collect(),
+                    Kind::Email => rt
+                        .block_on(client.email_hits(&valid))?
+                        .into_iter()
+                        .map(|h| match h {
+                            Some(h) => Status::Exposed {
+                                count: h.count,
+                                dates: vec![None; h.sources.len()],
+                                sources: h.sources,
+                            },
+                            None => Status::Clean,
+                        })
+                        .collect(),
+                };
+                answers.reverse();
+                for (row, key) in rows.iter_mut().zip(&keys) {
+                    if key.is_some() {
+                        row.status = answers.pop().expect("one answer per valid key");
+                    }
+                }
+            }
+        }
+        Ok(rows)
     }
 }
 
@@ -117,7 +167,7 @@ struct JsonRow<'a> {
 }
 
 enum Status {
-    Exposed { count: u64, sources: Vec<u32> },
+    Exposed { count: u64, sources: Vec<String>, dates: Vec<Option<String>> },
     Possibly,
     Clean,
     Invalid(String),
@@ -144,20 +194,20 @@ impl Row {
             _ => 0,
         }
     }
-    fn source_names<'s>(&self, store: &'s Store) -> Vec<&'s str> {
+    fn source_names(&self) -> Vec<&str> {
         match &self.status {
-            Status::Exposed { sources, .. } => sources.iter().map(|&s| store.source_name(s)).collect(),
+            Status::Exposed { sources, .. } => sources.iter().map(String::as_str).collect(),
             _ => Vec::new(),
         }
     }
 
-    fn json(&self, store: &Store, line: Option<u64>) -> String {
+    fn json(&self, line: Option<u64>) -> String {
         let error = match &self.status {
             Status::Invalid(e) => Some(e.as_str()),
             _ => None,
         };
         let answered = matches!(self.status, Status::Exposed { .. } | Status::Clean);
-        let names = self.source_names(store);
+        let names = self.source_names();
         let row = JsonRow {
             line,
             input: self.input.as_deref(),
@@ -181,13 +231,14 @@ impl Row {
         }
     }
 
-    fn detail(&self, store: &Store) -> String {
+    fn detail(&self) -> String {
         match &self.status {
-            Status::Exposed { sources, .. } => sources
+            Status::Exposed { sources, dates, .. } => sources
                 .iter()
-                .map(|&s| match store.source_label(s) {
-                    (name, Some(date)) => format!("{name} ({date})"),
-                    (name, None) => name,
+                .zip(dates)
+                .map(|(name, date)| match date {
+                    Some(d) => format!("{name} ({d})"),
+                    None => name.clone(),
                 })
                 .collect::<Vec<_>>()
                 .join(", "),
@@ -204,7 +255,7 @@ struct Tally {
     checked: u64,
     exposed: u64,
     invalid: u64,
-    by_source: std::collections::BTreeMap<u32, u64>,
+    by_source: std::collections::BTreeMap<String, u64>,
 }
 
 impl Tally {
@@ -214,7 +265,7 @@ impl Tally {
             Status::Exposed { sources, .. } => {
                 self.exposed += 1;
                 for s in sources {
-                    *self.by_source.entry(*s).or_default() += 1;
+                    *self.by_source.entry(s.clone()).or_default() += 1;
                 }
             }
             Status::Possibly => self.exposed += 1,
@@ -229,12 +280,11 @@ impl Tally {
             Outcome::Clean
         }
     }
-    fn summary(&self, store: &Store) -> String {
+    fn summary(&self) -> String {
         let pct = if self.checked == 0 { 0.0 } else { 100.0 * self.exposed as f64 / self.checked as f64 };
         let mut s = format!("checked {}, exposed {} ({pct:.1}%), invalid {}", self.checked, self.exposed, self.invalid);
         if !self.by_source.is_empty() {
-            let parts: Vec<String> =
-                self.by_source.iter().map(|(id, n)| format!("{} {n}", store.source_label(*id).0)).collect();
+            let parts: Vec<String> = self.by_source.iter().map(|(name, n)| format!("{name} {n}")).collect();
             s.push_str(&format!("; by source: {}", parts.join(", ")));
         }
         s
@@ -249,14 +299,14 @@ fn table_header(out: &mut impl Write, kind: Kind, with_line: bool) -> io::Result
     writeln!(out, "{line}{first:<TABLE_WIDTH$}  {:<8}  {:>8}  SOURCES / ERROR", "STATUS", "COUNT")
 }
 
-fn table_row(out: &mut impl Write, store: &Store, r: &Row, line: Option<u64>) -> io::Result<()> {
+fn table_row(out: &mut impl Write, r: &Row, line: Option<u64>) -> io::Result<()> {
     let line = line.map(|l| format!("{l:>6}  ")).unwrap_or_default();
     let count = if matches!(r.status, Status::Exposed { .. }) { r.count().to_string() } else { String::new() };
-    writeln!(out, "{line}{:<TABLE_WIDTH$}  {:<8}  {count:>8}  {}", r.shown(), r.status_word(), r.detail(store))
+    writeln!(out, "{line}{:<TABLE_WIDTH$}  {:<8}  {count:>8}  {}", r.shown(), r.status_word(), r.detail())
 }
 
 pub fn check(a: CheckArgs) -> Result<Outcome> {
-    let store = Store::open(&a.index.index)?;
+    let store = Store::open(&a.target)?;
     let idents: Box<dyn Iterator<Item = io::Result<String>>> = if a.identifiers.is_empty() {
         Box::new(io::stdin().lock().lines().map(|l| l.map(|s| s.strip_suffix('\r').map(str::to_string).unwrap_or(s))))
     } else {
@@ -267,16 +317,21 @@ pub fn check(a: CheckArgs) -> Result<Outcome> {
     if a.format == CheckFormat::Table {
         table_header(&mut out, store.kind(), false)?;
     }
-    for ident in idents {
+    let mut batch = Vec::new();
+    let mut idents = idents.peekable();
+    while let Some(ident) = idents.next() {
         let ident = ident.context("reading identifiers from stdin")?;
-        if ident.is_empty() {
-            continue;
+        if !ident.is_empty() {
+            batch.push(ident);
         }
-        let row = store.answer(&ident)?;
-        tally.add(&row);
-        match a.format {
-            CheckFormat::Table => table_row(&mut out, &store, &row, None)?,
-            CheckFormat::Json => writeln!(out, "{}", row.json(&store, None))?,
+        if batch.len() >= BATCH || (idents.peek().is_none() && !batch.is_empty()) {
+            for row in store.answer_many(&std::mem::take(&mut batch))? {
+                tally.add(&row);
+                match a.format {
+                    CheckFormat::Table => table_row(&mut out, &row, None)?,
+                    CheckFormat::Json => writeln!(out, "{}", row.json(None))?,
+                }
+            }
         }
     }
     out.flush()?;
@@ -287,7 +342,7 @@ pub fn check(a: CheckArgs) -> Result<Outcome> {
 const STAFF_COLUMNS: &[&str] = &["email", "e-mail", "e_mail", "email_address", "emailaddress", "email address", "mail"];
 
 pub fn bulk(a: BulkArgs) -> Result<Outcome> {
-    let store = Store::open(&a.index.index)?;
+    let store = Store::open(&a.target)?;
     let name = a.input.as_ref().filter(|p| p.as_os_str() != "-").map(|p| p.display().to_string());
     let mut input: Box<dyn BufRead> = match &name {
         Some(n) => Box::new(io::BufReader::new(std::fs::File::open(n).with_context(|| format!("cannot open {n}"))?)),
@@ -340,8 +395,8 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
      -> Result<()> {
         tally.add(row);
         match a.format {
-            BulkFormat::Table => table_row(out, &store, row, Some(line))?,
-            BulkFormat::Json => writeln!(out, "{}", row.json(&store, Some(line)))?,
+            BulkFormat::Table => table_row(out, row, Some(line))?,
+            BulkFormat::Json => writeln!(out, "{}", row.json(Some(line)))?,
             BulkFormat::Csv => {
                 let mut rec: Vec<String> = match extra {
                     Some(fields) => fields.to_vec(),
@@ -355,7 +410,7 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
                 });
                 rec.push(row.exposed().to_string());
                 rec.push(row.count().to_string());
-                rec.push(row.source_names(&store).join(";"));
+                rec.push(row.source_names().join(";"));
                 rec.push(if let Status::Invalid(e) = &row.status { e.clone() } else { String::new() });
                 // Into a small buffer, not straight to `out`: the CSV writer's flush would also
                 // flush stdout, a system call per row.
@@ -393,24 +448,41 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
             let mut rdr =
                 csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).flexible(true).from_reader(input);
             let mut rec = csv::StringRecord::new();
+            let mut pending: Vec<(String, u64, Vec<String>)> = Vec::new();
             loop {
                 let line = 1 + rdr.position().line();
-                match rdr.read_record(&mut rec) {
-                    Ok(false) => break,
-                    Ok(true) => {}
+                let more = match rdr.read_record(&mut rec) {
+                    Ok(more) => more,
                     Err(e) => anyhow::bail!("{shown_name}: line {line}: {e}"),
-                }
-                let fields: Vec<String> = rec.iter().map(str::to_string).collect();
-                let value = rec.get(col).unwrap_or("").trim();
-                let row = if value.is_empty() {
-                    Row { input: Some(String::new()), email: None, sha1: None, status: Status::Invalid("empty".into()) }
-                } else {
-                    store.answer(value)?
                 };
-                emit(&mut out, &row, line, Some(&fields), &mut tally)?;
+                if more {
+                    let fields: Vec<String> = rec.iter().map(str::to_string).collect();
+                    pending.push((rec.get(col).unwrap_or("").trim().to_string(), line, fields));
+                }
+                if pending.len() >= BATCH || (!more && !pending.is_empty()) {
+                    let batch = std::mem::take(&mut pending);
+                    let values: Vec<String> = batch.iter().filter(|p| !p.0.is_empty()).map(|p| p.0.clone()).collect();
+                    let mut answers = store.answer_many(&values)?.into_iter();
+                    for (value, line, fields) in &batch {
+                        let row = if value.is_empty() {
+                            Row {
+                                input: Some(String::new()),
+                                email: None,
+                                sha1: None,
+                                status: Status::Invalid("empty".into()),
+                            }
+                        } else {
+                            answers.next().expect("one answer per value")
+                        };
+                        emit(&mut out, &row, *line, Some(fields), &mut tally)?;
+                    }
+                }
+                if !more {
+                    break;
+                }
             }
         }
-        None if !header.is_empty() && kind == Kind::Email && store.answer(&first_text)?.email.is_none() => {
+        None if !header.is_empty() && kind == Kind::Email && leakdex_core::normalize_email(&first_text).is_err() => {
             anyhow::bail!(
                 "{shown_name}: the first line looks like a CSV header but has no email column (columns: {}); name it with --column",
                 header.join(", ")
@@ -422,21 +494,33 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
             let mut text = first_text;
             let mut buf = Vec::new();
             let mut more = !first.is_empty();
-            while more {
-                let value = if kind == Kind::Email { text.trim() } else { text.as_str() };
-                if !value.is_empty() {
-                    let row = store.answer(value)?;
-                    emit(&mut out, &row, line, None, &mut tally)?;
+            let mut pending: Vec<(String, u64)> = Vec::new();
+            loop {
+                if more {
+                    let value = if kind == Kind::Email { text.trim() } else { text.as_str() };
+                    if !value.is_empty() {
+                        pending.push((value.to_string(), line));
+                    }
+                    buf.clear();
+                    more = input.read_until(b'\n', &mut buf).with_context(|| format!("reading {shown_name}"))? > 0;
+                    line += 1;
+                    text = decode_line(&buf);
                 }
-                buf.clear();
-                more = input.read_until(b'\n', &mut buf).with_context(|| format!("reading {shown_name}"))? > 0;
-                line += 1;
-                text = decode_line(&buf);
+                if pending.len() >= BATCH || (!more && !pending.is_empty()) {
+                    let batch = std::mem::take(&mut pending);
+                    let values: Vec<String> = batch.iter().map(|p| p.0.clone()).collect();
+                    for (row, (_, line)) in store.answer_many(&values)?.iter().zip(&batch) {
+                        emit(&mut out, row, *line, None, &mut tally)?;
+                    }
+                }
+                if !more {
+                    break;
+                }
             }
         }
     }
     out.flush()?;
-    eprintln!("{}", tally.summary(&store));
+    eprintln!("{}", tally.summary());
     Ok(tally.outcome())
 }
 
@@ -454,8 +538,11 @@ pub fn info(a: InfoArgs) -> Result<Outcome> {
     let stats = index.stats();
     let meta = index.meta();
     let mut out = io::stdout().lock();
+    // What a range API would reveal at each prefix length: operators pick the length (and the
+    // server's --min-k) from this.
+    let buckets = (4..=6).map(|len| index.bucket_stats(len)).collect::<Result<Vec<_>, _>>()?;
     if a.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&json!({ "stats": stats, "meta": meta }))?)?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&json!({ "stats": stats, "meta": meta, "buckets": buckets }))?)?;
         return Ok(Outcome::Clean);
     }
     writeln!(out, "index:         {}", a.index.index.display())?;
@@ -482,6 +569,14 @@ pub fn info(a: InfoArgs) -> Result<Outcome> {
         "built:         {} by leakdex {} (normalization policy {})",
         meta.built_at, meta.tool_version, meta.normalization_policy
     )?;
+    writeln!(out, "range buckets: (entries per hash prefix: what a k-anonymity API reveals)")?;
+    for b in &buckets {
+        writeln!(
+            out,
+            "  prefix {} hex: {} buckets, {} empty, non-empty min {}, median {}, max {}",
+            b.prefix_len, b.buckets, b.empty, b.min, b.median, b.max
+        )?;
+    }
     writeln!(out, "sources:       {}", meta.sources.len())?;
     let w = meta.sources.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
     writeln!(out, "  {:<w$}  {:<10}  {:>10}  {:>10}  TITLE", "NAME", "DATE", "RECORDS", "UNIQUE")?;
@@ -501,7 +596,7 @@ pub fn info(a: InfoArgs) -> Result<Outcome> {
 }
 
 pub fn verify(a: IndexArg) -> Result<Outcome> {
-    let store = Store::open(&a.index)?;
+    let store = Store::open(&Target { index: Some(a.index.clone()), api: None, kind: KindArg::Email })?;
     match &store {
         Store::Index(i) => {
             i.verify().with_context(|| format!("{} failed verification", a.index.display()))?;
@@ -511,6 +606,7 @@ pub fn verify(a: IndexArg) -> Result<Outcome> {
             f.verify().with_context(|| format!("{} failed verification", a.index.display()))?;
             println!("ok: filter of {} entries, checksum matches", f.entries());
         }
+        Store::Api { .. } => unreachable!("verify opens a file"),
     }
     Ok(Outcome::Clean)
 }

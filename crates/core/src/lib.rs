@@ -35,7 +35,7 @@ pub use error::{Error, Result};
 pub use format::Kind;
 pub use meta::{Meta, Source};
 pub use normalize::{normalize_email, Invalid};
-pub use reader::{Entry, Index, Range, SourceIds, Stats};
+pub use reader::{BucketStats, Entry, Index, Range, SourceIds, Stats};
 
 use sha1::{Digest, Sha1};
 

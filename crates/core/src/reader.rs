@@ -71,6 +71,24 @@ impl<'a> SourceIds<'a> {
     }
 }
 
+/// How many entries share each hexadecimal prefix of one length: what a k-anonymity range
+/// API with that prefix length would reveal.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BucketStats {
+    /// Prefix length in hex digits.
+    pub prefix_len: usize,
+    /// Number of possible prefixes (16^len).
+    pub buckets: u64,
+    /// Prefixes with no entry.
+    pub empty: u64,
+    /// Smallest non-empty bucket (0 for an empty index).
+    pub min: u64,
+    /// Median non-empty bucket.
+    pub median: u64,
+    /// Largest bucket.
+    pub max: u64,
+}
+
 /// Figures about an index.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Stats {
@@ -179,6 +197,43 @@ impl<D: AsRef<[u8]>> Index<D> {
             fanout_bits: h.fanout_bits,
             source_sets: h.set_count,
         }
+    }
+
+    /// Bucket sizes for a range-query prefix of `prefix_len` hex digits (1 to 6). Reads the
+    /// whole table once, or only the fan-out when it is fine enough.
+    pub fn bucket_stats(&self, prefix_len: usize) -> Result<BucketStats> {
+        if !(1..=6).contains(&prefix_len) {
+            return Err(Error::BadPrefix { prefix: format!("length {prefix_len}") });
+        }
+        let bits = 4 * prefix_len as u32;
+        let mut counts = vec![0u32; 1 << bits];
+        let fb = u32::from(self.header.fanout_bits);
+        let buckets = 1u64 << fb;
+        if fb >= bits {
+            for b in 0..buckets {
+                let (lo, hi) = self.bucket_bounds(b)?;
+                counts[(b >> (fb - bits)) as usize] += (hi - lo) as u32;
+            }
+        } else {
+            for b in 0..buckets {
+                let (lo, hi) = self.bucket_bounds(b)?;
+                for i in lo..hi {
+                    let key = self.key_at(i, b);
+                    let top = u32::from_be_bytes(key[0..4].try_into().expect("4 bytes")) >> (32 - bits);
+                    counts[top as usize] += 1;
+                }
+            }
+        }
+        let mut nonempty: Vec<u32> = counts.iter().copied().filter(|&c| c > 0).collect();
+        nonempty.sort_unstable();
+        Ok(BucketStats {
+            prefix_len,
+            buckets: counts.len() as u64,
+            empty: (counts.len() - nonempty.len()) as u64,
+            min: nonempty.first().copied().unwrap_or(0).into(),
+            median: nonempty.get(nonempty.len() / 2).copied().unwrap_or(0).into(),
+            max: nonempty.last().copied().unwrap_or(0).into(),
+        })
     }
 
     fn expect_kind(&self, wanted: Kind) -> Result<()> {

@@ -1,0 +1,35 @@
+//! `leakdex serve` and `leakdex export-ranges`.
+
+use anyhow::{Context, Result};
+use leakdex_server::{Config, Padding};
+
+use crate::args::{ExportRangesArgs, PaddingArg, ServeArgs};
+use crate::Outcome;
+
+pub fn run(a: ServeArgs) -> Result<Outcome> {
+    let mut config = Config::new(a.index.index.clone(), a.listen);
+    config.padding = a.padding.map(|p| match p {
+        PaddingArg::OnRequest => Padding::OnRequest,
+        PaddingArg::Constant => Padding::Constant,
+    });
+    config.min_k = a.min_k;
+    config.request_timeout = std::time::Duration::from_secs(a.timeout.max(1));
+    config.max_concurrency = a.max_concurrency.max(1);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(leakdex_server::serve(config, leakdex_server::shutdown_signal()))
+        .with_context(|| format!("serving {}", a.index.index.display()))?;
+    Ok(Outcome::Clean)
+}
+
+pub fn export_ranges(a: ExportRangesArgs) -> Result<Outcome> {
+    let index = leakdex_core::Index::open(&a.index.index)?;
+    let report = leakdex_server::export::export_ranges(&index, &a.output, a.prefix_len)?;
+    eprintln!(
+        "wrote {}: {} range files of {} entries (prefix length {}); serve it with the nginx configuration in the README",
+        a.output.display(),
+        report.files,
+        report.entries,
+        report.prefix_len
+    );
+    Ok(Outcome::Clean)
+}

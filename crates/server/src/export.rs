@@ -1,0 +1,167 @@
+//! `leakdex export-ranges`: every non-empty range as a file holding the API's exact body, so
+//! that a static web server, an object store or a CDN serves the same range API.
+//!
+//! Layout: `DIR/range/{PREFIX}` (passwords, `text/plain`) or `DIR/range/search/{PREFIX}`
+//! (emails, JSON), uppercase prefixes, plus `DIR/manifest.json`. Empty ranges have no file:
+//! the web server answers those (see the README's nginx configuration).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use leakdex_core::{Index, Kind};
+
+use crate::{email_body, password_body, EmailEntry, EMAIL_PREFIX_LEN, PASSWORD_PREFIX_LEN};
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExportReport {
+    /// Email or password.
+    pub kind: Kind,
+    /// Prefix length in hex digits.
+    pub prefix_len: usize,
+    /// Range files written.
+    pub files: u64,
+    /// Entries written.
+    pub entries: u64,
+}
+
+/// Errors of an export.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// The destination exists.
+    Exists(PathBuf),
+    /// A prefix length outside 1..=8.
+    PrefixLen(usize),
+    /// Reading the index failed.
+    Index(leakdex_core::Error),
+    /// Writing failed.
+    Io(PathBuf, std::io::Error),
+}
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExportError::Exists(p) => write!(
+                f,
+                "{} exists; export to a new directory and switch a symlink (or the server's root) to it, so that clients never see a half-replaced export",
+                p.display()
+            ),
+            ExportError::PrefixLen(n) => write!(f, "prefix length {n} is not between 1 and 8"),
+            ExportError::Index(_) => f.write_str("cannot read the index"),
+            ExportError::Io(p, _) => write!(f, "cannot write {}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for ExportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ExportError::Index(e) => Some(e),
+            ExportError::Io(_, e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Writes the export into a temporary directory beside `dest` and renames it to `dest`, so a
+/// half-written export is never served.
+pub fn export_ranges<D: AsRef<[u8]>>(
+    index: &Index<D>,
+    dest: &Path,
+    prefix_len: Option<usize>,
+) -> Result<ExportReport, ExportError> {
+    let kind = index.kind();
+    let len = prefix_len.unwrap_or(match kind {
+        Kind::Password => PASSWORD_PREFIX_LEN,
+        Kind::Email => EMAIL_PREFIX_LEN,
+    });
+    if !(1..=8).contains(&len) {
+        return Err(ExportError::PrefixLen(len));
+    }
+    if dest.exists() {
+        return Err(ExportError::Exists(dest.to_path_buf()));
+    }
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "ranges".into());
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.leakdex-tmp-{}-", std::process::id()))
+        .tempdir_in(&parent)
+        .map_err(|e| ExportError::Io(parent.clone(), e))?;
+    let sub = match kind {
+        Kind::Password => tmp.path().join("range"),
+        Kind::Email => tmp.path().join("range").join("search"),
+    };
+    fs::create_dir_all(&sub).map_err(|e| ExportError::Io(sub.clone(), e))?;
+    let mut report = ExportReport { kind, prefix_len: len, files: 0, entries: 0 };
+    let sources = index.sources();
+    let mut current: Option<String> = None;
+    let mut pw: Vec<(String, u64)> = Vec::new();
+    let mut em: Vec<EmailEntry<'_>> = Vec::new();
+    let flush = |prefix: &str, pw: &mut Vec<(String, u64)>, em: &mut Vec<EmailEntry<'_>>, report: &mut ExportReport| {
+        let body = match kind {
+            Kind::Password => password_body(pw),
+            Kind::Email => email_body(em),
+        };
+        report.entries += (pw.len() + em.len()) as u64;
+        report.files += 1;
+        pw.clear();
+        em.clear();
+        let path = sub.join(prefix);
+        fs::write(&path, body).map_err(|e| ExportError::Io(path, e))
+    };
+    for first in "0123456789ABCDEF".chars() {
+        for e in index.range(&first.to_string()).map_err(ExportError::Index)? {
+            let e = e.map_err(ExportError::Index)?;
+            let h = leakdex_core::hex(&e.key);
+            let prefix = &h[..len];
+            if current.as_deref() != Some(prefix) {
+                if let Some(p) = current.take() {
+                    flush(&p, &mut pw, &mut em, &mut report)?;
+                }
+                current = Some(prefix.to_string());
+            }
+            match kind {
+                Kind::Password => pw.push((h[len..].to_string(), e.count)),
+                Kind::Email => em.push(EmailEntry {
+                    hash_suffix: h[len..].to_string(),
+                    websites: e
+                        .sources
+                        .iter()
+                        .filter_map(|s| sources.get(s as usize))
+                        .map(|s| s.name.as_str())
+                        .collect(),
+                    count: e.count,
+                }),
+            }
+        }
+    }
+    if let Some(p) = current.take() {
+        flush(&p, &mut pw, &mut em, &mut report)?;
+    }
+    let manifest = serde_json::json!({
+        "kind": kind,
+        "prefix_len": len,
+        "files": report.files,
+        "entries": report.entries,
+        "built_at": index.meta().built_at,
+        "tool_version": env!("CARGO_PKG_VERSION"),
+    });
+    let mpath = tmp.path().join("manifest.json");
+    let mut f = fs::File::create(&mpath).map_err(|e| ExportError::Io(mpath.clone(), e))?;
+    f.write_all(serde_json::to_string_pretty(&manifest).expect("manifest serializes").as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| ExportError::Io(mpath.clone(), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755));
+    }
+    let kept = tmp.keep();
+    fs::rename(&kept, dest).map_err(|e| ExportError::Io(dest.to_path_buf(), e))?;
+    Ok(report)
+}

@@ -1,0 +1,414 @@
+//! The range API for real: `leakdex serve` on loopback, real HTTP, the real client, and nginx
+//! serving an `export-ranges` directory.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use leakdex_core::{hex, password_key, Index};
+
+use crate::util::{json_lines, repo, Dir};
+
+/// A running `leakdex serve`, killed on drop; its stderr is collected.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    pub fn start(dir: &Dir, args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_leakdex"))
+            .current_dir(dir.root())
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start leakdex serve");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("server did not start: {}", log.lock().unwrap()));
+        Server { child, url, log }
+    }
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
+}
+
+/// An index whose password hashes share prefixes: the demo hashes plus 5BAA6 neighbours.
+fn password_index(dir: &Dir) -> String {
+    let mut lines = std::fs::read_to_string(repo("data/passwords/pwned-sample.txt")).unwrap();
+    lines.push_str("5BAA6000000000000000000000000000000000AA:12\n5BAA6FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF:3\n");
+    dir.write("pw.txt", lines);
+    dir.cmd(&["build", "-q", "--kind", "password", "-o", "pw.ldx", "pw.txt"]).expect(0);
+    "pw.ldx".into()
+}
+
+#[test]
+fn password_ranges_match_the_pwned_passwords_format_byte_for_byte() {
+    let dir = Dir::new();
+    let index = password_index(&dir);
+    let s = Server::start(&dir, &["-i", &index]);
+    let c = http();
+    let r = c.get(format!("{}/range/5BAA6", s.url)).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/plain");
+    assert_eq!(r.headers()["cache-control"], "public, max-age=2678400");
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let body = r.text().unwrap();
+    let want =
+        format!("{}AA:12\r\n1E4C9B93F3F0682250B6CF8331B7EE68FD8:9545824\r\n{}:3", "0".repeat(33), "F".repeat(35));
+    assert_eq!(body, want);
+    // Case-insensitive prefix; an empty range is 200 with an empty body (never 404).
+    assert_eq!(c.get(format!("{}/range/5baa6", s.url)).send().unwrap().text().unwrap(), body);
+    let empty = c.get(format!("{}/range/00000", s.url)).send().unwrap();
+    assert_eq!((empty.status().as_u16(), empty.text().unwrap()), (200, String::new()));
+    // Bad prefixes: 400 with HIBP's message. Other methods: 405.
+    for bad in ["5BAA", "5BAA61", "5BAAZ", "%20%20%20%20%20"] {
+        let r = c.get(format!("{}/range/{bad}", s.url)).send().unwrap();
+        assert_eq!(
+            (r.status().as_u16(), r.text().unwrap()),
+            (400, "The hash prefix was not in a valid format".to_string()),
+            "{bad}"
+        );
+    }
+    assert_eq!(c.post(format!("{}/range/5BAA6", s.url)).send().unwrap().status(), 405);
+    assert_eq!(c.delete(format!("{}/range/5BAA6", s.url)).send().unwrap().status(), 405);
+    // Conditional requests.
+    let r = c.get(format!("{}/range/5BAA6", s.url)).header("If-None-Match", &etag).send().unwrap();
+    assert_eq!(r.status(), 304);
+    let r = c.get(format!("{}/range/5BAA6", s.url)).header("If-None-Match", "W/\"other\"").send().unwrap();
+    assert_eq!(r.status(), 200);
+    // gzip when asked.
+    let raw = reqwest::blocking::Client::builder().gzip(false).build().unwrap();
+    let r = raw
+        .get(format!("{}/range/5BAA6", s.url))
+        .header("Accept-Encoding", "gzip")
+        .header("Add-Padding", "true")
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(c.get(format!("{}/healthz", s.url)).send().unwrap().status(), 200);
+    let metrics = c.get(format!("{}/metrics", s.url)).send().unwrap().text().unwrap();
+    assert!(metrics.contains("leakdex_requests_total{route=\"/range/{prefix}\",status=\"400\"} 4"), "{metrics}");
+    // Logs and metrics name route templates, never a prefix.
+    let log = s.log();
+    assert!(log.contains("GET /range/{prefix} 200"), "{log}");
+    for p in ["5BAA6", "5baa6", "00000", "5BAAZ"] {
+        assert!(!log.contains(p) && !metrics.contains(p), "{p} leaked into logs or metrics:\n{log}");
+    }
+}
+
+#[test]
+fn padded_lines_never_match_anything_real() {
+    let dir = Dir::new();
+    let index = password_index(&dir);
+    let s = Server::start(&dir, &["-i", &index]);
+    let c = http();
+    let idx = Index::open(dir.path(&index)).unwrap();
+    let mut padded = 0;
+    for i in 0..120u32 {
+        let prefix = &hex(&password_key(&i.to_le_bytes()))[..5];
+        let body =
+            c.get(format!("{}/range/{prefix}", s.url)).header("Add-Padding", "true").send().unwrap().text().unwrap();
+        let lines: Vec<&str> = body.split("\r\n").collect();
+        assert!((800..=1000).contains(&lines.len()), "{} lines", lines.len());
+        for l in lines {
+            let (suffix, count) = l.split_once(':').unwrap();
+            assert_eq!(suffix.len(), 35);
+            if count == "0" {
+                padded += 1;
+                let key = leakdex_core::parse_key(&format!("{prefix}{suffix}")).unwrap();
+                assert!(idx.lookup_hash(&key).unwrap().is_none(), "padding line {prefix}{suffix} is a real entry");
+            }
+        }
+    }
+    assert!(padded >= 100_000 - 20_000, "only {padded} padded lines checked");
+    // The client ignores padding: only real passwords are exposed.
+    let r = dir
+        .cmd(&["check", "--api", &s.url, "--kind", "password", "--format", "json"])
+        .stdin("password\nnot-leaked-1\nnot-leaked-2\n")
+        .expect(1);
+    let exposed: Vec<bool> = json_lines(&r.stdout).iter().map(|v| v["exposed"].as_bool().unwrap()).collect();
+    assert_eq!(exposed, [true, false, false]);
+}
+
+/// The demo email index, built once per test.
+fn email_index(dir: &Dir) -> String {
+    let files: Vec<String> = ["forum-2020.sql", "shop-2021.csv.gz", "combo-2022.txt", "chat-2023.jsonl.zst"]
+        .iter()
+        .map(|f| repo(&format!("data/breaches/{f}")))
+        .collect();
+    let manifest = repo("data/sources.toml");
+    let mut args = vec!["build", "-q", "-o", "demo.ldx", "--sources", &manifest];
+    args.extend(files.iter().map(String::as_str));
+    dir.cmd(&args).expect(0);
+    "demo.ldx".into()
+}
+
+#[test]
+fn email_ranges_are_padded_to_one_constant_size() {
+    let dir = Dir::new();
+    let index = email_index(&dir);
+    let s = Server::start(&dir, &["-i", &index]);
+    let c = http();
+    let key = leakdex_core::email_key("ruth@agency.example").unwrap();
+    let h = hex(&key);
+    let r = c.get(format!("{}/range/search/{}", s.url, &h[..6])).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let entries: Vec<serde_json::Value> = r.json().unwrap();
+    let real: Vec<&serde_json::Value> = entries.iter().filter(|e| e["hashSuffix"] == h[6..]).collect();
+    assert_eq!(real.len(), 1);
+    assert_eq!(real[0]["websites"], serde_json::json!(["chat-2023"]));
+    let size = entries.len();
+    // Every prefix, empty or not, answers the same number of entries.
+    for i in 0..30u32 {
+        let p = &hex(&password_key(&i.to_le_bytes()))[..6];
+        let e: Vec<serde_json::Value> = c.get(format!("{}/range/search/{p}", s.url)).send().unwrap().json().unwrap();
+        assert_eq!(e.len(), size, "prefix {p}");
+        assert!(e.iter().all(|x| x["hashSuffix"].as_str().unwrap().len() == 34));
+    }
+    assert_eq!(c.get(format!("{}/range/search/ABCDE", s.url)).send().unwrap().status(), 400);
+    drop(s);
+    // Without constant padding an empty range is 404, as Monitor expects.
+    let s = Server::start(&dir, &["-i", &index, "--padding", "on-request"]);
+    let mut found_404 = false;
+    for i in 0..30u32 {
+        let p = &hex(&password_key(&i.to_le_bytes()))[..6];
+        found_404 |= c.get(format!("{}/range/search/{p}", s.url)).send().unwrap().status() == 404;
+    }
+    assert!(found_404);
+}
+
+#[test]
+fn min_k_refuses_to_serve_small_buckets_and_says_why() {
+    let dir = Dir::new();
+    let index = password_index(&dir);
+    let r = dir.cmd(&["serve", "-i", &index, "--listen", "127.0.0.1:0", "--min-k", "5"]).expect(2);
+    assert!(
+        r.stderr.contains("smallest non-empty bucket at prefix length 5 holds 1 entries, below --min-k 5"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn bulk_over_the_api_matches_bulk_on_the_index_row_for_row() {
+    let dir = Dir::new();
+    let index = email_index(&dir);
+    let s = Server::start(&dir, &["-i", &index]);
+    let staff = repo("data/staff.csv");
+    let local = dir.cmd(&["bulk", "-i", &index, "--format", "json", &staff]).expect(1);
+    let remote = dir.cmd(&["bulk", "--api", &s.url, "--format", "json", &staff]).expect(1);
+    assert_eq!(json_lines(&remote.stdout), json_lines(&local.stdout));
+    let local = dir.cmd(&["bulk", "-i", &index, "--format", "csv", &staff]).expect(1);
+    let remote = dir.cmd(&["bulk", "--api", &s.url, "--format", "csv", &staff]).expect(1);
+    assert_eq!(remote.stdout, local.stdout);
+    // Nothing listening: a clear error naming the server.
+    let r = dir.cmd(&["check", "--api", "http://127.0.0.1:1", "ruth@agency.example"]).expect(2);
+    assert!(r.stderr.contains("cannot reach the range API at http://127.0.0.1:1"), "{}", r.stderr);
+}
+
+#[test]
+fn index_replaced_under_traffic_switches_without_failed_requests() {
+    let dir = Dir::new();
+    dir.write("a.txt", "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:1\n");
+    dir.write("b.txt", "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:2\n");
+    dir.cmd(&["build", "-q", "--kind", "password", "-o", "live.ldx", "a.txt"]).expect(0);
+    let s = Server::start(&dir, &["-i", "live.ldx"]);
+    let url = format!("{}/range/5BAA6", s.url);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, stop) = (url.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let c = http();
+                let (mut ok, mut failed, mut seen) = (0u32, 0u32, std::collections::BTreeSet::new());
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    match c.get(&url).send() {
+                        Ok(r) if r.status() == 200 => {
+                            ok += 1;
+                            seen.insert(r.text().unwrap());
+                        }
+                        _ => failed += 1,
+                    }
+                }
+                (ok, failed, seen)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    dir.cmd(&["build", "-q", "--kind", "password", "-o", "live.ldx", "b.txt"]).expect(0);
+    let started = Instant::now();
+    let c = http();
+    while c.get(&url).send().unwrap().text().unwrap() != "1E4C9B93F3F0682250B6CF8331B7EE68FD8:2" {
+        assert!(started.elapsed() < Duration::from_secs(15), "the new index was not picked up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut total = 0;
+    for w in workers {
+        let (ok, failed, seen) = w.join().unwrap();
+        assert_eq!(failed, 0);
+        total += ok;
+        // Every answer is one index or the other, never a mix.
+        for body in seen {
+            assert!(body.ends_with(":1") || body.ends_with(":2"), "{body}");
+        }
+    }
+    assert!(total > 20, "only {total} requests");
+    assert!(s.log().contains("reloaded index"), "{}", s.log());
+}
+
+/// nginx serving a directory on a free loopback port, stopped on drop.
+struct Nginx {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx_binary() -> String {
+    for p in ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"] {
+        if std::path::Path::new(p).exists() {
+            return p.to_string();
+        }
+    }
+    panic!("nginx is needed for this test: install it (apt-get install nginx-light); .ci/run does");
+}
+
+fn start_nginx(dir: &Dir, root: &std::path::Path) -> Nginx {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let prefix = dir.path("nginx");
+    std::fs::create_dir_all(prefix.join("logs")).unwrap();
+    let conf = include_str!("../docs/nginx-ranges.conf")
+        .replace("listen 8080;", &format!("listen 127.0.0.1:{port};"))
+        .replace("/srv/leakdex/ranges", &root.to_string_lossy());
+    let conf = format!(
+        "daemon off;\nworker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/tmp;\n  proxy_temp_path {p}/tmp;\n  fastcgi_temp_path {p}/tmp;\n  uwsgi_temp_path {p}/tmp;\n  scgi_temp_path {p}/tmp;\n{conf}\n}}\n",
+        p = prefix.display()
+    );
+    let conf_path = dir.write("nginx/nginx.conf", conf);
+    let child = Command::new(nginx_binary())
+        .args(["-p", &prefix.to_string_lossy(), "-c", &conf_path.to_string_lossy()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "nginx did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Nginx { child, url }
+}
+
+#[test]
+fn nginx_serving_the_export_gives_the_same_answers_as_leakdex_serve() {
+    let dir = Dir::new();
+    let pw = password_index(&dir);
+    let em = email_index(&dir);
+    dir.cmd(&["export-ranges", "-i", &pw, "-o", "pw-ranges"]).expect(0);
+    dir.cmd(&["export-ranges", "-i", &em, "-o", "em-ranges"]).expect(0);
+    // Exporting over an existing directory is refused: a half-replaced export is never served.
+    let r = dir.cmd(&["export-ranges", "-i", &pw, "-o", "pw-ranges"]).expect(2);
+    assert!(r.stderr.contains("exists"), "{}", r.stderr);
+    let c = http();
+
+    let server = Server::start(&dir, &["-i", &pw]);
+    let nginx = start_nginx(&dir, &dir.path("pw-ranges"));
+    for prefix in ["5BAA6", "21BD1", "00000"] {
+        let a = c.get(format!("{}/range/{prefix}", server.url)).send().unwrap();
+        let b = c.get(format!("{}/range/{prefix}", nginx.url)).send().unwrap();
+        assert_eq!((a.status(), b.status()), (reqwest::StatusCode::OK, reqwest::StatusCode::OK), "{prefix}");
+        assert_eq!(a.text().unwrap(), b.text().unwrap(), "{prefix}");
+    }
+    let input = "password\nP@ssw0rd\nhunter2\nnot-leaked\n";
+    let from_server =
+        dir.cmd(&["check", "--api", &server.url, "--kind", "password", "--format", "json"]).stdin(input).expect(1);
+    let from_nginx =
+        dir.cmd(&["check", "--api", &nginx.url, "--kind", "password", "--format", "json"]).stdin(input).expect(1);
+    assert_eq!(from_nginx.stdout, from_server.stdout);
+    // A URL that serves something else is named as not a range API.
+    let wrong = format!("{}/manifest.json?x=", nginx.url);
+    let r = dir.cmd(&["check", "--api", &wrong, "--kind", "password"]).stdin("password\n").expect(2);
+    assert!(r.stderr.contains("does not look like a range API"), "{}", r.stderr);
+    let r = dir.cmd(&["check", "--api", &wrong, "ruth@agency.example"]).expect(2);
+    assert!(r.stderr.contains("does not look like a range API"), "{}", r.stderr);
+    drop(nginx);
+    drop(server);
+
+    let server = Server::start(&dir, &["-i", &em]);
+    let nginx = start_nginx(&dir, &dir.path("em-ranges"));
+    let staff = repo("data/staff.csv");
+    let local = dir.cmd(&["bulk", "-i", &em, "--format", "json", &staff]).expect(1);
+    let via_server = dir.cmd(&["bulk", "--api", &server.url, "--format", "json", &staff]).expect(1);
+    let via_nginx = dir.cmd(&["bulk", "--api", &nginx.url, "--format", "json", &staff]).expect(1);
+    assert_eq!(json_lines(&via_nginx.stdout), json_lines(&via_server.stdout));
+    assert_eq!(json_lines(&via_nginx.stdout), json_lines(&local.stdout));
+}
+
+#[test]
+fn bounded_load_of_20000_requests_at_concurrency_64_has_no_errors() {
+    let dir = Dir::new();
+    let index = password_index(&dir);
+    let s = Server::start(&dir, &["-i", &index]);
+    let per_thread = 20_000 / 64;
+    let threads: Vec<_> = (0..64u32)
+        .map(|t| {
+            let url = s.url.clone();
+            std::thread::spawn(move || {
+                let c = http();
+                let mut errors = 0;
+                for i in 0..per_thread {
+                    let prefix = &hex(&password_key(&(t * 100_000 + i as u32).to_le_bytes()))[..5];
+                    match c.get(format!("{url}/range/{prefix}")).send() {
+                        Ok(r) if r.status() == 200 => {}
+                        _ => errors += 1,
+                    }
+                }
+                errors
+            })
+        })
+        .collect();
+    let errors: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(errors, 0);
+    let metrics = http().get(format!("{}/metrics", s.url)).send().unwrap().text().unwrap();
+    assert!(metrics.contains(&format!("status=\"200\"}} {}", per_thread * 64)), "{metrics}");
+}
