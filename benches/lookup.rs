@@ -44,6 +44,7 @@ fn build_index(n: u64, fpr: f64) -> (tempfile::TempDir, Index<memmap2::Mmap>) {
             breach_date: None,
             data_classes: vec![],
             description: None,
+            domain: None,
             files: 1,
             lines: n,
             records: n,

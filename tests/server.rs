@@ -412,3 +412,136 @@ fn bounded_load_of_20000_requests_at_concurrency_64_has_no_errors() {
     let metrics = http().get(format!("{}/metrics", s.url)).send().unwrap().text().unwrap();
     assert!(metrics.contains(&format!("status=\"200\"}} {}", per_thread * 64)), "{metrics}");
 }
+
+#[test]
+fn breach_api_v3_answers_with_keys_user_agent_and_rate_limit() {
+    let dir = Dir::new();
+    let index = email_index(&dir);
+    let key = "0123456789abcdef0123456789abcdef";
+    dir.write("keys.txt", format!("# operator keys\n{key}\n"));
+    let s = Server::start(&dir, &["-i", &index, "--api-keys", "keys.txt", "--rate-limit", "5"]);
+    let c = http();
+    let get = |path: &str, key: Option<&str>, ua: bool| {
+        let mut r = reqwest::blocking::Client::builder()
+            .user_agent("")
+            .build()
+            .unwrap()
+            .get(format!("{}/api/v3/{path}", s.url));
+        if let Some(k) = key {
+            r = r.header("hibp-api-key", k);
+        }
+        if ua {
+            r = r.header("user-agent", "leakdex-test");
+        }
+        r.send().unwrap()
+    };
+    let r = get("breachedaccount/Ruth%40Agency.Example", Some(key), true);
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<serde_json::Value>().unwrap(), serde_json::json!([{"Name": "chat-2023"}]));
+    let r =
+        get("breachedaccount/aiko.tanaka@agency.example?truncateResponse=false&domain=forum.example", Some(key), true);
+    let full: serde_json::Value = r.json().unwrap();
+    assert_eq!(full.as_array().unwrap().len(), 1);
+    assert_eq!(full[0]["Name"], "forum-2020");
+    assert_eq!(full[0]["Title"], "Example Forum");
+    assert_eq!(full[0]["BreachDate"], "2020-03-14");
+    assert_eq!(full[0]["Domain"], "forum.example");
+    assert_eq!(full[0]["IsVerified"], true);
+    assert!(full[0]["PwnCount"].as_u64().unwrap() > 100);
+    assert_eq!(get("breachedaccount/nobody@agency.example", Some(key), true).status(), 404);
+    // Missing or wrong key: 401. No user agent: 403. Over the limit: 429 with retry-after.
+    assert_eq!(get("breachedaccount/ruth@agency.example", None, true).status(), 401);
+    assert_eq!(
+        get("breachedaccount/ruth@agency.example", Some("ffffffffffffffffffffffffffffffff"), true).status(),
+        401
+    );
+    assert_eq!(get("breachedaccount/ruth@agency.example", Some(key), false).status(), 403);
+    let mut limited = None;
+    for _ in 0..10 {
+        let r = get("breachedaccount/ruth@agency.example", Some(key), true);
+        if r.status() == 429 {
+            limited = Some(r);
+            break;
+        }
+    }
+    let limited = limited.expect("the 5-per-minute limit was never hit");
+    assert!(limited.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    // Public routes need no key.
+    let all: Vec<serde_json::Value> = c.get(format!("{}/api/v3/breaches", s.url)).send().unwrap().json().unwrap();
+    assert_eq!(all.len(), 4);
+    let one: serde_json::Value = c.get(format!("{}/api/v3/breach/shop-2021", s.url)).send().unwrap().json().unwrap();
+    assert_eq!(one["DataClasses"], serde_json::json!(["Email addresses", "Names", "Physical addresses"]));
+    assert_eq!(c.get(format!("{}/api/v3/breach/nope", s.url)).send().unwrap().status(), 404);
+    let classes: Vec<String> = c.get(format!("{}/api/v3/dataclasses", s.url)).send().unwrap().json().unwrap();
+    assert!(classes.contains(&"Passwords".to_string()));
+    let log = s.log();
+    assert!(
+        log.contains("/api/v3/breachedaccount/{account}") && !log.to_lowercase().contains("ruth") && !log.contains(key),
+        "{log}"
+    );
+}
+
+/// Installs the unmodified `hibp` npm package (the most used JavaScript HIBP client) once
+/// into target/, and returns its directory.
+fn hibp_js() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/third-party/hibp-js");
+    let lock = dir.join("node_modules/hibp/package.json");
+    if !lock.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg("hibp@15.2.1")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok && lock.exists(), "could not install the hibp npm package (needs node, npm and the npm registry)");
+    }
+    dir
+}
+
+#[test]
+fn an_unmodified_third_party_hibp_client_gets_correct_answers() {
+    let dir = Dir::new();
+    let pw = password_index(&dir);
+    let em = email_index(&dir);
+    let key = "0123456789abcdef0123456789abcdef";
+    dir.write("keys.txt", key);
+    let pws = Server::start(&dir, &["-i", &pw]);
+    let ems = Server::start(&dir, &["-i", &em, "--api-keys", "keys.txt"]);
+    let js = hibp_js();
+    let script = format!(
+        r#"
+import {{ pwnedPassword, breachedAccount, breach, dataClasses }} from "hibp";
+const pw = "{pw}", api = "{api}/api/v3", apiKey = "{key}";
+const out = {{
+  password: await pwnedPassword("password", {{ baseUrl: pw }}),
+  padded: await pwnedPassword("P@ssw0rd", {{ baseUrl: pw, addPadding: true }}),
+  absent: await pwnedPassword("not in the index", {{ baseUrl: pw, addPadding: true }}),
+  truncated: await breachedAccount("Kenji.Sato@agency.example", {{ baseUrl: api, apiKey }}),
+  full: await breachedAccount("aiko.tanaka@agency.example", {{ baseUrl: api, apiKey, truncate: false, domain: "forum.example" }}),
+  none: await breachedAccount("nobody@agency.example", {{ baseUrl: api, apiKey }}),
+  breach: (await breach("shop-2021", {{ baseUrl: api }})).Title,
+  classes: (await dataClasses({{ baseUrl: api }})).length,
+}};
+console.log(JSON.stringify(out));
+"#,
+        pw = pws.url,
+        api = ems.url
+    );
+    let path = js.join(format!("check-{}.mjs", std::process::id()));
+    std::fs::write(&path, script).unwrap();
+    let out = Command::new("node").arg(&path).current_dir(&js).output().expect("run node");
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success(), "node failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["password"], 9545824);
+    assert_eq!(v["padded"], 108219);
+    assert_eq!(v["absent"], 0);
+    assert_eq!(v["truncated"], serde_json::json!([{"Name": "forum-2020"}, {"Name": "shop-2021"}]));
+    assert_eq!(v["full"][0]["Name"], "forum-2020");
+    assert_eq!(v["full"][0]["BreachDate"], "2020-03-14");
+    assert_eq!(v["none"], serde_json::Value::Null);
+    assert_eq!(v["breach"], "Example Shop");
+    assert!(v["classes"].as_u64().unwrap() >= 5);
+}

@@ -74,6 +74,13 @@ pub struct ServeArgs {
     /// Requests handled at once.
     #[arg(long, default_value_t = 1024, value_name = "N")]
     pub max_concurrency: usize,
+    /// File of breach-API keys, one per line (also LEAKDEX_API_KEYS, comma-separated); the
+    /// /api/v3/breachedaccount route answers only requests with one of them.
+    #[arg(long, value_name = "FILE")]
+    pub api_keys: Option<PathBuf>,
+    /// Breach-API requests per minute per key (0: unlimited).
+    #[arg(long, default_value_t = 60, value_name = "N")]
+    pub rate_limit: u32,
 }
 
 #[derive(Debug, clap::Args)]

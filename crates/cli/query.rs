@@ -542,7 +542,11 @@ pub fn info(a: InfoArgs) -> Result<Outcome> {
     // server's --min-k) from this.
     let buckets = (4..=6).map(|len| index.bucket_stats(len)).collect::<Result<Vec<_>, _>>()?;
     if a.json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&json!({ "stats": stats, "meta": meta, "buckets": buckets }))?)?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&json!({ "stats": stats, "meta": meta, "buckets": buckets }))?
+        )?;
         return Ok(Outcome::Clean);
     }
     writeln!(out, "index:         {}", a.index.index.display())?;

@@ -15,6 +15,15 @@ pub fn run(a: ServeArgs) -> Result<Outcome> {
     config.min_k = a.min_k;
     config.request_timeout = std::time::Duration::from_secs(a.timeout.max(1));
     config.max_concurrency = a.max_concurrency.max(1);
+    if let Some(path) = &a.api_keys {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading API keys from {}", path.display()))?;
+        config.keys.keys.extend(leakdex_server::breach::Keys::parse(&text));
+    }
+    if let Ok(env) = std::env::var("LEAKDEX_API_KEYS") {
+        config.keys.keys.extend(env.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string));
+    }
+    config.keys.per_minute = a.rate_limit;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(leakdex_server::serve(config, leakdex_server::shutdown_signal()))
         .with_context(|| format!("serving {}", a.index.index.display()))?;

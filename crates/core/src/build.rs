@@ -883,6 +883,7 @@ pub fn build(
             breach_date: info.breach_date,
             data_classes: info.data_classes,
             description: info.description,
+            domain: info.domain,
             files: 0,
             lines: 0,
             records: 0,

@@ -30,6 +30,8 @@ pub struct SourceInfo {
     pub data_classes: Vec<String>,
     /// Description.
     pub description: Option<String>,
+    /// The breached site's domain.
+    pub domain: Option<String>,
 }
 
 /// A parsed manifest: source name → information.

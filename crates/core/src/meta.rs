@@ -21,6 +21,9 @@ pub struct Source {
     /// Description, from the manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The breached site's domain, from the manifest (`forum.example`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
     /// Files read for this source.
     pub files: u64,
     /// Lines read.

@@ -26,6 +26,7 @@ fn meta(kind: Kind, sources: u32) -> Meta {
                 breach_date: None,
                 data_classes: vec![],
                 description: None,
+                domain: None,
                 files: 1,
                 lines: 0,
                 records: 0,

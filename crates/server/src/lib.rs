@@ -40,6 +40,7 @@ use leakdex_core::{hex, Index, Kind};
 use memmap2::Mmap;
 use rand::Rng;
 
+pub mod breach;
 pub mod export;
 
 /// The message HIBP returns for a malformed prefix.
@@ -77,6 +78,8 @@ pub struct Config {
     pub max_concurrency: usize,
     /// How often to look for a replaced index file.
     pub reload_poll: Duration,
+    /// Keys and rate limit of the breach API (`/api/v3/breachedaccount` needs a key).
+    pub keys: breach::Keys,
 }
 
 impl Config {
@@ -90,6 +93,7 @@ impl Config {
             request_timeout: Duration::from_secs(10),
             max_concurrency: 1024,
             reload_poll: Duration::from_secs(2),
+            keys: breach::Keys { keys: Default::default(), per_minute: 60 },
         }
     }
 }
@@ -196,6 +200,7 @@ struct Shared {
     loaded: RwLock<Arc<Loaded>>,
     config: Config,
     metrics: Metrics,
+    limiter: breach::RateLimiter,
 }
 
 impl Shared {
@@ -305,7 +310,7 @@ fn range_response(tag: String, content_type: &'static str, body: String, headers
     resp
 }
 
-fn internal(e: leakdex_core::Error) -> Response {
+pub(crate) fn internal(e: leakdex_core::Error) -> Response {
     log(&format!("index error: {}", chain(&e)));
     (StatusCode::INTERNAL_SERVER_ERROR, "index error").into_response()
 }
@@ -465,6 +470,10 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/range/{prefix}", get(password_range))
         .route("/range/search/{prefix}", get(email_range))
+        .route("/api/v3/breachedaccount/{account}", get(breach::breached_account))
+        .route("/api/v3/breaches", get(breach::breaches))
+        .route("/api/v3/breach/{name}", get(breach::breach))
+        .route("/api/v3/dataclasses", get(breach::data_classes))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), observe))
@@ -501,7 +510,15 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(Error::Io)?;
     let addr = listener.local_addr().map_err(Error::Io)?;
     log(&format!("listening on http://{addr}"));
-    let shared = Arc::new(Shared { loaded: RwLock::new(Arc::new(loaded)), config, metrics: Metrics::default() });
+    if config.keys.keys.is_empty() {
+        log("no API keys configured: /api/v3/breachedaccount answers 401 (see --api-keys)");
+    }
+    let shared = Arc::new(Shared {
+        loaded: RwLock::new(Arc::new(loaded)),
+        config,
+        metrics: Metrics::default(),
+        limiter: Default::default(),
+    });
     spawn_reloaders(shared.clone());
     axum::serve(listener, router(shared)).with_graceful_shutdown(shutdown).await.map_err(Error::Io)
 }
