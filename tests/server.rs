@@ -545,3 +545,28 @@ console.log(JSON.stringify(out));
     assert_eq!(v["breach"], "Example Shop");
     assert!(v["classes"].as_u64().unwrap() >= 5);
 }
+
+#[test]
+fn serves_https_with_the_given_certificate() {
+    let dir = Dir::new();
+    let index = password_index(&dir);
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    dir.write("cert.pem", cert.cert.pem());
+    dir.write("key.pem", cert.key_pair.serialize_pem());
+    let s = Server::start(&dir, &["-i", &index, "--tls-cert", "cert.pem", "--tls-key", "key.pem"]);
+    assert!(s.url.starts_with("https://127.0.0.1:"), "{}", s.url);
+    let port = s.url.rsplit(':').next().unwrap();
+    let c = reqwest::blocking::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .resolve("localhost", format!("127.0.0.1:{port}").parse().unwrap())
+        .build()
+        .unwrap();
+    let body = c.get(format!("https://localhost:{port}/range/21BD1")).send().unwrap().text().unwrap();
+    assert!(body.contains("2DC183F740EE76F27B78EB39C8AD972A757:108219"), "{body}");
+    // Plain HTTP to the TLS port is not answered as a range.
+    assert!(http()
+        .get(format!("http://127.0.0.1:{port}/range/21BD1"))
+        .send()
+        .map(|r| r.status() != 200)
+        .unwrap_or(true));
+}

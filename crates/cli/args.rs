@@ -81,6 +81,12 @@ pub struct ServeArgs {
     /// Breach-API requests per minute per key (0: unlimited).
     #[arg(long, default_value_t = 60, value_name = "N")]
     pub rate_limit: u32,
+    /// PEM certificate chain: serve HTTPS (with --tls-key) for deployments without a proxy.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

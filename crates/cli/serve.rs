@@ -24,6 +24,7 @@ pub fn run(a: ServeArgs) -> Result<Outcome> {
         config.keys.keys.extend(env.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string));
     }
     config.keys.per_minute = a.rate_limit;
+    config.tls = a.tls_cert.clone().zip(a.tls_key.clone());
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(leakdex_server::serve(config, leakdex_server::shutdown_signal()))
         .with_context(|| format!("serving {}", a.index.index.display()))?;

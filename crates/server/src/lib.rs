@@ -80,6 +80,8 @@ pub struct Config {
     pub reload_poll: Duration,
     /// Keys and rate limit of the breach API (`/api/v3/breachedaccount` needs a key).
     pub keys: breach::Keys,
+    /// PEM certificate chain and private key: serve HTTPS (rustls) instead of HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Config {
@@ -94,6 +96,7 @@ impl Config {
             max_concurrency: 1024,
             reload_poll: Duration::from_secs(2),
             keys: breach::Keys { keys: Default::default(), per_minute: 60 },
+            tls: None,
         }
     }
 }
@@ -509,7 +512,14 @@ pub async fn serve(
     ));
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(Error::Io)?;
     let addr = listener.local_addr().map_err(Error::Io)?;
-    log(&format!("listening on http://{addr}"));
+    let tls = match &config.tls {
+        Some((cert, key)) => {
+            // One process-wide crypto provider; a second install (tests, embedders) is harmless.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            Some(axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await.map_err(Error::Io)?)
+        }
+        None => None,
+    };
     if config.keys.keys.is_empty() {
         log("no API keys configured: /api/v3/breachedaccount answers 401 (see --api-keys)");
     }
@@ -520,7 +530,28 @@ pub async fn serve(
         limiter: Default::default(),
     });
     spawn_reloaders(shared.clone());
-    axum::serve(listener, router(shared)).with_graceful_shutdown(shutdown).await.map_err(Error::Io)
+    let app = router(shared);
+    match tls {
+        None => {
+            log(&format!("listening on http://{addr}"));
+            axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(Error::Io)
+        }
+        Some(tls) => {
+            log(&format!("listening on https://{addr}"));
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                h.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            let std_listener = listener.into_std().map_err(Error::Io)?;
+            axum_server::from_tcp_rustls(std_listener, tls)
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+                .map_err(Error::Io)
+        }
+    }
 }
 
 fn spawn_reloaders(shared: Arc<Shared>) {
