@@ -570,3 +570,49 @@ fn serves_https_with_the_given_certificate() {
         .map(|r| r.status() != 200)
         .unwrap_or(true));
 }
+
+fn range_requests(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("leakdex_requests_total{route=\"/range/search/{prefix}\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn dummy_prefixes_hide_how_many_people_were_checked() {
+    let dir = Dir::new();
+    let index = email_index(&dir);
+    let s = Server::start(&dir, &["-i", &index]);
+    let c = http();
+    let staff = repo("data/staff.csv");
+    let plain = dir.cmd(&["bulk", "--api", &s.url, "--format", "json", &staff]).expect(1);
+    let after_plain = range_requests(&c.get(format!("{}/metrics", s.url)).send().unwrap().text().unwrap());
+    assert_eq!(after_plain, 13, "one request per distinct prefix of the 13 valid addresses");
+    let padded = dir.cmd(&["bulk", "--api", &s.url, "--pad-requests", "50", "--format", "json", &staff]).expect(1);
+    let after_padded = range_requests(&c.get(format!("{}/metrics", s.url)).send().unwrap().text().unwrap());
+    assert_eq!(after_padded - after_plain, 50);
+    assert_eq!(json_lines(&padded.stdout), json_lines(&plain.stdout));
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_server_gracefully() {
+    let dir = Dir::new();
+    let index = password_index(&dir);
+    let mut s = Server::start(&dir, &["-i", &index]);
+    assert_eq!(http().get(format!("{}/range/5BAA6", s.url)).send().unwrap().status(), 200);
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) };
+    let started = Instant::now();
+    let status = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(s.log().contains("shutting down"), "{}", s.log());
+}

@@ -45,6 +45,10 @@ pub struct Target {
     /// What the range API holds (with --api).
     #[arg(long, value_enum, default_value = "email")]
     pub kind: KindArg,
+    /// With --api: add random dummy prefixes so that the number of requests is a multiple of
+    /// N and does not reveal how many people were checked.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub pad_requests: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

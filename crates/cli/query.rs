@@ -31,7 +31,7 @@ impl Store {
                 KindArg::Email => Kind::Email,
                 KindArg::Password => Kind::Password,
             };
-            let client = leakdex_client::RangeClient::new(url)?;
+            let client = leakdex_client::RangeClient::new(url)?.pad_requests_to(target.pad_requests);
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             return Ok(Store::Api { client, kind, rt });
         }
@@ -600,7 +600,8 @@ pub fn info(a: InfoArgs) -> Result<Outcome> {
 }
 
 pub fn verify(a: IndexArg) -> Result<Outcome> {
-    let store = Store::open(&Target { index: Some(a.index.clone()), api: None, kind: KindArg::Email })?;
+    let store =
+        Store::open(&Target { index: Some(a.index.clone()), api: None, kind: KindArg::Email, pad_requests: 0 })?;
     match &store {
         Store::Index(i) => {
             i.verify().with_context(|| format!("{} failed verification", a.index.display()))?;
