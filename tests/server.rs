@@ -287,7 +287,7 @@ fn index_replaced_under_traffic_switches_without_failed_requests() {
         }
     }
     assert!(total > 20, "only {total} requests");
-    assert!(s.log().contains("reloaded index"), "{}", s.log());
+    assert!(s.log().contains("reloaded password index"), "{}", s.log());
 }
 
 /// nginx serving a directory on a free loopback port, stopped on drop.
@@ -615,4 +615,54 @@ fn sigterm_stops_the_server_gracefully() {
     assert!(status.success(), "{status:?}");
     std::thread::sleep(Duration::from_millis(100));
     assert!(s.log().contains("shutting down"), "{}", s.log());
+}
+
+#[test]
+fn ntlm_ranges_are_served_beside_sha1_with_mode_ntlm() {
+    let dir = Dir::new();
+    let sha1 = password_index(&dir);
+    // An NTLM index from a Pwned Passwords NTLM list (32 hex digits) and from plain passwords.
+    dir.write("ntlm-list.txt", "8846F7EAEE8FB117AD06BDD830B7586C:9545824\n");
+    dir.write("more.txt", "hunter2\nhunter2\n");
+    dir.cmd(&["build", "-q", "--kind", "ntlm", "--format", "hashes", "-o", "ntlm.ldx", "ntlm-list.txt"]).expect(0);
+    dir.cmd(&["build", "-q", "--kind", "ntlm", "-o", "ntlm2.ldx", "ntlm-list.txt", "more.txt"]).expect(0);
+    let r = dir.cmd(&["check", "-i", "ntlm2.ldx", "--format", "json"]).stdin("password\nhunter2\nnope\n").expect(1);
+    let rows = json_lines(&r.stdout);
+    assert_eq!(rows[0]["ntlm"], "8846F7EAEE8FB117AD06BDD830B7586C");
+    assert_eq!(rows[0]["count"], 9545824);
+    assert_eq!(rows[1]["count"], 2);
+    assert_eq!(rows[2]["exposed"], false);
+    assert!(rows.iter().all(|r| r.get("sha1").is_none() && r.get("input").is_none()));
+
+    let s = Server::start(&dir, &["-i", &sha1, "-i", "ntlm2.ldx"]);
+    let c = http();
+    let body = c.get(format!("{}/range/8846F?mode=ntlm", s.url)).send().unwrap().text().unwrap();
+    assert_eq!(body, "7EAEE8FB117AD06BDD830B7586C:9545824");
+    let body = c.get(format!("{}/range/5BAA6?mode=sha1", s.url)).send().unwrap().text().unwrap();
+    assert!(body.contains("1E4C9B93F3F0682250B6CF8331B7EE68FD8:9545824"));
+    let padded =
+        c.get(format!("{}/range/8846F?mode=ntlm", s.url)).header("Add-Padding", "true").send().unwrap().text().unwrap();
+    assert!(padded.split("\r\n").all(|l| l.split(':').next().unwrap().len() == 27));
+    assert_eq!(c.get(format!("{}/range/8846F?mode=md5", s.url)).send().unwrap().status(), 400);
+    let r = dir
+        .cmd(&["check", "--api", &s.url, "--kind", "ntlm", "--format", "json"])
+        .stdin("password\nhunter2\nnope\n")
+        .expect(1);
+    // The range API carries counts, not source names.
+    let strip = |mut v: Vec<serde_json::Value>| {
+        v.iter_mut().for_each(|r| {
+            r.as_object_mut().unwrap().remove("sources");
+        });
+        v
+    };
+    assert_eq!(strip(json_lines(&r.stdout)), strip(rows));
+    drop(s);
+    // Two indexes of one kind cannot be served together.
+    let r = dir.cmd(&["serve", "-i", "ntlm.ldx", "-i", "ntlm2.ldx", "--listen", "127.0.0.1:0"]).expect(2);
+    assert!(r.stderr.contains("two ntlm indexes"), "{}", r.stderr);
+    // Without an NTLM index, mode=ntlm says so.
+    let s = Server::start(&dir, &["-i", &sha1]);
+    let r = c.get(format!("{}/range/8846F?mode=ntlm", s.url)).send().unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().unwrap().contains("no NTLM index"));
 }

@@ -61,8 +61,9 @@ pub enum PaddingArg {
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    #[command(flatten)]
-    pub index: IndexArg,
+    /// Index to serve; repeat to serve an email, a password and an NTLM index side by side.
+    #[arg(short, long = "index", value_name = "INDEX", required = true)]
+    pub indexes: Vec<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub listen: std::net::SocketAddr,
@@ -108,7 +109,10 @@ pub struct ExportRangesArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KindArg {
     Email,
+    /// SHA-1 of passwords.
     Password,
+    /// NTLM hashes of passwords (Pwned Passwords NTLM lists).
+    Ntlm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -151,6 +151,7 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
     let kind = match a.kind {
         KindArg::Email => Kind::Email,
         KindArg::Password => Kind::Password,
+        KindArg::Ntlm => Kind::Ntlm,
     };
     let mut opts = BuildOptions::new(kind);
     opts.memory = a.memory;

@@ -30,6 +30,7 @@ impl Store {
             let kind = match target.kind {
                 KindArg::Email => Kind::Email,
                 KindArg::Password => Kind::Password,
+                KindArg::Ntlm => Kind::Ntlm,
             };
             let client = leakdex_client::RangeClient::new(url)?.pad_requests_to(target.pad_requests);
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -68,19 +69,21 @@ impl Store {
                             input: Some(input.clone()),
                             email: None,
                             sha1: None,
+                            ntlm: false,
                             status: Status::Invalid(e.to_string()),
                         });
                         keys.push(None);
                         continue;
                     }
                 },
-                Kind::Password => (leakdex_core::password_key(input.as_bytes()), None),
+                Kind::Password | Kind::Ntlm => (leakdex_core::password_key_for(kind, input), None),
             };
+            // Password rows carry the hash, never the password: `sha1`, or `ntlm` (32 digits).
             let (input, sha1) = match kind {
                 Kind::Email => (Some(input.clone()), None),
-                Kind::Password => (None, Some(hex(&key))),
+                Kind::Password | Kind::Ntlm => (None, Some(hex(&key)[..kind.hex_len()].to_string())),
             };
-            rows.push(Row { input, email, sha1, status: Status::Clean });
+            rows.push(Row { input, email, sha1, ntlm: kind == Kind::Ntlm, status: Status::Clean });
             keys.push(Some(key));
         }
         match self {
@@ -108,8 +111,8 @@ impl Store {
             Store::Api { client, kind, rt } => {
                 let valid: Vec<leakdex_core::Key> = keys.iter().flatten().copied().collect();
                 let mut answers: Vec<Status> = match kind {
-                    Kind::Password => rt
-                        .block_on(client.password_counts(&valid))?
+                    Kind::Password | Kind::Ntlm => rt
+                        .block_on(client.password_counts_in(*kind, &valid))?
                         .into_iter()
                         .map(|c| {
                             if c > 0 {
@@ -154,6 +157,8 @@ struct JsonRow<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     sha1: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    ntlm: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
@@ -177,6 +182,8 @@ struct Row {
     input: Option<String>,
     email: Option<String>,
     sha1: Option<String>,
+    /// `sha1` holds an NTLM hash.
+    ntlm: bool,
     status: Status,
 }
 
@@ -211,7 +218,8 @@ impl Row {
         let row = JsonRow {
             line,
             input: self.input.as_deref(),
-            sha1: if self.input.is_none() { self.sha1.as_deref() } else { None },
+            sha1: if self.input.is_none() && !self.ntlm { self.sha1.as_deref() } else { None },
+            ntlm: if self.input.is_none() && self.ntlm { self.sha1.as_deref() } else { None },
             email: self.email.as_deref(),
             error,
             exposed: self.exposed(),
@@ -294,7 +302,11 @@ impl Tally {
 const TABLE_WIDTH: usize = 34;
 
 fn table_header(out: &mut impl Write, kind: Kind, with_line: bool) -> io::Result<()> {
-    let first = if kind == Kind::Email { "IDENTIFIER" } else { "SHA1" };
+    let first = match kind {
+        Kind::Email => "IDENTIFIER",
+        Kind::Password => "SHA1",
+        Kind::Ntlm => "NTLM",
+    };
     let line = if with_line { format!("{:>6}  ", "LINE") } else { String::new() };
     writeln!(out, "{line}{first:<TABLE_WIDTH$}  {:<8}  {:>8}  SOURCES / ERROR", "STATUS", "COUNT")
 }
@@ -386,6 +398,7 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     let result_cols: &[&str] = match kind {
         Kind::Email => &["normalized_email", "exposed", "count", "sources", "error"],
         Kind::Password => &["sha1", "exposed", "count", "sources", "error"],
+        Kind::Ntlm => &["ntlm", "exposed", "count", "sources", "error"],
     };
     let emit = |out: &mut BufWriter<io::StdoutLock<'_>>,
                 row: &Row,
@@ -469,6 +482,7 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
                                 input: Some(String::new()),
                                 email: None,
                                 sha1: None,
+                                ntlm: false,
                                 status: Status::Invalid("empty".into()),
                             }
                         } else {

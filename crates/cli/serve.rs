@@ -7,7 +7,8 @@ use crate::args::{ExportRangesArgs, PaddingArg, ServeArgs};
 use crate::Outcome;
 
 pub fn run(a: ServeArgs) -> Result<Outcome> {
-    let mut config = Config::new(a.index.index.clone(), a.listen);
+    let mut config = Config::new(a.indexes[0].clone(), a.listen);
+    config.indexes = a.indexes.clone();
     config.padding = a.padding.map(|p| match p {
         PaddingArg::OnRequest => Padding::OnRequest,
         PaddingArg::Constant => Padding::Constant,
@@ -26,8 +27,7 @@ pub fn run(a: ServeArgs) -> Result<Outcome> {
     config.keys.per_minute = a.rate_limit;
     config.tls = a.tls_cert.clone().zip(a.tls_key.clone());
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(leakdex_server::serve(config, leakdex_server::shutdown_signal()))
-        .with_context(|| format!("serving {}", a.index.index.display()))?;
+    rt.block_on(leakdex_server::serve(config, leakdex_server::shutdown_signal())).context("serving")?;
     Ok(Outcome::Clean)
 }
 

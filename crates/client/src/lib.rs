@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
-use leakdex_core::{hex, Key};
+use leakdex_core::{hex, Key, Kind};
 
 /// Prefix length of password ranges, in hex digits.
 pub const PASSWORD_PREFIX_LEN: usize = 5;
@@ -215,11 +215,19 @@ impl RangeClient {
 
     /// Counts for password keys (SHA-1 of the password bytes): 0 when not found.
     pub async fn password_counts(&self, keys: &[Key]) -> Result<Vec<u64>, Error> {
+        self.password_counts_in(Kind::Password, keys).await
+    }
+
+    /// Counts for password keys of `kind`: SHA-1 ([`Kind::Password`]) or NTLM ([`Kind::Ntlm`],
+    /// asked with `?mode=ntlm`, keys from [`leakdex_core::ntlm_key`]).
+    pub async fn password_counts_in(&self, kind: Kind, keys: &[Key]) -> Result<Vec<u64>, Error> {
         const ROUTE: &str = "/range/{prefix}";
+        let digits = kind.hex_len();
+        let query = if kind == Kind::Ntlm { "?mode=ntlm" } else { "" };
         let prefixes = self.prefixes(keys, PASSWORD_PREFIX_LEN);
         let bodies: Vec<Result<(String, Option<String>), Error>> = stream::iter(prefixes)
             .map(|p| async move {
-                let body = self.get(ROUTE, format!("{}/range/{p}", self.base)).await?;
+                let body = self.get(ROUTE, format!("{}/range/{p}{query}", self.base)).await?;
                 Ok((p, body))
             })
             .buffer_unordered(self.concurrency)
@@ -234,7 +242,7 @@ impl RangeClient {
                     continue;
                 }
                 let parsed = line.split_once(':').and_then(|(s, c)| {
-                    (s.len() == 40 - PASSWORD_PREFIX_LEN && s.bytes().all(|b| b.is_ascii_hexdigit()))
+                    (s.len() == digits - PASSWORD_PREFIX_LEN && s.bytes().all(|b| b.is_ascii_hexdigit()))
                         .then_some(())
                         .and(c.trim().parse::<u64>().ok().map(|c| (s, c)))
                 });
@@ -250,7 +258,7 @@ impl RangeClient {
                 }
             }
         }
-        Ok(keys.iter().map(|k| found.get(&hex(k)).copied().unwrap_or(0)).collect())
+        Ok(keys.iter().map(|k| found.get(&hex(k)[..digits]).copied().unwrap_or(0)).collect())
     }
 
     /// Sources of email keys (SHA-1 of the normalized address): `None` when not found.

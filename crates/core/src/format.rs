@@ -77,14 +77,28 @@ pub enum Kind {
     Email,
     /// SHA-1 of passwords (UTF-8 bytes, not normalized).
     Password,
+    /// NTLM hashes of passwords (MD4 of UTF-16LE; 16 bytes, stored with 4 zero bytes after).
+    Ntlm,
 }
 
 impl Kind {
+    /// Whether the keys are password hashes (SHA-1 or NTLM).
+    pub fn is_password(self) -> bool {
+        matches!(self, Kind::Password | Kind::Ntlm)
+    }
+    /// Hex digits of a key as written in hash lists and range responses: 40, or 32 for NTLM.
+    pub fn hex_len(self) -> usize {
+        match self {
+            Kind::Ntlm => 32,
+            _ => 40,
+        }
+    }
     /// The byte stored in the header.
     pub fn code(self) -> u8 {
         match self {
             Kind::Email => 1,
             Kind::Password => 2,
+            Kind::Ntlm => 3,
         }
     }
     /// The kind for a header byte.
@@ -92,6 +106,7 @@ impl Kind {
         match code {
             1 => Some(Kind::Email),
             2 => Some(Kind::Password),
+            3 => Some(Kind::Ntlm),
             _ => None,
         }
     }
@@ -100,6 +115,7 @@ impl Kind {
         match self {
             Kind::Email => "email",
             Kind::Password => "password",
+            Kind::Ntlm => "ntlm",
         }
     }
 }

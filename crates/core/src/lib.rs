@@ -62,6 +62,33 @@ pub fn password_key(password: &[u8]) -> Key {
     Sha1::digest(password).into()
 }
 
+/// The key of a password in an NTLM index: MD4 of its UTF-16LE encoding (the NTLM hash, as
+/// in the Pwned Passwords NTLM lists), followed by four zero bytes.
+///
+/// ```
+/// let key = leakdex_core::ntlm_key("password");
+/// assert_eq!(leakdex_core::hex(&key[..16]), "8846F7EAEE8FB117AD06BDD830B7586C");
+/// ```
+pub fn ntlm_key(password: &str) -> Key {
+    use md4::{Digest as _, Md4};
+    let mut h = Md4::new();
+    for unit in password.encode_utf16() {
+        h.update(unit.to_le_bytes());
+    }
+    let mut key = [0u8; 20];
+    key[..16].copy_from_slice(&h.finalize());
+    key
+}
+
+/// The key of a password for an index of `kind` (SHA-1 for password indexes, NTLM for NTLM
+/// indexes).
+pub fn password_key_for(kind: Kind, password: &str) -> Key {
+    match kind {
+        Kind::Ntlm => ntlm_key(password),
+        _ => password_key(password.as_bytes()),
+    }
+}
+
 /// Uppercase hexadecimal, as HIBP writes hashes.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
@@ -73,10 +100,11 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Parses 40 hexadecimal digits (any case) into a key.
+/// Parses 40 hexadecimal digits (any case) into a key; 32 digits (an NTLM hash) give a key
+/// ending in four zero bytes.
 pub fn parse_key(s: &str) -> Option<Key> {
     let b = s.as_bytes();
-    if b.len() != 40 {
+    if b.len() != 40 && b.len() != 32 {
         return None;
     }
     let mut key = [0u8; 20];

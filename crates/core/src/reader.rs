@@ -6,7 +6,7 @@ use crate::bloom;
 use crate::error::{Error, Result};
 use crate::format::{self, Attr, Header, Kind, SectionId, KEY_LEN, OVERFLOW_LEN};
 use crate::meta::{Meta, Source};
-use crate::{email_key, password_key, Key};
+use crate::{email_key, Key};
 
 /// Maps a file read-only.
 ///
@@ -242,7 +242,8 @@ impl<D: AsRef<[u8]>> Index<D> {
         }
         let found = match self.header.kind {
             Kind::Email => "an email",
-            Kind::Password => "a password",
+            Kind::Password => "a password (SHA-1)",
+            Kind::Ntlm => "an NTLM password",
         };
         Err(Error::WrongKind { found, wanted: wanted.as_str() })
     }
@@ -255,10 +256,13 @@ impl<D: AsRef<[u8]>> Index<D> {
         self.lookup_hash(&key)
     }
 
-    /// Looks up a password: the SHA-1 of its bytes, which are not normalized.
-    pub fn lookup_password(&self, password: &[u8]) -> Result<Option<Entry<'_>>> {
-        self.expect_kind(Kind::Password)?;
-        self.lookup_hash(&password_key(password))
+    /// Looks up a password, not normalized: by the SHA-1 of its UTF-8 bytes in a password
+    /// index, by its NTLM hash in an NTLM index.
+    pub fn lookup_password(&self, password: &str) -> Result<Option<Entry<'_>>> {
+        if !self.header.kind.is_password() {
+            self.expect_kind(Kind::Password)?;
+        }
+        self.lookup_hash(&crate::password_key_for(self.header.kind, password))
     }
 
     /// Whether the Bloom filter admits `key`: `false` means certainly absent.

@@ -148,10 +148,9 @@ pub(crate) async fn breached_account(
         }
         return r;
     }
-    let l = shared.current();
-    if l.index.kind() != Kind::Email {
-        return status(StatusCode::NOT_FOUND, "This server holds a password index.");
-    }
+    let Some(l) = shared.current(Kind::Email) else {
+        return status(StatusCode::NOT_FOUND, "This server holds no email index.");
+    };
     let hit = match l.index.lookup_email(account.trim()) {
         Ok(h) => h,
         Err(leakdex_core::Error::InvalidEmail(_)) => {
@@ -182,7 +181,7 @@ pub(crate) async fn breached_account(
 }
 
 pub(crate) async fn breaches(State(shared): State<Arc<Shared>>, Query(q): Query<BTreeMap<String, String>>) -> Response {
-    let l = shared.current();
+    let Some(l) = shared.current(Kind::Email) else { return Json(Vec::<()>::new()).into_response() };
     let built_at = l.index.meta().built_at.as_str();
     let domain = param(&q, "domain").map(str::to_ascii_lowercase);
     let list: Vec<Breach<'_>> = l
@@ -196,7 +195,7 @@ pub(crate) async fn breaches(State(shared): State<Arc<Shared>>, Query(q): Query<
 }
 
 pub(crate) async fn breach(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
-    let l = shared.current();
+    let Some(l) = shared.current(Kind::Email) else { return StatusCode::NOT_FOUND.into_response() };
     let built_at = l.index.meta().built_at.as_str();
     match l.index.sources().iter().find(|s| s.name.eq_ignore_ascii_case(&name)) {
         Some(s) => Json(model(s, built_at)).into_response(),
@@ -205,7 +204,7 @@ pub(crate) async fn breach(State(shared): State<Arc<Shared>>, Path(name): Path<S
 }
 
 pub(crate) async fn data_classes(State(shared): State<Arc<Shared>>) -> Response {
-    let l = shared.current();
+    let Some(l) = shared.current(Kind::Email) else { return Json(Vec::<()>::new()).into_response() };
     let classes: BTreeSet<&str> =
         l.index.sources().iter().flat_map(|s| s.data_classes.iter().map(String::as_str)).collect();
     Json(classes).into_response()

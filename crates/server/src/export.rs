@@ -74,7 +74,7 @@ pub fn export_ranges<D: AsRef<[u8]>>(
 ) -> Result<ExportReport, ExportError> {
     let kind = index.kind();
     let len = prefix_len.unwrap_or(match kind {
-        Kind::Password => PASSWORD_PREFIX_LEN,
+        Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
         Kind::Email => EMAIL_PREFIX_LEN,
     });
     if !(1..=8).contains(&len) {
@@ -93,7 +93,7 @@ pub fn export_ranges<D: AsRef<[u8]>>(
         .tempdir_in(&parent)
         .map_err(|e| ExportError::Io(parent.clone(), e))?;
     let sub = match kind {
-        Kind::Password => tmp.path().join("range"),
+        Kind::Password | Kind::Ntlm => tmp.path().join("range"),
         Kind::Email => tmp.path().join("range").join("search"),
     };
     fs::create_dir_all(&sub).map_err(|e| ExportError::Io(sub.clone(), e))?;
@@ -104,7 +104,7 @@ pub fn export_ranges<D: AsRef<[u8]>>(
     let mut em: Vec<EmailEntry<'_>> = Vec::new();
     let flush = |prefix: &str, pw: &mut Vec<(String, u64)>, em: &mut Vec<EmailEntry<'_>>, report: &mut ExportReport| {
         let body = match kind {
-            Kind::Password => password_body(pw),
+            Kind::Password | Kind::Ntlm => password_body(pw),
             Kind::Email => email_body(em),
         };
         report.entries += (pw.len() + em.len()) as u64;
@@ -126,7 +126,7 @@ pub fn export_ranges<D: AsRef<[u8]>>(
                 current = Some(prefix.to_string());
             }
             match kind {
-                Kind::Password => pw.push((h[len..].to_string(), e.count)),
+                Kind::Password | Kind::Ntlm => pw.push((h[len..kind.hex_len()].to_string(), e.count)),
                 Kind::Email => em.push(EmailEntry {
                     hash_suffix: h[len..].to_string(),
                     websites: e

@@ -64,8 +64,8 @@ pub enum Padding {
 /// Server settings.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The index file.
-    pub index: PathBuf,
+    /// The index files: at most one of each kind (email, password, NTLM), served side by side.
+    pub indexes: Vec<PathBuf>,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// Padding; default: constant for email indexes, on request for passwords.
@@ -88,7 +88,7 @@ impl Config {
     /// Defaults for serving `index` on `listen`.
     pub fn new(index: PathBuf, listen: SocketAddr) -> Config {
         Config {
-            index,
+            indexes: vec![index],
             listen,
             padding: None,
             min_k: 1,
@@ -116,6 +116,8 @@ pub enum Error {
         /// Configured minimum.
         min_k: u64,
     },
+    /// Two indexes of the same kind.
+    SameKind(Kind),
     /// Binding or serving failed.
     Io(std::io::Error),
 }
@@ -130,6 +132,7 @@ impl std::fmt::Display for Error {
                  serve a larger index or lower --min-k"
             ),
             Error::Io(_) => f.write_str("cannot serve"),
+            Error::SameKind(k) => write!(f, "two {k} indexes given; serve at most one of each kind"),
         }
     }
 }
@@ -139,7 +142,7 @@ impl std::error::Error for Error {
         match self {
             Error::Index(e) => Some(e),
             Error::Io(e) => Some(e),
-            Error::Anonymity { .. } => None,
+            Error::Anonymity { .. } | Error::SameKind(_) => None,
         }
     }
 }
@@ -170,11 +173,11 @@ fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
 }
 
 impl Loaded {
-    fn open(config: &Config) -> Result<(Loaded, leakdex_core::BucketStats), Error> {
-        let id = file_id(&config.index);
-        let index = Index::open(&config.index).map_err(Error::Index)?;
+    fn open(config: &Config, path: &std::path::Path) -> Result<(Loaded, leakdex_core::BucketStats), Error> {
+        let id = file_id(path);
+        let index = Index::open(path).map_err(Error::Index)?;
         let prefix_len = match index.kind() {
-            Kind::Password => PASSWORD_PREFIX_LEN,
+            Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
             Kind::Email => EMAIL_PREFIX_LEN,
         };
         let stats = index.bucket_stats(prefix_len).map_err(Error::Index)?;
@@ -183,7 +186,7 @@ impl Loaded {
         }
         let padding = config.padding.unwrap_or(match index.kind() {
             Kind::Email => Padding::Constant,
-            Kind::Password => Padding::OnRequest,
+            Kind::Password | Kind::Ntlm => Padding::OnRequest,
         });
         let constant_lines = (stats.max as usize).max(1).div_ceil(64) * 64;
         let generation = crc32fast::hash(index.section_bytes(leakdex_core::format::SectionId::Meta));
@@ -199,37 +202,59 @@ struct Metrics {
     reload_failures: AtomicU64,
 }
 
-struct Shared {
+/// One served index: its path, kind and the current map.
+struct Slot {
+    path: PathBuf,
+    kind: Kind,
     loaded: RwLock<Arc<Loaded>>,
+}
+
+struct Shared {
+    slots: Vec<Slot>,
     config: Config,
     metrics: Metrics,
     limiter: breach::RateLimiter,
 }
 
 impl Shared {
-    fn current(&self) -> Arc<Loaded> {
-        self.loaded.read().unwrap_or_else(|e| e.into_inner()).clone()
+    /// The index of `kind`, if one is served.
+    fn current(&self, kind: Kind) -> Option<Arc<Loaded>> {
+        self.slots.iter().find(|s| s.kind == kind).map(|s| s.loaded.read().unwrap_or_else(|e| e.into_inner()).clone())
     }
 
-    /// Reopens the index; on failure the old one keeps serving.
-    fn reload(&self) {
-        match Loaded::open(&self.config) {
+    /// Reopens one index; on failure the old one keeps serving.
+    fn reload(&self, slot: &Slot) {
+        match Loaded::open(&self.config, &slot.path) {
+            Ok((l, _)) if l.index.kind() != slot.kind => {
+                log(&format!("reload refused: the {} index was replaced by a {} index", slot.kind, l.index.kind()));
+                self.metrics.reload_failures.fetch_add(1, Ordering::Relaxed);
+            }
             Ok((l, stats)) => {
                 log(&format!(
-                    "reloaded index: {} entries, smallest bucket {}, largest {}",
+                    "reloaded {} index: {} entries, smallest bucket {}, largest {}",
+                    slot.kind,
                     l.index.len(),
                     stats.min,
                     stats.max
                 ));
-                *self.loaded.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(l);
+                *slot.loaded.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(l);
                 self.metrics.reloads.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
-                log(&format!("reload failed, still serving the previous index: {}", chain(&e)));
+                log(&format!("reload failed, still serving the previous {} index: {}", slot.kind, chain(&e)));
                 self.metrics.reload_failures.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
+}
+
+fn no_index(kind: Kind) -> Response {
+    let msg = match kind {
+        Kind::Email => "this server holds no email index: /range/search is not available\n",
+        Kind::Password => "this server holds no SHA-1 password index\n",
+        Kind::Ntlm => "this server holds no NTLM index: mode=ntlm is not available\n",
+    };
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain")], msg).into_response()
 }
 
 fn chain(e: &dyn std::error::Error) -> String {
@@ -324,16 +349,14 @@ async fn password_range(
     axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let l = shared.current();
     let Some(prefix) = parse_prefix(&prefix, PASSWORD_PREFIX_LEN) else { return bad_prefix() };
-    if l.index.kind() != Kind::Password {
-        return (StatusCode::NOT_FOUND, "this server holds email ranges: use /range/search/{6 hex digits}\n")
-            .into_response();
-    }
-    if q.get("mode").is_some_and(|m| m != "sha1") {
-        return (StatusCode::BAD_REQUEST, "this index holds SHA-1 hashes only; mode=ntlm is not available\n")
-            .into_response();
-    }
+    let kind = match q.get("mode").map(|m| m.to_ascii_lowercase()).as_deref() {
+        None | Some("sha1") => Kind::Password,
+        Some("ntlm") => Kind::Ntlm,
+        Some(_) => return (StatusCode::BAD_REQUEST, "mode must be sha1 or ntlm\n").into_response(),
+    };
+    let Some(l) = shared.current(kind) else { return no_index(kind) };
+    let digits = kind.hex_len();
     let mut real: Vec<(String, u64)> = Vec::new();
     let range = match l.index.range(&prefix) {
         Ok(r) => r,
@@ -341,7 +364,7 @@ async fn password_range(
     };
     for e in range {
         match e {
-            Ok(e) => real.push((hex(&e.key)[PASSWORD_PREFIX_LEN..].to_string(), e.count)),
+            Ok(e) => real.push((hex(&e.key)[PASSWORD_PREFIX_LEN..digits].to_string(), e.count)),
             Err(e) => return internal(e),
         }
     }
@@ -350,7 +373,7 @@ async fn password_range(
     let total = padded_len(&l, real.len(), wants_padding(&headers));
     if total > real.len() {
         let suffixes: Vec<String> = real.iter().map(|(s, _)| s.clone()).collect();
-        for s in padding_suffixes(total - real.len(), 40 - PASSWORD_PREFIX_LEN, &suffixes) {
+        for s in padding_suffixes(total - real.len(), digits - PASSWORD_PREFIX_LEN, &suffixes) {
             if !body.is_empty() {
                 body.push_str("\r\n");
             }
@@ -387,12 +410,8 @@ pub(crate) fn email_body(entries: &[EmailEntry<'_>]) -> String {
 }
 
 async fn email_range(State(shared): State<Arc<Shared>>, Path(prefix): Path<String>, headers: HeaderMap) -> Response {
-    let l = shared.current();
     let Some(prefix) = parse_prefix(&prefix, EMAIL_PREFIX_LEN) else { return bad_prefix() };
-    if l.index.kind() != Kind::Email {
-        return (StatusCode::NOT_FOUND, "this server holds password ranges: use /range/{5 hex digits}\n")
-            .into_response();
-    }
+    let Some(l) = shared.current(Kind::Email) else { return no_index(Kind::Email) };
     let sources = l.index.sources();
     let mut entries: Vec<EmailEntry<'_>> = Vec::new();
     let range = match l.index.range(&prefix) {
@@ -430,8 +449,13 @@ async fn email_range(State(shared): State<Arc<Shared>>, Path(prefix): Path<Strin
 }
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
-    let l = shared.current();
-    (StatusCode::OK, format!("ok {} {} entries\n", l.index.kind(), l.index.len())).into_response()
+    let mut out = String::from("ok\n");
+    for slot in &shared.slots {
+        if let Some(l) = shared.current(slot.kind) {
+            let _ = writeln!(out, "{} {} entries", slot.kind, l.index.len());
+        }
+    }
+    (StatusCode::OK, out).into_response()
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
@@ -441,8 +465,12 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     for ((route, status), n) in shared.metrics.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         let _ = writeln!(out, "leakdex_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}");
     }
-    let l = shared.current();
-    let _ = writeln!(out, "# TYPE leakdex_index_entries gauge\nleakdex_index_entries {}", l.index.len());
+    out.push_str("# TYPE leakdex_index_entries gauge\n");
+    for slot in &shared.slots {
+        if let Some(l) = shared.current(slot.kind) {
+            let _ = writeln!(out, "leakdex_index_entries{{kind=\"{}\"}} {}", slot.kind, l.index.len());
+        }
+    }
     let _ = writeln!(
         out,
         "# TYPE leakdex_reloads_total counter\nleakdex_reloads_total {}",
@@ -496,20 +524,28 @@ pub async fn serve(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
-    let (loaded, stats) = Loaded::open(&config)?;
-    log(&format!(
-        "{} index, {} entries; prefix length {}: {} buckets, {} empty, smallest non-empty {}, median {}, largest {}; padding {:?} ({} lines when constant)",
-        loaded.index.kind(),
-        loaded.index.len(),
-        stats.prefix_len,
-        stats.buckets,
-        stats.empty,
-        stats.min,
-        stats.median,
-        stats.max,
-        loaded.padding,
-        loaded.constant_lines
-    ));
+    let mut slots: Vec<Slot> = Vec::new();
+    for path in &config.indexes {
+        let (loaded, stats) = Loaded::open(&config, path)?;
+        let kind = loaded.index.kind();
+        if slots.iter().any(|s| s.kind == kind) {
+            return Err(Error::SameKind(kind));
+        }
+        log(&format!(
+            "{} index, {} entries; prefix length {}: {} buckets, {} empty, smallest non-empty {}, median {}, largest {}; padding {:?} ({} lines when constant)",
+            kind,
+            loaded.index.len(),
+            stats.prefix_len,
+            stats.buckets,
+            stats.empty,
+            stats.min,
+            stats.median,
+            stats.max,
+            loaded.padding,
+            loaded.constant_lines
+        ));
+        slots.push(Slot { path: path.clone(), kind, loaded: RwLock::new(Arc::new(loaded)) });
+    }
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(Error::Io)?;
     let addr = listener.local_addr().map_err(Error::Io)?;
     let tls = match &config.tls {
@@ -523,12 +559,7 @@ pub async fn serve(
     if config.keys.keys.is_empty() {
         log("no API keys configured: /api/v3/breachedaccount answers 401 (see --api-keys)");
     }
-    let shared = Arc::new(Shared {
-        loaded: RwLock::new(Arc::new(loaded)),
-        config,
-        metrics: Metrics::default(),
-        limiter: Default::default(),
-    });
+    let shared = Arc::new(Shared { slots, config, metrics: Metrics::default(), limiter: Default::default() });
     spawn_reloaders(shared.clone());
     let app = router(shared);
     match tls {
@@ -563,7 +594,7 @@ fn spawn_reloaders(shared: Arc<Shared>) {
             let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
             while hup.recv().await.is_some() {
                 let s2 = s.clone();
-                let _ = tokio::task::spawn_blocking(move || s2.reload()).await;
+                let _ = tokio::task::spawn_blocking(move || s2.slots.iter().for_each(|slot| s2.reload(slot))).await;
             }
         });
     }
@@ -571,10 +602,14 @@ fn spawn_reloaders(shared: Arc<Shared>) {
         let mut tick = tokio::time::interval(shared.config.reload_poll);
         loop {
             tick.tick().await;
-            let now = file_id(&shared.config.index);
-            if now.is_some() && now != shared.current().file_id {
-                let s2 = shared.clone();
-                let _ = tokio::task::spawn_blocking(move || s2.reload()).await;
+            for i in 0..shared.slots.len() {
+                let slot = &shared.slots[i];
+                let now = file_id(&slot.path);
+                let current = slot.loaded.read().unwrap_or_else(|e| e.into_inner()).file_id;
+                if now.is_some() && now != current {
+                    let s2 = shared.clone();
+                    let _ = tokio::task::spawn_blocking(move || s2.reload(&s2.slots[i])).await;
+                }
             }
         }
     });

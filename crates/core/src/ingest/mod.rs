@@ -70,7 +70,7 @@ impl Format {
     pub fn supports(self, kind: Kind) -> bool {
         match kind {
             Kind::Email => true,
-            Kind::Password => matches!(self, Format::Combo | Format::Csv | Format::Plain | Format::Hashes),
+            Kind::Password | Kind::Ntlm => matches!(self, Format::Combo | Format::Csv | Format::Plain | Format::Hashes),
         }
     }
 }
@@ -194,7 +194,9 @@ fn default_columns(kind: Kind) -> &'static [&'static str] {
             "login_email",
             "address",
         ],
-        Kind::Password => &["password", "pass", "passwd", "pwd", "plaintext", "plain_password", "password_plain"],
+        Kind::Password | Kind::Ntlm => {
+            &["password", "pass", "passwd", "pwd", "plaintext", "plain_password", "password_plain"]
+        }
     }
 }
 
@@ -239,7 +241,7 @@ pub fn detect(
     // Drop the last line, which may be cut short by the sniff window.
     let lines = if head.len() >= SNIFF_BYTES && lines.len() > 1 { &lines[..lines.len() - 1] } else { &lines[..] };
     let n = lines.len().max(1);
-    let hashes = lines.iter().filter(|l| parse::hash_line(l).is_some()).count();
+    let hashes = lines.iter().filter(|l| parse::hash_line(l, kind.hex_len()).is_some()).count();
     if hashes * 10 >= n * 8 && !lines.is_empty() {
         return Ok((FileFormat::simple(Format::Hashes), 0));
     }
@@ -271,7 +273,7 @@ pub fn detect(
                     combo += 1;
                 }
             }
-            Kind::Password => {
+            Kind::Password | Kind::Ntlm => {
                 if text::split_combo(t).is_some_and(|c| c.password.is_some() && c.address.contains('@')) {
                     combo += 1;
                 }
@@ -282,8 +284,8 @@ pub fn detect(
         Kind::Email if plain * 2 >= n && plain > 0 => Format::Plain,
         Kind::Email if combo * 2 >= n && combo > 0 => Format::Combo,
         Kind::Email => Format::Text,
-        Kind::Password if combo * 2 >= n && combo > 0 => Format::Combo,
-        Kind::Password => Format::Plain,
+        Kind::Password | Kind::Ntlm if combo * 2 >= n && combo > 0 => Format::Combo,
+        Kind::Password | Kind::Ntlm => Format::Plain,
     };
     Ok((FileFormat::simple(format), 0))
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::{sql, text, FileFormat, Format, MAX_RECORD};
 use crate::format::Kind;
-use crate::{normalize_email, password_key, Key};
+use crate::{normalize_email, Key};
 
 /// Where parsed keys go.
 pub trait Sink {
@@ -104,12 +104,12 @@ fn strip_nul(bytes: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-/// Parses a `SHA1[:count]` line (40 hex digits, any case).
-pub fn hash_line(line: &[u8]) -> Option<(Key, u64)> {
+/// Parses a `HASH[:count]` line: `digits` hex digits (40 for SHA-1, 32 for NTLM), any case.
+pub fn hash_line(line: &[u8], digits: usize) -> Option<(Key, u64)> {
     let line = line.trim_ascii();
-    let hex = std::str::from_utf8(line.get(..40)?).ok()?;
+    let hex = std::str::from_utf8(line.get(..digits)?).ok()?;
     let key = crate::parse_key(hex)?;
-    match &line[40..] {
+    match &line[digits..] {
         [] => Some((key, 1)),
         [b':', digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) => {
             std::str::from_utf8(digits).ok()?.parse().ok().map(|c| (key, c))
@@ -184,7 +184,7 @@ pub fn parse_chunk(
                     Err((reason, example)) => stats.reject(reason, n, || example),
                 }
             }
-            Kind::Password => match password_line(fmt.format, raw) {
+            Kind::Password | Kind::Ntlm => match password_line(kind, fmt.format, raw) {
                 Ok((key, count)) => {
                     sink.key(key, count);
                     stats.records += 1;
@@ -210,7 +210,7 @@ fn email_line(format: Format, line: &str, found: &mut Vec<Key>) -> LineResult<()
             found.push(k);
         }
         Format::Hashes => {
-            let (k, _) = hash_line(line.as_bytes()).ok_or_else(|| ("not a SHA1[:count] line", redact(line)))?;
+            let (k, _) = hash_line(line.as_bytes(), 40).ok_or_else(|| ("not a SHA1[:count] line", redact(line)))?;
             found.push(k);
         }
         Format::Json => {
@@ -250,10 +250,10 @@ fn json_strings(v: &serde_json::Value, found: &mut Vec<Key>) {
     }
 }
 
-fn password_line(format: Format, raw: &[u8]) -> LineResult<(Key, u64)> {
+fn password_line(kind: Kind, format: Format, raw: &[u8]) -> LineResult<(Key, u64)> {
     match format {
         Format::Hashes => {
-            if let Some((k, c)) = hash_line(raw) {
+            if let Some((k, c)) = hash_line(raw, kind.hex_len()) {
                 if c == 0 {
                     return Err(("hash with count 0 (padding)", String::new()));
                 }
@@ -270,7 +270,7 @@ fn password_line(format: Format, raw: &[u8]) -> LineResult<(Key, u64)> {
         }
         Format::Plain => {
             let pw = decode(raw);
-            Ok((password_key(pw.as_bytes()), 1))
+            Ok((crate::password_key_for(kind, &pw), 1))
         }
         Format::Combo => {
             let line = decode(raw);
@@ -286,7 +286,7 @@ fn password_line(format: Format, raw: &[u8]) -> LineResult<(Key, u64)> {
             if pw.is_empty() {
                 return Err(("empty password", String::new()));
             }
-            Ok((password_key(pw.as_bytes()), 1))
+            Ok((crate::password_key_for(kind, pw), 1))
         }
         _ => Err(("format cannot hold passwords", String::new())),
     }
@@ -339,12 +339,12 @@ fn parse_csv(kind: Kind, fmt: &FileFormat, data: &[u8], first_line: u64, sink: &
                     Err(e) => stats.reject(e.as_str(), line, || redact(t)),
                 }
             }
-            Kind::Password => {
+            Kind::Password | Kind::Ntlm => {
                 if field.is_empty() {
                     stats.reject("empty password", line, String::new);
                     continue;
                 }
-                sink.key(password_key(decode(field).as_bytes()), 1);
+                sink.key(crate::password_key_for(kind, &decode(field)), 1);
                 stats.records += 1;
             }
         }
@@ -416,6 +416,7 @@ fn parse_sql(data: &[u8], first_line: u64, sink: &mut dyn Sink, stats: &mut File
 mod tests {
     use super::*;
     use crate::ingest::FileFormat;
+    use crate::password_key;
 
     fn run(kind: Kind, format: Format, data: &[u8]) -> (Vec<(Key, u64)>, FileStats) {
         let mut keys = Vec::new();
@@ -484,7 +485,9 @@ not json
         let (keys, stats) = run(Kind::Password, Format::Hashes, data);
         assert_eq!(keys[0], (password_key(b"password"), 10437277));
         assert_eq!(keys.len(), 2);
-        assert_eq!(stats.rejects["NTLM hash (a SHA-1 index cannot hold it)"].count, 1);
+        assert_eq!(stats.rejects["NTLM hash (a SHA-1 index cannot hold it; build with --kind ntlm)"].count, 1);
+        let (keys, _) = run(Kind::Ntlm, Format::Hashes, b"8846F7EAEE8FB117AD06BDD830B7586C:5\n");
+        assert_eq!(keys, [(crate::ntlm_key("password"), 5)]);
     }
 
     #[test]
