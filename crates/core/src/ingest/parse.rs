@@ -260,12 +260,15 @@ fn password_line(kind: Kind, format: Format, raw: &[u8]) -> LineResult<(Key, u64
                 return Ok((k, c));
             }
             let t = raw.trim_ascii();
-            let ntlm =
-                t.len() >= 32 && t[..32].iter().all(u8::is_ascii_hexdigit) && t.get(32).is_none_or(|&b| b == b':');
-            if ntlm {
-                Err(("NTLM hash (a SHA-1 index cannot hold it)", String::new()))
-            } else {
-                Err(("not a SHA1[:count] line", format!("<{} bytes>", raw.len())))
+            let other = if kind == Kind::Ntlm { 40 } else { 32 };
+            let wrong = t.len() >= other
+                && t[..other].iter().all(u8::is_ascii_hexdigit)
+                && t.get(other).is_none_or(|&b| b == b':');
+            match (wrong, kind) {
+                (true, Kind::Ntlm) => Err(("SHA-1 hash (an NTLM index cannot hold it)", String::new())),
+                (true, _) => Err(("NTLM hash (a SHA-1 index cannot hold it; build with --kind ntlm)", String::new())),
+                (false, Kind::Ntlm) => Err(("not an NTLM[:count] line", format!("<{} bytes>", raw.len()))),
+                (false, _) => Err(("not a SHA1[:count] line", format!("<{} bytes>", raw.len()))),
             }
         }
         Format::Plain => {
@@ -484,7 +487,7 @@ not json
         let data = b"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:10437277\n5baa61e4c9b93f3f0682250b6cf8331b7ee68fd9\n8846F7EAEE8FB117AD06BDD830B7586C:5\n";
         let (keys, stats) = run(Kind::Password, Format::Hashes, data);
         assert_eq!(keys[0], (password_key(b"password"), 10437277));
-        assert_eq!(keys.len(), 2);
+        assert_eq!(keys.len(), 2, "{stats:?}");
         assert_eq!(stats.rejects["NTLM hash (a SHA-1 index cannot hold it; build with --kind ntlm)"].count, 1);
         let (keys, _) = run(Kind::Ntlm, Format::Hashes, b"8846F7EAEE8FB117AD06BDD830B7586C:5\n");
         assert_eq!(keys, [(crate::ntlm_key("password"), 5)]);
