@@ -162,17 +162,9 @@ fn padded_lines_never_match_anything_real() {
     assert_eq!(exposed, [true, false, false]);
 }
 
-/// The demo email index, built once per test.
+/// The demo email index.
 fn email_index(dir: &Dir) -> String {
-    let files: Vec<String> = ["forum-2020.sql", "shop-2021.csv.gz", "combo-2022.txt", "chat-2023.jsonl.zst"]
-        .iter()
-        .map(|f| repo(&format!("data/breaches/{f}")))
-        .collect();
-    let manifest = repo("data/sources.toml");
-    let mut args = vec!["build", "-q", "-o", "demo.ldx", "--sources", &manifest];
-    args.extend(files.iter().map(String::as_str));
-    dir.cmd(&args).expect(0);
-    "demo.ldx".into()
+    crate::demo_index(dir)
 }
 
 #[test]

@@ -195,6 +195,23 @@ impl RangeClient {
         }
     }
 
+    /// Fetches every prefix's range, `concurrency` at a time: `(prefix, body)`, `None` for 404.
+    async fn fetch_all(
+        &self,
+        route: &'static str,
+        prefixes: Vec<String>,
+        url: impl Fn(&str) -> String,
+    ) -> Vec<Result<(String, Option<String>), Error>> {
+        stream::iter(prefixes)
+            .map(|p| {
+                let u = url(&p);
+                async move { Ok((p, self.get(route, u).await?)) }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await
+    }
+
     /// The distinct prefixes of `keys`, plus dummies when padding the request count.
     fn prefixes(&self, keys: &[Key], len: usize) -> Vec<String> {
         let mut set: BTreeSet<String> = keys.iter().map(|k| hex(k)[..len].to_string()).collect();
@@ -225,14 +242,7 @@ impl RangeClient {
         let digits = kind.hex_len();
         let query = if kind == Kind::Ntlm { "?mode=ntlm" } else { "" };
         let prefixes = self.prefixes(keys, PASSWORD_PREFIX_LEN);
-        let bodies: Vec<Result<(String, Option<String>), Error>> = stream::iter(prefixes)
-            .map(|p| async move {
-                let body = self.get(ROUTE, format!("{}/range/{p}{query}", self.base)).await?;
-                Ok((p, body))
-            })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
+        let bodies = self.fetch_all(ROUTE, prefixes, |p| format!("{}/range/{p}{query}", self.base)).await;
         let mut found: BTreeMap<String, u64> = BTreeMap::new();
         for r in bodies {
             let (prefix, body) = r?;
@@ -265,14 +275,7 @@ impl RangeClient {
     pub async fn email_hits(&self, keys: &[Key]) -> Result<Vec<Option<EmailHit>>, Error> {
         const ROUTE: &str = "/range/search/{prefix}";
         let prefixes = self.prefixes(keys, EMAIL_PREFIX_LEN);
-        let bodies: Vec<Result<(String, Option<String>), Error>> = stream::iter(prefixes)
-            .map(|p| async move {
-                let body = self.get(ROUTE, format!("{}/range/search/{p}", self.base)).await?;
-                Ok((p, body))
-            })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
+        let bodies = self.fetch_all(ROUTE, prefixes, |p| format!("{}/range/search/{p}", self.base)).await;
         let mut found: BTreeMap<String, EmailHit> = BTreeMap::new();
         for r in bodies {
             let (prefix, body) = r?;
