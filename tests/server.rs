@@ -501,6 +501,8 @@ fn an_unmodified_third_party_hibp_client_gets_correct_answers() {
     dir.write("keys.txt", key);
     let pws = Server::start(&dir, &["-i", &pw]);
     let ems = Server::start(&dir, &["-i", &em, "--api-keys", "keys.txt"]);
+    dir.cmd(&["export-ranges", "-i", &pw, "-o", "pw-ranges"]).expect(0);
+    let nginx = start_nginx(&dir, &dir.path("pw-ranges"));
     let js = hibp_js();
     let script = format!(
         r#"
@@ -508,6 +510,8 @@ import {{ pwnedPassword, breachedAccount, breach, dataClasses }} from "hibp";
 const pw = "{pw}", api = "{api}/api/v3", apiKey = "{key}";
 const out = {{
   password: await pwnedPassword("password", {{ baseUrl: pw }}),
+  static: [await pwnedPassword("password", {{ baseUrl: "{nginx}" }}), await pwnedPassword("P@ssw0rd", {{ baseUrl: "{nginx}" }}),
+           await pwnedPassword("not in the index", {{ baseUrl: "{nginx}" }})],
   padded: await pwnedPassword("P@ssw0rd", {{ baseUrl: pw, addPadding: true }}),
   absent: await pwnedPassword("not in the index", {{ baseUrl: pw, addPadding: true }}),
   truncated: await breachedAccount("Kenji.Sato@agency.example", {{ baseUrl: api, apiKey }}),
@@ -519,7 +523,8 @@ const out = {{
 console.log(JSON.stringify(out));
 "#,
         pw = pws.url,
-        api = ems.url
+        api = ems.url,
+        nginx = nginx.url
     );
     let path = js.join(format!("check-{}.mjs", std::process::id()));
     std::fs::write(&path, script).unwrap();
@@ -528,6 +533,8 @@ console.log(JSON.stringify(out));
     assert!(out.status.success(), "node failed: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["password"], 9545824);
+    // The same client against nginx serving the static export: the same range answers.
+    assert_eq!(v["static"], serde_json::json!([9545824, 108219, 0]));
     assert_eq!(v["padded"], 108219);
     assert_eq!(v["absent"], 0);
     assert_eq!(v["truncated"], serde_json::json!([{"Name": "forum-2020"}, {"Name": "shop-2021"}]));
@@ -657,4 +664,25 @@ fn ntlm_ranges_are_served_beside_sha1_with_mode_ntlm() {
     let r = c.get(format!("{}/range/8846F?mode=ntlm", s.url)).send().unwrap();
     assert_eq!(r.status(), 404);
     assert!(r.text().unwrap().contains("no NTLM index"));
+}
+
+#[test]
+fn connections_beyond_the_limit_wait_for_one_to_close() {
+    let dir = Dir::new();
+    let index = password_index(&dir);
+    let s = Server::start(&dir, &["-i", &index, "--max-connections", "2"]);
+    let addr = s.url.trim_start_matches("http://").to_string();
+    let idle1 = std::net::TcpStream::connect(&addr).unwrap();
+    let idle2 = std::net::TcpStream::connect(&addr).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let quick = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_millis(800))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    assert!(quick.get(format!("{}/healthz", s.url)).send().is_err(), "a third connection was served");
+    drop(idle1);
+    let r = http().get(format!("{}/healthz", s.url)).send().unwrap();
+    assert_eq!(r.status(), 200);
+    drop(idle2);
 }

@@ -79,6 +79,9 @@ pub struct ServeArgs {
     /// Requests handled at once.
     #[arg(long, default_value_t = 1024, value_name = "N")]
     pub max_concurrency: usize,
+    /// Client connections open at once (plain HTTP); more wait until one closes.
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub max_connections: usize,
     /// File of breach-API keys, one per line (also LEAKDEX_API_KEYS, comma-separated); the
     /// /api/v3/breachedaccount route answers only requests with one of them.
     #[arg(long, value_name = "FILE")]

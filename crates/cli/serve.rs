@@ -16,6 +16,7 @@ pub fn run(a: ServeArgs) -> Result<Outcome> {
     config.min_k = a.min_k;
     config.request_timeout = std::time::Duration::from_secs(a.timeout.max(1));
     config.max_concurrency = a.max_concurrency.max(1);
+    config.max_connections = a.max_connections.max(1);
     if let Some(path) = &a.api_keys {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading API keys from {}", path.display()))?;

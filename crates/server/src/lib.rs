@@ -76,6 +76,9 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Requests handled at once; more wait.
     pub max_concurrency: usize,
+    /// Open client connections at once (plain HTTP); more wait in the kernel's backlog until
+    /// one closes.
+    pub max_connections: usize,
     /// How often to look for a replaced index file.
     pub reload_poll: Duration,
     /// Keys and rate limit of the breach API (`/api/v3/breachedaccount` needs a key).
@@ -94,6 +97,7 @@ impl Config {
             min_k: 1,
             request_timeout: Duration::from_secs(10),
             max_concurrency: 1024,
+            max_connections: 4096,
             reload_poll: Duration::from_secs(2),
             keys: breach::Keys { keys: Default::default(), per_minute: 60 },
             tls: None,
@@ -560,11 +564,16 @@ pub async fn serve(
         log("no API keys configured: /api/v3/breachedaccount answers 401 (see --api-keys)");
     }
     let shared = Arc::new(Shared { slots, config, metrics: Metrics::default(), limiter: Default::default() });
+    let max_connections = shared.config.max_connections;
     spawn_reloaders(shared.clone());
     let app = router(shared);
     match tls {
         None => {
             log(&format!("listening on http://{addr}"));
+            let listener = LimitedListener {
+                inner: listener,
+                permits: Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))),
+            };
             axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(Error::Io)
         }
         Some(tls) => {
@@ -582,6 +591,72 @@ pub async fn serve(
                 .await
                 .map_err(Error::Io)
         }
+    }
+}
+
+/// A listener that holds at most `permits` connections open: `accept` waits for a free
+/// permit, and each connection returns its permit when it closes. (axum's `serve` has no
+/// connection cap of its own.)
+struct LimitedListener {
+    inner: tokio::net::TcpListener,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+/// A connection holding its permit.
+struct LimitedStream {
+    io: tokio::net::TcpStream,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl tokio::io::AsyncRead for LimitedStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for LimitedStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+impl axum::serve::Listener for LimitedListener {
+    type Io = LimitedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let permit = self.permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+        loop {
+            match self.inner.accept().await {
+                Ok((io, addr)) => return (LimitedStream { io, _permit: permit }, addr),
+                // Out of file descriptors and the like: wait a little rather than spin.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
     }
 }
 
