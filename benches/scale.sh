@@ -32,8 +32,9 @@ measure() {
     local name=$1; shift
     local times=() peak=0 out r
     for _ in $(seq "$runs"); do
-        # Exit 1 is an answer here (leakdex bulk: someone exposed; grep: no match).
-        out=$({ /usr/bin/time -f "%e %M" "$@" 2>&1 >/dev/null || true; } | tail -1)
+        # Output to a file, not /dev/null: GNU grep stops at the first match when it sees
+        # /dev/null, even with -c. Exit 1 is an answer here (bulk: someone exposed; grep: none).
+        out=$({ /usr/bin/time -f "%e %M" "$@" 2>&1 >"$work/measure.out" || true; } | tail -1)
         times+=("${out% *}")
         r=${out#* }
         if [ "$r" -gt "$peak" ]; then peak=$r; fi
@@ -53,9 +54,10 @@ for n in "${sizes[@]}"; do
     d=$work/$n
     mkdir -p "$d"
     echo "== $n lines" >&2
-    [ -s "$d/corpus.txt" ] || python3 benches/gen_corpus.py "$n" > "$d/corpus.txt"
+    # Generated once, each into a temporary name first: an interrupted run leaves no partial file.
+    [ -s "$d/corpus.txt" ] || { python3 benches/gen_corpus.py "$n" > "$d/corpus.tmp" && mv "$d/corpus.tmp" "$d/corpus.txt"; }
     # The address column, extracted once (not timed), for sort and SQLite.
-    [ -s "$d/addresses.txt" ] || awk -F'[:;|]' '{print $1}' "$d/corpus.txt" > "$d/addresses.txt"
+    [ -s "$d/addresses.txt" ] || { awk -F'[:;|]' '{print $1}' "$d/corpus.txt" > "$d/addresses.tmp" && mv "$d/addresses.tmp" "$d/addresses.txt"; }
     # Staff: half taken from the corpus (exposed), half absent; known exposed fraction 50 %.
     python3 - "$d" "$staff_n" <<'EOF'
 import random, sys
@@ -79,7 +81,6 @@ EOF
 
     measure "leakdex bulk ($staff_n staff)" "$bin" bulk -i "$d/index.ldx" --format csv "$d/staff.txt"
     bulk_s=$sec
-    # -c: with its output on /dev/null, GNU grep would stop at the first match.
     measure "grep -F -c -f staff corpus" grep -F -c -f "$d/staff.txt" "$d/corpus.txt"
     grep_s=$sec
     measure "rg -F -c -f staff corpus" rg -F -c -f "$d/staff.txt" "$d/corpus.txt"

@@ -521,13 +521,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Opens the index, checks k-anonymity, and serves until `shutdown` completes; then stops
-/// accepting and finishes the requests in flight. Reloads the index on SIGHUP (Unix) and when
-/// the file at the index path is replaced.
-pub async fn serve(
-    config: Config,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), Error> {
+/// Opens every index of `config` and checks k-anonymity: the shared state of a server.
+fn open_shared(config: Config) -> Result<Arc<Shared>, Error> {
     let mut slots: Vec<Slot> = Vec::new();
     for path in &config.indexes {
         let (loaded, stats) = Loaded::open(&config, path)?;
@@ -550,9 +545,31 @@ pub async fn serve(
         ));
         slots.push(Slot { path: path.clone(), kind, loaded: RwLock::new(Arc::new(loaded)) });
     }
-    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(Error::Io)?;
+    if config.keys.keys.is_empty() {
+        log("no API keys configured: /api/v3/breachedaccount answers 401 (see --api-keys)");
+    }
+    Ok(Arc::new(Shared { slots, config, metrics: Metrics::default(), limiter: Default::default() }))
+}
+
+/// The service alone, without a listener or reloading: for embedding in another server, and
+/// for driving the real router in tests and fuzzing.
+pub fn app(config: Config) -> Result<Router, Error> {
+    Ok(router(open_shared(config)?))
+}
+
+/// Opens the indexes, checks k-anonymity, and serves until `shutdown` completes; then stops
+/// accepting and finishes the requests in flight. Reloads an index on SIGHUP (Unix) and when
+/// the file at its path is replaced.
+pub async fn serve(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let listen = config.listen;
+    let tls_files = config.tls.clone();
+    let shared = open_shared(config)?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(Error::Io)?;
     let addr = listener.local_addr().map_err(Error::Io)?;
-    let tls = match &config.tls {
+    let tls = match &tls_files {
         Some((cert, key)) => {
             // One process-wide crypto provider; a second install (tests, embedders) is harmless.
             let _ = rustls::crypto::ring::default_provider().install_default();
@@ -560,10 +577,6 @@ pub async fn serve(
         }
         None => None,
     };
-    if config.keys.keys.is_empty() {
-        log("no API keys configured: /api/v3/breachedaccount answers 401 (see --api-keys)");
-    }
-    let shared = Arc::new(Shared { slots, config, metrics: Metrics::default(), limiter: Default::default() });
     let max_connections = shared.config.max_connections;
     spawn_reloaders(shared.clone());
     let app = router(shared);
