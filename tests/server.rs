@@ -686,3 +686,39 @@ fn connections_beyond_the_limit_wait_for_one_to_close() {
     assert_eq!(r.status(), 200);
     drop(idle2);
 }
+
+/// A stand-in for a third-party range API that is overloaded at first: answers 429 with
+/// `Retry-After: 1`, then 503, then the real body. Returns its URL and the request times.
+fn flaky_range_api(body: &'static str) -> (String, Arc<Mutex<Vec<Instant>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for (i, conn) in listener.incoming().enumerate().take(3) {
+            let mut conn = conn.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            log.lock().unwrap().push(Instant::now());
+            let resp = match i {
+                0 => "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
+                1 => "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
+                _ => format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
+            };
+            let _ = conn.write_all(resp.as_bytes());
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn the_client_retries_429_and_5xx_honouring_retry_after() {
+    let dir = Dir::new();
+    let (url, seen) = flaky_range_api("1E4C9B93F3F0682250B6CF8331B7EE68FD8:5\r\n0000000000000000000000000000000000A:0");
+    let r = dir.cmd(&["check", "--api", &url, "--kind", "password", "--format", "json"]).stdin("password\n").expect(1);
+    assert_eq!(json_lines(&r.stdout)[0]["count"], 5);
+    let t = seen.lock().unwrap().clone();
+    assert_eq!(t.len(), 3);
+    assert!(t[1] - t[0] >= Duration::from_millis(900), "Retry-After: 1 was not honoured: {:?}", t[1] - t[0]);
+}
