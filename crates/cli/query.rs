@@ -320,7 +320,8 @@ fn table_row(out: &mut impl Write, r: &Row, line: Option<u64>) -> io::Result<()>
 pub fn check(a: CheckArgs) -> Result<Outcome> {
     let store = Store::open(&a.target)?;
     let idents: Box<dyn Iterator<Item = io::Result<String>>> = if a.identifiers.is_empty() {
-        Box::new(io::stdin().lock().lines().map(|l| l.map(|s| s.strip_suffix('\r').map(str::to_string).unwrap_or(s))))
+        // Lines that are not UTF-8 are read as windows-1252, as in corpora and staff lists.
+        Box::new(io::stdin().lock().split(b'\n').map(|l| l.map(|b| decode_line(&b))))
     } else {
         Box::new(a.identifiers.into_iter().map(Ok))
     };
