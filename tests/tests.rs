@@ -235,8 +235,7 @@ fn check_exit_status_is_0_clean_1_exposed_2_error() {
     // stdin lines that are not UTF-8 are read as windows-1252, not refused.
     dir.write("latin.txt", b"\xe9lise@example.fr\n");
     dir.cmd(&["build", "-q", "-o", "latin.ldx", "latin.txt"]).expect(0);
-    let r =
-        dir.cmd(&["check", "-i", "latin.ldx", "--format", "json"]).stdin(b"\xe9lise@example.fr\r\n".to_vec()).expect(1);
+    let r = dir.cmd(&["check", "-i", "latin.ldx", "--format", "json"]).stdin(b"\xe9lise@example.fr\r\n").expect(1);
     assert_eq!(json_lines(&r.stdout)[0]["email"], "élise@example.fr");
     // An invalid address is a row with an error, not a failure.
     let r = dir.cmd(&["check", "-i", "a.ldx", "--format", "json", "not an address"]).expect(0);
