@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use leakdex_core::ingest::Format;
 
 /// Find which of your people appear in leaked datasets, quickly and privately.
 #[derive(Debug, Parser)]
@@ -118,17 +119,6 @@ pub enum KindArg {
     Ntlm,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    Combo,
-    Csv,
-    Json,
-    Sql,
-    Plain,
-    Text,
-    Hashes,
-}
-
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
     /// Where to write the index (replaced atomically).
@@ -146,9 +136,10 @@ pub struct BuildArgs {
     /// Bloom filter false-positive rate.
     #[arg(long, default_value_t = 0.001, value_name = "P")]
     pub fpr: f64,
-    /// Input format for every file (default: detected per file).
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
+    /// Input format for every file: combo, csv, json, sql, plain, text or hashes (default:
+    /// detected per file).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Option<Format>,
     /// CSV column that holds the identifiers (default: found by header name).
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
@@ -236,6 +227,14 @@ pub struct ExportFilterArgs {
     /// Where to write the filter (replaced atomically).
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+}
+
+/// Parses a format name ([`Format::from_name`]), listing the names on error.
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+        format!("unknown format {s:?} (one of: {})", names.join(", "))
+    })
 }
 
 /// Parses a size such as `1G`, `512M`, `1.5GiB`, `800MB` or a plain number of bytes. Units are

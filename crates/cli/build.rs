@@ -6,24 +6,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use leakdex_core::build::{temp_prefix, BuildReport, Phase};
-use leakdex_core::ingest::Format;
 use leakdex_core::manifest::Manifest;
 use leakdex_core::{BuildOptions, InputSpec, Kind, Progress};
 
-use crate::args::{BuildArgs, FormatArg, KindArg};
+use crate::args::{BuildArgs, KindArg};
 use crate::Outcome;
-
-fn format_of(f: FormatArg) -> Format {
-    match f {
-        FormatArg::Combo => Format::Combo,
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Json => Format::Json,
-        FormatArg::Sql => Format::Sql,
-        FormatArg::Plain => Format::Plain,
-        FormatArg::Text => Format::Text,
-        FormatArg::Hashes => Format::Hashes,
-    }
-}
 
 /// Removes this process's temporary files beside `dest` and exits: the old index stays.
 fn install_interrupt_handler(dest: &Path) {
@@ -156,7 +143,7 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
     let mut opts = BuildOptions::new(kind);
     opts.memory = a.memory;
     opts.fpr = a.fpr;
-    opts.format = a.format.map(format_of);
+    opts.format = a.format;
     opts.column = a.column.clone();
     opts.strict = a.strict;
     opts.threads = a.threads;
