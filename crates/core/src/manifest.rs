@@ -4,6 +4,7 @@
 //! ```toml
 //! [forum-2020]
 //! title = "Example Forum"
+//! domain = "forum.example"
 //! breach_date = "2020-03-14"
 //! data_classes = ["Email addresses", "Passwords"]
 //! description = "Forum database posted on a paste site."
