@@ -1,11 +1,11 @@
 //! `leakdex build`: options, progress display, the summary and Ctrl-C handling.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use leakdex_core::build::{temp_prefix, BuildReport, Phase};
+use leakdex_core::build::{dir_of, temp_prefix, BuildReport, Phase};
 use leakdex_core::manifest::Manifest;
 use leakdex_core::{BuildOptions, InputSpec, Kind, Progress};
 
@@ -14,10 +14,7 @@ use crate::Outcome;
 
 /// Removes this process's temporary files beside `dest` and exits: the old index stays.
 fn install_interrupt_handler(dest: &Path) {
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = dir_of(dest);
     let prefix = format!("{}{}-", temp_prefix(dest), std::process::id());
     let shown = dest.display().to_string();
     let _ = ctrlc::set_handler(move || {

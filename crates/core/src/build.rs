@@ -774,8 +774,8 @@ fn remove_stale_temps(dir: &Path, dest: &Path) {
     }
 }
 
-/// The directory a destination file is in.
-fn dir_of(dest: &Path) -> PathBuf {
+/// The directory a destination file is in (`.` for a bare file name).
+pub fn dir_of(dest: &Path) -> PathBuf {
     match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

@@ -23,7 +23,7 @@ use std::path::Path;
 
 use crate::bloom;
 use crate::error::{Error, Result};
-use crate::format::{Kind, SectionId};
+use crate::format::{u32_at, u64_at, Kind, SectionId};
 use crate::{Index, Key};
 
 /// Magic of a filter file.
@@ -41,13 +41,6 @@ pub struct Filter<D> {
     entries: u64,
     fpr: f64,
     body_crc: u32,
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
-}
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
 
 impl Filter<memmap2::Mmap> {

@@ -206,15 +206,38 @@ pub fn fanout_bits_for(entries: u64) -> u8 {
     (log2.saturating_sub(3) as u8).min(MAX_FANOUT_BITS)
 }
 
+/// The fan-out bucket of a key: its top `fanout_bits` bits.
+#[inline]
+pub fn bucket_of(key: &[u8; KEY_LEN], fanout_bits: u8) -> u64 {
+    if fanout_bits == 0 {
+        0
+    } else {
+        u64::from(u32::from_be_bytes(key[0..4].try_into().expect("4 bytes")) >> (32 - u32::from(fanout_bits)))
+    }
+}
+
+/// The full key of a record in `bucket`: the `fanout_bits / 8` leading bytes the record does
+/// not store are the top bits of the bucket number; `stored` is the rest of the key.
+pub fn key_in_bucket(bucket: u64, fanout_bits: u8, stored: &[u8]) -> [u8; KEY_LEN] {
+    let strip = usize::from(fanout_bits / 8);
+    let mut key = [0u8; KEY_LEN];
+    if strip > 0 {
+        let top = bucket >> (u64::from(fanout_bits) - 8 * strip as u64);
+        key[..strip].copy_from_slice(&top.to_be_bytes()[8 - strip..]);
+    }
+    key[strip..].copy_from_slice(&stored[..KEY_LEN - strip]);
+    key
+}
+
 /// Record length for a fan-out of `fanout_bits`.
 pub fn record_len_for(fanout_bits: u8) -> u32 {
     (KEY_LEN - usize::from(fanout_bits / 8) + ATTR_LEN) as u32
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
-fn u64_at(b: &[u8], at: usize) -> u64 {
+pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 

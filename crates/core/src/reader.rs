@@ -322,12 +322,7 @@ impl<D: AsRef<[u8]>> Index<D> {
     }
 
     fn bucket_of(&self, key: &Key) -> u64 {
-        let bits = self.header.fanout_bits;
-        if bits == 0 {
-            0
-        } else {
-            u64::from(u32::from_be_bytes(key[0..4].try_into().expect("4 bytes")) >> (32 - u32::from(bits)))
-        }
+        format::bucket_of(key, self.header.fanout_bits)
     }
 
     fn fanout(&self, i: u64) -> u64 {
@@ -398,14 +393,7 @@ impl<D: AsRef<[u8]>> Index<D> {
 
     /// The full key of record `i` in bucket `bucket`.
     fn key_at(&self, i: u64, bucket: u64) -> Key {
-        let strip = usize::from(self.header.strip_len);
-        let mut key = [0u8; KEY_LEN];
-        if strip > 0 {
-            let top = bucket >> (u64::from(self.header.fanout_bits) - 8 * strip as u64);
-            key[..strip].copy_from_slice(&top.to_be_bytes()[8 - strip..]);
-        }
-        key[strip..].copy_from_slice(&self.record(i)[..KEY_LEN - strip]);
-        key
+        format::key_in_bucket(bucket, self.header.fanout_bits, self.record(i))
     }
 
     /// Checks everything: every section checksum, zero padding between sections, the fan-out

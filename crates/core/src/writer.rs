@@ -104,11 +104,7 @@ impl IndexWriter {
     }
 
     fn bucket_of(&self, key: &Key) -> usize {
-        if self.fanout_bits == 0 {
-            0
-        } else {
-            (u32::from_be_bytes(key[0..4].try_into().expect("4 bytes")) >> (32 - u32::from(self.fanout_bits))) as usize
-        }
+        format::bucket_of(key, self.fanout_bits) as usize
     }
 
     /// Adds an entry: its key, its total count (at least 1) and its sources (ascending ids,
@@ -240,18 +236,13 @@ impl IndexWriter {
         let mut builder = bloom::StreamBuilder::new(blocks);
         let rec_len = format::record_len_for(self.fanout_bits) as usize;
         let mut rec = vec![0u8; rec_len];
-        let mut key = [0u8; KEY_LEN];
         let mut bucket = 0usize;
         for i in 0..self.entries {
             while fanout[bucket + 1] <= i {
                 bucket += 1;
             }
             r.read_exact(&mut rec).map_err(io)?;
-            if self.strip > 0 {
-                let top = (bucket as u64) >> (u64::from(self.fanout_bits) - 8 * self.strip as u64);
-                key[..self.strip].copy_from_slice(&top.to_be_bytes()[8 - self.strip..]);
-            }
-            key[self.strip..].copy_from_slice(&rec[..KEY_LEN - self.strip]);
+            let key = format::key_in_bucket(bucket as u64, self.fanout_bits, &rec);
             builder.add(&key, &mut self.out).map_err(|e| Error::io(&self.path, e))?;
         }
         builder.finish(&mut self.out).map_err(|e| Error::io(&self.path, e))?;

@@ -83,10 +83,7 @@ pub fn export_ranges<D: AsRef<[u8]>>(
     if dest.exists() {
         return Err(ExportError::Exists(dest.to_path_buf()));
     }
-    let parent = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let parent = leakdex_core::build::dir_of(dest);
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "ranges".into());
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}.leakdex-tmp-{}-", std::process::id()))
