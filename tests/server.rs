@@ -722,3 +722,136 @@ fn the_client_retries_429_and_5xx_honouring_retry_after() {
     assert_eq!(t.len(), 3);
     assert!(t[1] - t[0] >= Duration::from_millis(900), "Retry-After: 1 was not honoured: {:?}", t[1] - t[0]);
 }
+
+/// Sends `head` on a fresh connection and returns the status line of the answer ("" when the
+/// server closed without one).
+fn raw_status(addr: &str, head: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let _ = c.write_all(head);
+    let mut got = Vec::new();
+    let _ = c.read_to_end(&mut got);
+    String::from_utf8_lossy(&got).lines().next().unwrap_or("").to_string()
+}
+
+/// Reads until the server closes the connection; panics if it is still open after `limit`.
+fn wait_closed_by_server(c: &mut std::net::TcpStream, limit: Duration) {
+    use std::io::Read;
+    c.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 1024];
+    loop {
+        match c.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+            Err(e) => panic!("the server kept a slow connection open past {limit:?}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn slow_and_idle_clients_are_disconnected_and_others_still_served() {
+    use std::io::Write;
+    let dir = Dir::new();
+    let index = password_index(&dir);
+    let s = Server::start(&dir, &["-i", &index, "--max-connections", "6", "--header-timeout", "1"]);
+    let addr = s.url.trim_start_matches("http://").to_string();
+    // Six connections take every slot: three idle, three dribbling a head one byte at a time
+    // (slowloris), each byte well inside the timeout so only a whole-head deadline stops them.
+    let mut idle: Vec<_> = (0..3).map(|_| std::net::TcpStream::connect(&addr).unwrap()).collect();
+    let slow: Vec<_> = (0..3)
+        .map(|_| {
+            let c = std::net::TcpStream::connect(&addr).unwrap();
+            let mut probe = c.try_clone().unwrap();
+            std::thread::spawn(move || {
+                for b in b"GET /range/21BD1 HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().chain([b'a'; 200].iter()) {
+                    if probe.write_all(&[*b]).is_err() {
+                        return true;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                false
+            });
+            c.set_nodelay(true).unwrap();
+            c
+        })
+        .collect();
+    // A real client queued behind them is served once the server drops the slow ones.
+    let r = http().get(format!("{}/range/21BD1", s.url)).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().unwrap().contains("2DC183F740EE76F27B78EB39C8AD972A757:108219"));
+    for c in idle.iter_mut() {
+        wait_closed_by_server(c, Duration::from_secs(10));
+    }
+    for mut c in slow {
+        wait_closed_by_server(&mut c, Duration::from_secs(10));
+    }
+    // A keep-alive connection that goes quiet after a request is closed too.
+    let mut kept = std::net::TcpStream::connect(&addr).unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    wait_closed_by_server(&mut kept, Duration::from_secs(10));
+    assert_eq!(http().get(format!("{}/healthz", s.url)).send().unwrap().status(), 200);
+}
+
+#[test]
+fn oversized_and_malformed_requests_get_errors_and_the_server_keeps_answering() {
+    let dir = Dir::new();
+    let index = password_index(&dir);
+    let s = Server::start(&dir, &["-i", &index, "--max-header-bytes", "4096"]);
+    let addr = s.url.trim_start_matches("http://").to_string();
+    let long_url = format!("GET /range/21BD1?{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(100_000));
+    assert!(raw_status(&addr, long_url.as_bytes()).contains(" 431 "), "a 100 KB request line");
+    let big_header = format!("GET /range/21BD1 HTTP/1.1\r\nHost: x\r\nCookie: {}\r\n\r\n", "c".repeat(8000));
+    assert!(raw_status(&addr, big_header.as_bytes()).contains(" 431 "), "an 8 KB header field");
+    let many: String = (0..200).map(|i| format!("X-{i}: v\r\n")).collect();
+    let many_headers = format!("GET /range/21BD1 HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    assert!(raw_status(&addr, many_headers.as_bytes()).contains(" 431 "), "200 header fields");
+    for junk in [
+        &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n"[..],
+        b"GET /range/21BD1 HTTP/9.9\r\n\r\n",
+        b"GET\r\n\r\n",
+        b"GET /range/21BD1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+        b"GET /range/21BD1 HTTP/1.1\r\nHo st: x\r\n\r\n",
+        b"\0\0\0\0\0\0\0\0\r\n\r\n",
+    ] {
+        let status = raw_status(&addr, junk);
+        assert!(status.is_empty() || status.contains(" 400 "), "{:?} got {status:?}", String::from_utf8_lossy(junk));
+    }
+    let ok = raw_status(&addr, b"GET /range/21BD1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(ok, "HTTP/1.1 200 OK");
+    assert!(!s.log().contains("panicked"), "{}", s.log());
+}
+
+#[test]
+fn https_connections_are_capped_and_stalled_handshakes_dropped() {
+    let dir = Dir::new();
+    let index = password_index(&dir);
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    dir.write("cert.pem", cert.cert.pem());
+    dir.write("key.pem", cert.key_pair.serialize_pem());
+    let args = ["-i", &index, "--tls-cert", "cert.pem", "--tls-key", "key.pem"];
+    let s = Server::start(&dir, &[&args[..], &["--max-connections", "2", "--header-timeout", "2"]].concat());
+    let port = s.url.rsplit(':').next().unwrap().to_string();
+    let addr = format!("127.0.0.1:{port}");
+    let client = |timeout: Duration| {
+        reqwest::blocking::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+            .resolve("localhost", addr.parse().unwrap())
+            .timeout(timeout)
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+    };
+    let url = format!("https://localhost:{port}/range/21BD1");
+    // Two connections that never start a handshake take both slots: a third client waits...
+    let mut stalled: Vec<_> = (0..2).map(|_| std::net::TcpStream::connect(&addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(client(Duration::from_millis(800)).get(&url).send().is_err(), "a third connection was served");
+    // ...until the server gives up on the stalled handshakes and serves it.
+    let r = client(Duration::from_secs(20)).get(&url).send().unwrap();
+    assert_eq!(r.status(), 200);
+    for c in stalled.iter_mut() {
+        wait_closed_by_server(c, Duration::from_secs(10));
+    }
+}

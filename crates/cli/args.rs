@@ -80,9 +80,16 @@ pub struct ServeArgs {
     /// Requests handled at once.
     #[arg(long, default_value_t = 1024, value_name = "N")]
     pub max_concurrency: usize,
-    /// Client connections open at once (plain HTTP); more wait until one closes.
+    /// Client connections open at once (HTTP and HTTPS); more wait until one closes.
     #[arg(long, default_value_t = 4096, value_name = "N")]
     pub max_connections: usize,
+    /// Seconds a client has to send a request head or finish a TLS handshake; idle keep-alive
+    /// connections are closed after it too (slow clients cannot hold connections).
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    pub header_timeout: u64,
+    /// Largest request head in bytes (request line and header fields); larger get 431.
+    #[arg(long, default_value_t = 16384, value_name = "BYTES")]
+    pub max_header_bytes: usize,
     /// File of breach-API keys, one per line (also LEAKDEX_API_KEYS, comma-separated); the
     /// /api/v3/breachedaccount route answers only requests with one of them.
     #[arg(long, value_name = "FILE")]

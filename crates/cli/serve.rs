@@ -17,6 +17,8 @@ pub fn run(a: ServeArgs) -> Result<Outcome> {
     config.request_timeout = std::time::Duration::from_secs(a.timeout.max(1));
     config.max_concurrency = a.max_concurrency.max(1);
     config.max_connections = a.max_connections.max(1);
+    config.header_timeout = std::time::Duration::from_secs(a.header_timeout.max(1));
+    config.max_header_bytes = a.max_header_bytes;
     if let Some(path) = &a.api_keys {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading API keys from {}", path.display()))?;

@@ -76,9 +76,15 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Requests handled at once; more wait.
     pub max_concurrency: usize,
-    /// Open client connections at once (plain HTTP); more wait in the kernel's backlog until
-    /// one closes.
+    /// Open client connections at once (HTTP and HTTPS); more wait in the kernel's backlog
+    /// until one closes.
     pub max_connections: usize,
+    /// Longest wait for a TLS handshake or a request head, and longest an idle keep-alive
+    /// connection stays open: slow clients (slowloris) are disconnected after it.
+    pub header_timeout: Duration,
+    /// Largest request head (request line and header fields) in bytes; larger heads get 431.
+    /// Values below 1,024 are raised to it.
+    pub max_header_bytes: usize,
     /// How often to look for a replaced index file.
     pub reload_poll: Duration,
     /// Keys and rate limit of the breach API (`/api/v3/breachedaccount` needs a key).
@@ -98,6 +104,8 @@ impl Config {
             request_timeout: Duration::from_secs(10),
             max_concurrency: 1024,
             max_connections: 4096,
+            header_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
             reload_poll: Duration::from_secs(2),
             keys: breach::Keys { keys: Default::default(), per_minute: 60 },
             tls: None,
@@ -558,119 +566,116 @@ pub fn app(config: Config) -> Result<Router, Error> {
 }
 
 /// Opens the indexes, checks k-anonymity, and serves until `shutdown` completes; then stops
-/// accepting and finishes the requests in flight. Reloads an index on SIGHUP (Unix) and when
-/// the file at its path is replaced.
+/// accepting and finishes the requests in flight (for at most 30 seconds). Reloads an index on
+/// SIGHUP (Unix) and when the file at its path is replaced.
+///
+/// Connections are bounded the same way over HTTP and HTTPS: at most
+/// [`Config::max_connections`] open at once (more wait in the kernel's backlog), a TLS
+/// handshake and each request head must arrive within [`Config::header_timeout`] (which also
+/// closes idle keep-alive connections), and a request head larger than
+/// [`Config::max_header_bytes`] is answered with 431 and the connection closed.
 pub async fn serve(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let listen = config.listen;
-    let tls_files = config.tls.clone();
     let shared = open_shared(config)?;
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(Error::Io)?;
-    let addr = listener.local_addr().map_err(Error::Io)?;
-    let tls = match &tls_files {
-        Some((cert, key)) => {
-            // One process-wide crypto provider; a second install (tests, embedders) is harmless.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            Some(axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await.map_err(Error::Io)?)
-        }
+    let tls = match &shared.config.tls {
+        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
         None => None,
     };
-    let max_connections = shared.config.max_connections;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(Error::Io)?;
+    let addr = listener.local_addr().map_err(Error::Io)?;
+    log(&format!("listening on {}://{addr}", if tls.is_some() { "https" } else { "http" }));
+    let header_timeout = shared.config.header_timeout;
+    let permits = Arc::new(tokio::sync::Semaphore::new(shared.config.max_connections.max(1)));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_header_size(shared.config.max_header_bytes.max(MIN_HEADER_BYTES))
+        .max_headers(MAX_HEADERS);
     spawn_reloaders(shared.clone());
     let app = router(shared);
-    match tls {
-        None => {
-            log(&format!("listening on http://{addr}"));
-            let listener = LimitedListener {
-                inner: listener,
-                permits: Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))),
-            };
-            axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(Error::Io)
-        }
-        Some(tls) => {
-            log(&format!("listening on https://{addr}"));
-            let handle = axum_server::Handle::new();
-            let h = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                h.graceful_shutdown(Some(Duration::from_secs(30)));
-            });
-            let std_listener = listener.into_std().map_err(Error::Io)?;
-            axum_server::from_tcp_rustls(std_listener, tls)
-                .handle(handle)
-                .serve(app.into_make_service())
-                .await
-                .map_err(Error::Io)
-        }
-    }
-}
-
-/// A listener that holds at most `permits` connections open: `accept` waits for a free
-/// permit, and each connection returns its permit when it closes. (axum's `serve` has no
-/// connection cap of its own.)
-struct LimitedListener {
-    inner: tokio::net::TcpListener,
-    permits: Arc<tokio::sync::Semaphore>,
-}
-
-/// A connection holding its permit.
-struct LimitedStream {
-    io: tokio::net::TcpStream,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl tokio::io::AsyncRead for LimitedStream {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for LimitedStream {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.io).poll_flush(cx)
-    }
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
-
-impl axum::serve::Listener for LimitedListener {
-    type Io = LimitedStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let permit = self.permits.clone().acquire_owned().await.expect("the semaphore is never closed");
-        loop {
-            match self.inner.accept().await {
-                Ok((io, addr)) => return (LimitedStream { io, _permit: permit }, addr),
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        // The permit is taken before accepting, so connections over the cap wait in the
+        // backlog instead of being accepted and starved.
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            _ = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
                 // Out of file descriptors and the like: wait a little rather than spin.
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        match &tls {
+            None => {
+                let conn = graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                    drop(permit);
+                });
+            }
+            Some(acceptor) => {
+                let (acceptor, http, watcher) = (acceptor.clone(), http.clone(), graceful.watcher());
+                tokio::spawn(async move {
+                    // A client that never finishes its handshake is dropped like a slow head.
+                    if let Ok(Ok(stream)) = tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                        let conn = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                        let _ = watcher.watch(conn).await;
+                    }
+                    drop(permit);
+                });
             }
         }
     }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.inner.local_addr()
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(30)) => log("shutdown: gave up on connections still open after 30 s"),
     }
+    Ok(())
+}
+
+/// Smallest request-head limit allowed: one full request line of a range query with room for
+/// ordinary headers.
+const MIN_HEADER_BYTES: usize = 1024;
+/// Most header fields in one request; browsers and HIBP clients send about a dozen.
+const MAX_HEADERS: usize = 64;
+
+/// A TLS acceptor for the PEM certificate chain and private key (HTTP/1.1 only).
+fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor, Error> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |path: &std::path::Path, e: &dyn std::fmt::Display| {
+        Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))
+    };
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| bad(cert, &e))?;
+    if certs.is_empty() {
+        return Err(bad(cert, &"no certificate in this PEM file"));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, &e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(cert, &e))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map_err(|e| bad(key, &e))?;
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(tls)))
 }
 
 fn spawn_reloaders(shared: Arc<Shared>) {
