@@ -1,5 +1,6 @@
 //! End-to-end tests through the real `leakdex` binary, real files and real memory maps.
 
+mod faults;
 mod server;
 mod util;
 

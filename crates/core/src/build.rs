@@ -671,6 +671,8 @@ impl Reader<'_> {
                         line += n;
                         buf.clear();
                         if !more {
+                            // The skipped record was the unterminated last line: it counts.
+                            stats.lines += 1;
                             return Ok(());
                         }
                         continue;

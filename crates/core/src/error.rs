@@ -14,6 +14,12 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A write failed because the file system is full (or the user's quota is used up).
+    #[error("no space left on the device holding {}: free space there, or point -o (and --temp-dir for scratch runs) at a larger disk; the destination was not changed", path.display())]
+    DiskFull {
+        /// The file or directory being written.
+        path: PathBuf,
+    },
     /// The bytes do not start with the index magic number.
     #[error("not a leakdex index (bad magic number); build one with `leakdex build`")]
     NotAnIndex,
@@ -99,6 +105,10 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        // ENOSPC and EDQUOT get their own error: the fix is on the user's side and specific.
+        if source.kind() == std::io::ErrorKind::StorageFull || source.kind() == std::io::ErrorKind::QuotaExceeded {
+            return Error::DiskFull { path: path.into() };
+        }
         Error::Io { path: path.into(), source }
     }
 }

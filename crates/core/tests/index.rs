@@ -151,6 +151,54 @@ fn every_single_byte_flip_is_caught_and_never_panics() {
 }
 
 #[test]
+fn sampled_byte_flips_in_every_section_of_a_larger_index_are_caught() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    // 40,000 entries: a multi-page table, a fan-out of thousands of buckets, overflow counts,
+    // a source-set dictionary and a filter of many pages.
+    let entries: Entries = (0..40_000u64)
+        .map(|i| {
+            let count = if i % 97 == 0 { 5_000_000_000 + i } else { i % 9 + 1 };
+            let sources = if i % 5 == 0 { vec![0, (i % 4 + 1) as u32] } else { vec![(i % 5) as u32] };
+            (key(i), (count, sources))
+        })
+        .collect();
+    let mut buf = write_index(dir.path(), &entries, 5, 0.001);
+    let good = Index::new(&buf[..]).unwrap();
+    // Each section, the header with the section table, and the whole file (padding included).
+    let mut regions = vec![("header and section table", 0, format::SECTION_TABLE_END as u64)];
+    for (id, s) in format::SectionId::ALL.iter().zip(good.header().sections) {
+        regions.push((id.name(), s.offset, s.len));
+    }
+    regions.push(("anywhere", 0, buf.len() as u64));
+    drop(good);
+    let probes: Vec<Key> = (0..200u64).map(|i| key(i * 199)).chain((50_000..50_050).map(key)).collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x1ea6);
+    let mut flips = 0;
+    for (name, offset, len) in regions {
+        assert!(len > 0, "empty {name} region");
+        for _ in 0..120 {
+            let pos = (offset + rng.gen_range(0..len)) as usize;
+            let mask = 1u8 << rng.gen_range(0..8);
+            buf[pos] ^= mask;
+            if let Ok(index) = Index::new(&buf[..]) {
+                assert!(index.verify().is_err(), "flip {mask:#x} at byte {pos} ({name}) passed verify");
+                for k in &probes {
+                    let _ = index.lookup_hash(k);
+                }
+                let _ = index.range("7f").map(|r| r.take(100).for_each(drop));
+                let _ = index.stats();
+            }
+            buf[pos] ^= mask;
+            flips += 1;
+        }
+    }
+    // The restored buffer is the good index again.
+    Index::new(&buf[..]).unwrap().verify().unwrap();
+    assert!(flips >= 600);
+}
+
+#[test]
 fn truncation_at_every_section_boundary_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let entries: Entries = (0..100u64).map(|i| (key(i), (1, vec![0]))).collect();

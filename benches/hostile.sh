@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Hostile corpora: inputs an attacker (or a broken dump) can hand to `leakdex build`, each
+# built with a small memory budget under GNU time. Checks the counts the build reports and
+# that peak RSS stays under the budget plus 25%; prints a table for RELIABILITY.md and exits
+# non-zero if any check fails. Runs in CI (.ci/run).
+#
+#   benches/hostile.sh
+#
+# Needs python3, GNU time (/usr/bin/time), coreutils. Environment: LEAKDEX_HOSTILE_DIR (work
+# directory, default target/hostile; about 3.5 GB while it runs, emptied at the end),
+# LEAKDEX_HOSTILE_MEMORY (the --memory budget in MiB, default 64).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+work=${LEAKDEX_HOSTILE_DIR:-$root/target/hostile}
+mem_mib=${LEAKDEX_HOSTILE_MEMORY:-64}
+limit_kib=$((mem_mib * 1024 * 5 / 4))
+command -v /usr/bin/time >/dev/null || { echo "hostile.sh: GNU time is missing (apt-get install time)"; exit 2; }
+cargo build --release -q
+bin=$root/target/release/leakdex
+rm -rf "$work"
+mkdir -p "$work"
+trap 'rm -rf "$work"' EXIT
+failed=0
+rows=()
+
+# case_ NAME FILE EXPECT_ENTRIES EXPECT_LINES EXPECT_REJECTED [build args...]
+case_() {
+    local name=$1 file=$2 entries=$3 lines=$4 rejected=$5
+    shift 5
+    local ok=ok sec kib got_entries got_lines got_rejected
+    if ! /usr/bin/time -f "%e %M" -o "$work/time" timeout 600 \
+        "$bin" build --memory "${mem_mib}M" -o "$work/x.ldx" "$@" "$file" >/dev/null 2>"$work/report"; then
+        echo "FAIL $name: build failed:" >&2
+        cat "$work/report" >&2
+        failed=1
+        return
+    fi
+    read -r sec kib < <(tail -1 "$work/time")
+    # The build's per-file line: "NAME  [format, compression]  SIZE  N lines  N records  N rejected".
+    got_lines=$(awk '/ lines .* rejected$/ {for (i = 2; i <= NF; i++) if ($i == "lines") print $(i-1)}' "$work/report")
+    got_rejected=$(awk '/ lines .* rejected$/ {print $(NF-1)}' "$work/report")
+    got_entries=$("$bin" info -i "$work/x.ldx" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["stats"]["entries"])')
+    [ "$got_entries" = "$entries" ] || ok="FAIL: $got_entries entries, expected $entries"
+    [ "$got_lines" = "$lines" ] || ok="FAIL: $got_lines lines, expected $lines"
+    [ "$got_rejected" = "$rejected" ] || ok="FAIL: $got_rejected rejected, expected $rejected"
+    [ "$kib" -le "$limit_kib" ] || ok="FAIL: peak RSS $((kib / 1024)) MiB over $((limit_kib / 1024)) MiB"
+    [ "$ok" = ok ] || { failed=1; cat "$work/report" >&2; }
+    rows+=("$(printf '| %-46s | %7s | %7s s | %6d MiB | %10s | %11s | %8s | %s |' "$name" \
+        "$(du -h --apparent-size "$file" | cut -f1)" "$sec" "$((kib / 1024))" "$got_entries" "$got_lines" "$got_rejected" "$ok")")
+    echo "  $name: $ok" >&2
+    rm -f "$file" "$work/x.ldx"
+}
+
+echo "== generating and building (budget --memory ${mem_mib}M, RSS limit $((limit_kib / 1024)) MiB)" >&2
+
+# A 2 GiB line between two good ones.
+{ printf 'first@example.com:pw\n'; head -c 2G /dev/zero | tr '\0' a; printf '\nlast@example.com:pw\n'; } > "$work/long.txt"
+case_ "2 GiB single line between two good lines" "$work/long.txt" 2 3 1
+
+# The same, unterminated at the end of the file.
+{ printf 'first@example.com:pw\n'; head -c 2G /dev/zero | tr '\0' a; } > "$work/tail.txt"
+case_ "2 GiB unterminated last line" "$work/tail.txt" 1 2 1
+
+# A gzip bomb: 160 copies of one member holding 64 MiB of NUL bytes (10 GiB from 10 MB).
+python3 - "$work/bomb.gz" <<'EOF'
+import gzip, sys
+member = gzip.compress(b"\0" * (64 << 20), 9)
+with open(sys.argv[1], "wb") as f:
+    for _ in range(160):
+        f.write(member)
+EOF
+case_ "gzip bomb: 10 MB -> 10 GiB of NUL bytes" "$work/bomb.gz" 0 1 1
+
+# A gzip bomb of lines: 2^20 lines per member, 100 members: 104,857,600 copies of one address.
+python3 - "$work/dups.gz" <<'EOF'
+import gzip, sys
+member = gzip.compress(b"dup@example.com:pw\n" * (1 << 20), 9)
+with open(sys.argv[1], "wb") as f:
+    for _ in range(100):
+        f.write(member)
+EOF
+case_ "10^8 duplicates of one address (gzip, 4.6 MB)" "$work/dups.gz" 1 104857600 0
+
+# A 1 GiB file of NUL bytes.
+head -c 1G /dev/zero > "$work/nul.bin"
+case_ "1 GiB of NUL bytes" "$work/nul.bin" 0 1 1
+
+# Deep JSON: 20,000 levels in a 40 KB line, 5,000,000 in a 5 MB line, then a good line.
+python3 - "$work/deep.json" <<'EOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write('{"a":' * 20000 + '"deep@example.com"' + "}" * 20000 + "\n")
+    f.write("[" * 5000000 + "\n")
+    f.write('{"e":"ok@example.com"}\n')
+EOF
+case_ "deeply nested JSON (2*10^4 and 5*10^6 levels)" "$work/deep.json" 1 3 2 --format json
+
+# 10^7 distinct addresses: the budget forces runs to disk.
+seq 1 10000000 | sed 's/.*/user&@example.com:pw/' > "$work/many.txt"
+case_ "10^7 distinct addresses (runs spill)" "$work/many.txt" 10000000 10000000 0
+
+printf '| %-46s | %7s | %9s | %10s | %10s | %11s | %8s | %s |\n' input size time "peak RSS" entries lines rejected check
+printf '|%s|---------|-----------|------------|------------|-------------|----------|-------|\n' "$(printf -- '-%.0s' {1..48})"
+printf '%s\n' "${rows[@]}"
+if [ "$failed" -ne 0 ]; then
+    echo "hostile.sh: some checks failed" >&2
+    exit 1
+fi
+echo "hostile.sh: all checks passed (peak RSS under --memory ${mem_mib}M + 25%)" >&2
