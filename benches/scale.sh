@@ -7,7 +7,8 @@
 #   apt-get install time ripgrep sqlite3 wrk nginx-light
 # Environment: LEAKDEX_SCALE_DIR (work directory, default target/scale), LEAKDEX_SCALE_MEMORY
 # (budget for leakdex build and sort -S, default 1G), LEAKDEX_SCALE_STAFF (staff list size,
-# default 10000, half of it exposed), LEAKDEX_SCALE_RUNS (runs per figure, default 3; medians).
+# default 10000, half of it exposed), LEAKDEX_SCALE_BULK (the large bulk list, default 1000000),
+# LEAKDEX_SCALE_RUNS (runs per figure, default 3; medians).
 # Generated data stays in the work directory; never commit it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ root=$(pwd)
 work=${LEAKDEX_SCALE_DIR:-$root/target/scale}
 mem=${LEAKDEX_SCALE_MEMORY:-1G}
 staff_n=${LEAKDEX_SCALE_STAFF:-10000}
+big_n=${LEAKDEX_SCALE_BULK:-1000000}
 runs=${LEAKDEX_SCALE_RUNS:-3}
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000000 10000000)
@@ -81,6 +83,23 @@ EOF
 
     measure "leakdex bulk ($staff_n staff)" "$bin" bulk -i "$d/index.ldx" --format csv "$d/staff.txt"
     bulk_s=$sec
+    # Bulk at scale: a list of $big_n addresses (half exposed), and cold-start page counts.
+    python3 - "$d" "$big_n" <<'EOF'
+import random, sys
+d, m = sys.argv[1], int(sys.argv[2])
+rng = random.Random(11)
+lines = open(f"{d}/addresses.txt").read().split("\n")[:-1]
+present = [rng.choice(lines) for _ in range(m // 2)]
+staff = present + [f"absent{i}.big@agency.example" for i in range(m - m // 2)]
+rng.shuffle(staff)
+open(f"{d}/staff-big.txt", "w").write("\n".join(staff) + "\n")
+EOF
+    measure "leakdex bulk ($big_n staff, csv)" "$bin" bulk -i "$d/index.ldx" --format csv "$d/staff-big.txt"
+    big_s=$sec big_rss=$rss
+    cold=$(bash benches/coldstart.sh "$d/index.ldx" "$d/staff.txt" 20 2>/dev/null)
+    cold_hit=$(echo "$cold" | awk '/exposed: / && !/not/ {print $(NF-2), "max", $NF}' | tr -d ,)
+    cold_miss=$(echo "$cold" | awk '/not exposed/ {print $(NF-2), "max", $NF}' | tr -d ,)
+    echo "$cold" | sed 's/^/  /' >&2
     measure "grep -F -c -f staff corpus" grep -F -c -f "$d/staff.txt" "$d/corpus.txt"
     grep_s=$sec
     measure "rg -F -c -f staff corpus" rg -F -c -f "$d/staff.txt" "$d/corpus.txt"
@@ -156,6 +175,8 @@ EOF
     table+=("| $n | build | $build_s s, $build_rss MiB | sort -u: $sort_s s, $sort_rss MiB | $(ratio "$build_s" "$sort_s") |")
     table+=("| $n | build lines/s | $(awk -v n="$n" -v s="$build_s" 'BEGIN {printf "%.2f M", n / s / 1e6}') | | |")
     table+=("| $n | bulk $staff_n staff | $bulk_s s | grep -F -f: $grep_s s; rg -F -f: $rg_s s; SQLite: $sqlite_lookup_s s after a $sqlite_import_s s import | $(ratio "$bulk_s" "$grep_s") (grep), $(ratio "$bulk_s" "$rg_s") (rg), $(ratio "$bulk_s" "$sqlite_lookup_s") (SQLite) |")
+    table+=("| $n | bulk $big_n staff (csv) | $big_s s, $big_rss MiB; $(awk -v n="$big_n" -v s="$big_s" 'BEGIN {printf "%.0f", s / n * 1e9}') ns per address end to end | | |")
+    table+=("| $n | cold check: index pages read (median max of 20) | exposed: $cold_hit; not exposed: $cold_miss | | |")
     table+=("| $n | bytes per entry | $(ratio "$index_bytes" "$entries") ($entries entries) | corpus text: $(ratio "$bytes" "$entries"); SQLite: $(ratio "$sqlite_bytes" "$entries") | $(ratio "$index_bytes" "$sqlite_bytes") (SQLite) |")
     table+=("| $n | range requests/s (64 conns) | $serve_rps, p99 $serve_p99 | nginx + export: $nginx_rps, p99 $nginx_p99 | $(ratio "$serve_rps" "$nginx_rps") |")
 done

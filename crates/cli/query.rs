@@ -37,14 +37,23 @@ impl Store {
             return Ok(Store::Api { client, kind, rt });
         }
         let path = target.index.as_deref().context("give an index with -i INDEX or a range API with --api URL")?;
-        let mut head = [0u8; 8];
-        let n = std::fs::File::open(path)
-            .and_then(|mut f| f.read(&mut head))
-            .with_context(|| format!("cannot open index {}", path.display()))?;
-        if filter::is_filter(&head[..n]) {
-            return Ok(Store::Filter(Filter::open(path)?));
+        // The index is opened first, straight from its map: sniffing the magic with read()
+        // would pull in several pages of read-ahead on a cold cache. Lookups jump around, so
+        // the map reads only the pages they touch (`open_random`).
+        match Index::open_random(path) {
+            Ok(index) => Ok(Store::Index(Box::new(index))),
+            Err(leakdex_core::Error::Open { source, .. }) if matches!(*source, leakdex_core::Error::NotAnIndex) => {
+                let mut head = [0u8; 8];
+                let n = std::fs::File::open(path)
+                    .and_then(|mut f| f.read(&mut head))
+                    .with_context(|| format!("cannot open index {}", path.display()))?;
+                if filter::is_filter(&head[..n]) {
+                    return Ok(Store::Filter(Filter::open(path)?));
+                }
+                Err(leakdex_core::Error::Open { path: path.into(), source }.into())
+            }
+            Err(e) => Err(e.into()),
         }
-        Ok(Store::Index(Box::new(Index::open(path)?)))
     }
 
     fn kind(&self) -> Kind {

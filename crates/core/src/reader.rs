@@ -119,8 +119,25 @@ impl Index<memmap2::Mmap> {
     /// every section's bounds, and parses the small metadata section. Use [`Index::verify`] for
     /// a full check.
     pub fn open(path: impl AsRef<Path>) -> Result<Index<memmap2::Mmap>> {
-        let path = path.as_ref();
+        Self::open_with(path.as_ref(), false)
+    }
+
+    /// Like [`Index::open`], for lookups and ranges: the map is marked for random access
+    /// (`MADV_RANDOM`) before anything is read, so a page fault reads just that page instead of
+    /// the pages around it (up to megabytes with a large read-ahead). On a cold cache, or an
+    /// index bigger than RAM, a check then reads only the pages it touches. Use [`Index::open`]
+    /// for [`Index::verify`] and other front-to-back reads.
+    pub fn open_random(path: impl AsRef<Path>) -> Result<Index<memmap2::Mmap>> {
+        Self::open_with(path.as_ref(), true)
+    }
+
+    fn open_with(path: &Path, random: bool) -> Result<Index<memmap2::Mmap>> {
         let map = map_file(path).map_err(|e| Error::Open { path: path.into(), source: Box::new(e) })?;
+        if random {
+            // Advice only: a kernel that refuses it still gives correct reads.
+            #[cfg(unix)]
+            let _ = map.advise(memmap2::Advice::Random);
+        }
         Index::new(map).map_err(|e| Error::Open { path: path.into(), source: Box::new(e) })
     }
 }

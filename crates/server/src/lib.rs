@@ -187,7 +187,7 @@ fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
 impl Loaded {
     fn open(config: &Config, path: &std::path::Path) -> Result<(Loaded, leakdex_core::BucketStats), Error> {
         let id = file_id(path);
-        let index = Index::open(path).map_err(Error::Index)?;
+        let index = Index::open_random(path).map_err(Error::Index)?;
         let prefix_len = match index.kind() {
             Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
             Kind::Email => EMAIL_PREFIX_LEN,
