@@ -12,6 +12,11 @@ mod serve;
 
 use args::{Cli, Command};
 
+// Bulk checks and builds allocate many small strings from several threads at once; glibc's
+// malloc spent a quarter of a 10^6-address bulk run in malloc/free, mimalloc a fraction of it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What a successful command found: decides the exit status.
 pub enum Outcome {
     /// Nothing exposed (or nothing to say): exit 0.

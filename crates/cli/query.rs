@@ -64,8 +64,27 @@ impl Store {
         }
     }
 
-    /// Answers a batch of identifiers, in order.
+    /// Answers a batch of identifiers, in order. Local lookups (index or filter) run on every
+    /// core, each thread normalizing, hashing and looking up one slice of the batch.
     fn answer_many(&self, inputs: &[String]) -> Result<Vec<Row>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if matches!(self, Store::Api { .. }) || threads == 1 || inputs.len() < 512 {
+            return self.answer_slice(inputs);
+        }
+        let per_thread = inputs.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> =
+                inputs.chunks(per_thread).map(|part| scope.spawn(move || self.answer_slice(part))).collect();
+            let mut rows = Vec::with_capacity(inputs.len());
+            for part in parts {
+                rows.extend(part.join().expect("a lookup thread panicked")?);
+            }
+            Ok(rows)
+        })
+    }
+
+    /// Answers a slice of a batch, in order, on this thread.
+    fn answer_slice(&self, inputs: &[String]) -> Result<Vec<Row>> {
         let kind = self.kind();
         let mut rows = Vec::with_capacity(inputs.len());
         let mut keys = Vec::with_capacity(inputs.len());
