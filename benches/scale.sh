@@ -46,7 +46,8 @@ measure() {
     printf '  %-44s %8.2f s %7d MiB\n' "$name" "$sec" "$rss" >&2
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+# ratio A B: A / B, written 1/N when it is below 0.1 (so that 1/800 does not print as 0.00).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "-"; else if (a > 0 && a / b < 0.1) printf "1/%.0f", b / a; else printf "%.2f", a / b }'; }
 
 # A free loopback port.
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

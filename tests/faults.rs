@@ -124,3 +124,32 @@ test -e elsewhere.ldx && echo elsewhere-exists"#,
         assert!(e.contains("the destination was not changed"), "{e}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn unreadable_inputs_are_reported_and_only_strict_stops_the_build() {
+    let dir = Dir::new();
+    dir.write("dump/a.txt", "a@example.com\n");
+    dir.write("elsewhere/b.txt", "b@example.com\n");
+    std::os::unix::fs::symlink(dir.path("elsewhere/b.txt"), dir.path("dump/linked.txt")).unwrap();
+    std::os::unix::fs::symlink(dir.path("gone.txt"), dir.path("dump/dangling.txt")).unwrap();
+    let fifo = std::ffi::CString::new(dir.path("dump/pipe").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let r = dir.cmd(&["build", "-o", "x.ldx", "dump"]).expect(0);
+    assert!(
+        r.stderr.lines().any(|l| l.contains("ERROR") && l.contains("No such file")),
+        "the dangling link is not reported:\n{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("dump/dangling.txt"), "{}", r.stderr);
+    assert!(r.stderr.contains("could not be read"), "{}", r.stderr);
+    // The readable files, the linked one included, are in the index; the FIFO was not opened.
+    let rows = crate::util::json_lines(
+        &dir.cmd(&["check", "-i", "x.ldx", "--format", "json", "a@example.com", "b@example.com"]).expect(1).stdout,
+    );
+    assert_eq!(rows.iter().filter(|r| r["exposed"] == true).count(), 2);
+    let strict = dir.cmd(&["build", "--strict", "-o", "y.ldx", "dump"]).expect(2);
+    assert!(strict.stderr.contains("dump/dangling.txt"), "{}", strict.stderr);
+    assert!(!dir.path("y.ldx").exists());
+}

@@ -792,10 +792,21 @@ fn files_of(input: &InputSpec) -> Result<Vec<PathBuf>> {
         return Ok(vec![input.path.clone()]);
     }
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(&input.path).sort_by_file_name() {
-        let entry = entry.map_err(|e| Error::Input { path: input.path.clone(), reason: e.to_string() })?;
-        if entry.file_type().is_file() {
-            out.push(entry.into_path());
+    // Links are followed (dumps are often linked in from elsewhere; walkdir stops loops).
+    for entry in walkdir::WalkDir::new(&input.path).follow_links(true).sort_by_file_name() {
+        match entry {
+            // FIFOs, sockets and devices are not corpora; directories are walked.
+            Ok(entry) => {
+                if entry.file_type().is_file() {
+                    out.push(entry.into_path());
+                }
+            }
+            // A dangling link is listed like a file, so that the build reports it as unreadable
+            // and goes on with the rest (or stops, with --strict).
+            Err(e) if e.path().is_some_and(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_symlink())) => {
+                out.push(e.path().expect("checked").to_path_buf());
+            }
+            Err(e) => return Err(Error::Input { path: input.path.clone(), reason: e.to_string() }),
         }
     }
     Ok(out)
