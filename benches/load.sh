@@ -25,15 +25,7 @@ mkdir -p "$work"
     rm -f "$work/corpus.txt"
 }
 python3 -c 'import random; r=random.Random(3); print("\n".join("%05X" % r.randrange(16**5) for _ in range(5000)))' > "$work/prefixes.txt"
-cat > "$work/wrk.lua" <<EOF
-local prefixes = {}
-for line in io.lines("$work/prefixes.txt") do prefixes[#prefixes + 1] = line end
-local i = 0
-request = function()
-  i = i % #prefixes + 1
-  return wrk.format("GET", "/range/" .. prefixes[i])
-end
-EOF
+export LEAKDEX_PREFIXES=$work/prefixes.txt
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$bin" serve -i "$work/pw-$lines.ldx" --listen "127.0.0.1:$port" --max-connections 4096 --header-timeout 5 \
     2>"$work/serve.log" &
@@ -49,7 +41,7 @@ rows=()
 run() {
     local label=$1 c=$2 threads=2 out rps p50 p99 errors non2xx
     [ "$c" -ge 2 ] || threads=1
-    out=$(wrk -t"$threads" -c"$c" -d"${secs}s" --latency -s "$work/wrk.lua" "$url")
+    out=$(wrk -t"$threads" -c"$c" -d"${secs}s" --latency -s benches/ranges.lua "$url")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '/^ +50%/ {print $2}' <<<"$out")
     p99=$(awk '/^ +99%/ {print $2}' <<<"$out")

@@ -142,15 +142,7 @@ EOF
     "$bin" build -q --kind password -o "$d/pw.ldx" "$d/corpus.txt"
     rm -rf "$d/pw-ranges"; "$bin" export-ranges -i "$d/pw.ldx" -o "$d/pw-ranges" 2>/dev/null
     python3 -c 'import random; r=random.Random(3); print("\n".join("%05X" % r.randrange(16**5) for _ in range(5000)))' > "$d/prefixes.txt"
-    cat > "$d/wrk.lua" <<EOF
-local prefixes = {}
-for line in io.lines("$d/prefixes.txt") do prefixes[#prefixes + 1] = line end
-local i = 0
-request = function()
-  i = i % #prefixes + 1
-  return wrk.format("GET", "/range/" .. prefixes[i])
-end
-EOF
+    export LEAKDEX_PREFIXES=$d/prefixes.txt
     lport=$(port)
     "$bin" serve -i "$d/pw.ldx" --listen "127.0.0.1:$lport" 2>/dev/null & spid=$!
     nport=$(port)
@@ -165,7 +157,7 @@ http { access_log off; client_body_temp_path $d/nginx/tmp; proxy_temp_path $d/ng
 EOF
     "$nginx_bin" -p "$d/nginx" -c "$d/nginx/nginx.conf" 2>/dev/null & npid=$!
     sleep 1
-    wrk_rps() { wrk -t2 -c64 -d10s --latency -s "$d/wrk.lua" "$1" | awk '/Requests\/sec/ {r=$2} /^ +99%/ {p=$2} END {print r, p}'; }
+    wrk_rps() { wrk -t2 -c64 -d10s --latency -s benches/ranges.lua "$1" | awk '/Requests\/sec/ {r=$2} /^ +99%/ {p=$2} END {print r, p}'; }
     read -r serve_rps serve_p99 < <(wrk_rps "http://127.0.0.1:$lport")
     read -r nginx_rps nginx_p99 < <(wrk_rps "http://127.0.0.1:$nport")
     kill "$spid" "$npid" 2>/dev/null || true

@@ -545,21 +545,36 @@ console.log(JSON.stringify(out));
     assert!(v["classes"].as_u64().unwrap() >= 5);
 }
 
+/// Writes a self-signed certificate for `localhost` to cert.pem and key.pem in `dir`; returns
+/// the certificate's PEM.
+fn self_signed(dir: &Dir) -> String {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    dir.write("cert.pem", cert.cert.pem());
+    dir.write("key.pem", cert.key_pair.serialize_pem());
+    cert.cert.pem()
+}
+
+/// An HTTPS client that trusts `cert_pem` and sends `localhost` to 127.0.0.1:`port`; no
+/// pooled connections, so every request opens one.
+fn tls_client(cert_pem: &str, port: &str, timeout: Duration) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
+        .resolve("localhost", format!("127.0.0.1:{port}").parse().unwrap())
+        .timeout(timeout)
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn serves_https_with_the_given_certificate() {
     let dir = Dir::new();
     let index = password_index(&dir);
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    dir.write("cert.pem", cert.cert.pem());
-    dir.write("key.pem", cert.key_pair.serialize_pem());
+    let cert = self_signed(&dir);
     let s = Server::start(&dir, &["-i", &index, "--tls-cert", "cert.pem", "--tls-key", "key.pem"]);
     assert!(s.url.starts_with("https://127.0.0.1:"), "{}", s.url);
     let port = s.url.rsplit(':').next().unwrap();
-    let c = reqwest::blocking::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
-        .resolve("localhost", format!("127.0.0.1:{port}").parse().unwrap())
-        .build()
-        .unwrap();
+    let c = tls_client(&cert, port, Duration::from_secs(20));
     let body = c.get(format!("https://localhost:{port}/range/21BD1")).send().unwrap().text().unwrap();
     assert!(body.contains("2DC183F740EE76F27B78EB39C8AD972A757:108219"), "{body}");
     // Plain HTTP to the TLS port is not answered as a range.
@@ -827,22 +842,12 @@ fn oversized_and_malformed_requests_get_errors_and_the_server_keeps_answering() 
 fn https_connections_are_capped_and_stalled_handshakes_dropped() {
     let dir = Dir::new();
     let index = password_index(&dir);
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    dir.write("cert.pem", cert.cert.pem());
-    dir.write("key.pem", cert.key_pair.serialize_pem());
+    let cert = self_signed(&dir);
     let args = ["-i", &index, "--tls-cert", "cert.pem", "--tls-key", "key.pem"];
     let s = Server::start(&dir, &[&args[..], &["--max-connections", "2", "--header-timeout", "2"]].concat());
     let port = s.url.rsplit(':').next().unwrap().to_string();
     let addr = format!("127.0.0.1:{port}");
-    let client = |timeout: Duration| {
-        reqwest::blocking::Client::builder()
-            .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
-            .resolve("localhost", addr.parse().unwrap())
-            .timeout(timeout)
-            .pool_max_idle_per_host(0)
-            .build()
-            .unwrap()
-    };
+    let client = |timeout: Duration| tls_client(&cert, &port, timeout);
     let url = format!("https://localhost:{port}/range/21BD1");
     // Two connections that never start a handshake take both slots: a third client waits...
     let mut stalled: Vec<_> = (0..2).map(|_| std::net::TcpStream::connect(&addr).unwrap()).collect();
