@@ -52,6 +52,19 @@ case_() {
     rm -f "$file" "$work/x.ldx"
 }
 
+# gzip_members FILE MEMBERS TEXT REPEAT: FILE is MEMBERS copies of one gzip member holding
+# TEXT (Python escapes) REPEAT times: a tiny file with a huge expansion.
+gzip_members() {
+    python3 - "$@" <<'EOF'
+import codecs, gzip, sys
+path, members, text, repeat = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+member = gzip.compress(codecs.escape_decode(text)[0] * repeat, 9)
+with open(path, "wb") as f:
+    for _ in range(members):
+        f.write(member)
+EOF
+}
+
 echo "== generating and building (budget --memory ${mem_mib}M, RSS limit $((limit_kib / 1024)) MiB)" >&2
 
 # A 2 GiB line between two good ones.
@@ -63,23 +76,11 @@ case_ "2 GiB single line between two good lines" "$work/long.txt" 2 3 1
 case_ "2 GiB unterminated last line" "$work/tail.txt" 1 2 1
 
 # A gzip bomb: 160 copies of one member holding 64 MiB of NUL bytes (10 GiB from 10 MB).
-python3 - "$work/bomb.gz" <<'EOF'
-import gzip, sys
-member = gzip.compress(b"\0" * (64 << 20), 9)
-with open(sys.argv[1], "wb") as f:
-    for _ in range(160):
-        f.write(member)
-EOF
+gzip_members "$work/bomb.gz" 160 '\0' $((64 << 20))
 case_ "gzip bomb: 10 MB -> 10 GiB of NUL bytes" "$work/bomb.gz" 0 1 1
 
 # A gzip bomb of lines: 2^20 lines per member, 100 members: 104,857,600 copies of one address.
-python3 - "$work/dups.gz" <<'EOF'
-import gzip, sys
-member = gzip.compress(b"dup@example.com:pw\n" * (1 << 20), 9)
-with open(sys.argv[1], "wb") as f:
-    for _ in range(100):
-        f.write(member)
-EOF
+gzip_members "$work/dups.gz" 100 'dup@example.com:pw\n' $((1 << 20))
 case_ "10^8 duplicates of one address (gzip, 4.6 MB)" "$work/dups.gz" 1 104857600 0
 
 # A 1 GiB file of NUL bytes.

@@ -1,6 +1,6 @@
 //! `check`, `bulk`, `info`, `verify` and `export-filter`.
 
-use std::io::{self, BufRead, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufWriter, Write};
 
 use anyhow::{Context, Result};
 use leakdex_core::filter::{self, Filter};
@@ -39,19 +39,16 @@ impl Store {
         let path = target.index.as_deref().context("give an index with -i INDEX or a range API with --api URL")?;
         // The index is opened first, straight from its map: sniffing the magic with read()
         // would pull in several pages of read-ahead on a cold cache. Lookups jump around, so
-        // the map reads only the pages they touch (`open_random`).
+        // the map reads only the pages they touch (`open_random`). A file that is not an index
+        // may be an exported filter; `Filter::open` checks its own magic.
+        let not_an_index = |e: &leakdex_core::Error| matches!(e, leakdex_core::Error::Open { source, .. } if matches!(**source, leakdex_core::Error::NotAnIndex));
         match Index::open_random(path) {
             Ok(index) => Ok(Store::Index(Box::new(index))),
-            Err(leakdex_core::Error::Open { source, .. }) if matches!(*source, leakdex_core::Error::NotAnIndex) => {
-                let mut head = [0u8; 8];
-                let n = std::fs::File::open(path)
-                    .and_then(|mut f| f.read(&mut head))
-                    .with_context(|| format!("cannot open index {}", path.display()))?;
-                if filter::is_filter(&head[..n]) {
-                    return Ok(Store::Filter(Filter::open(path)?));
-                }
-                Err(leakdex_core::Error::Open { path: path.into(), source }.into())
-            }
+            Err(e) if not_an_index(&e) => match Filter::open(path) {
+                Ok(f) => Ok(Store::Filter(f)),
+                Err(fe) if not_an_index(&fe) => Err(e.into()),
+                Err(fe) => Err(fe.into()),
+            },
             Err(e) => Err(e.into()),
         }
     }
