@@ -2,6 +2,7 @@
 
 mod faults;
 mod server;
+mod staff_lists;
 mod util;
 
 use std::collections::BTreeMap;
@@ -238,8 +239,8 @@ fn check_exit_status_is_0_clean_1_exposed_2_error() {
     dir.cmd(&["build", "-q", "-o", "latin.ldx", "latin.txt"]).expect(0);
     let r = dir.cmd(&["check", "-i", "latin.ldx", "--format", "json"]).stdin(b"\xe9lise@example.fr\r\n").expect(1);
     assert_eq!(json_lines(&r.stdout)[0]["email"], "élise@example.fr");
-    // An invalid address is a row with an error, not a failure.
-    let r = dir.cmd(&["check", "-i", "a.ldx", "--format", "json", "not an address"]).expect(0);
+    // An invalid address is a row with an error; when nothing valid was asked, exit 2.
+    let r = dir.cmd(&["check", "-i", "a.ldx", "--format", "json", "not an address"]).expect(2);
     assert_eq!(json_lines(&r.stdout)[0]["error"], "no @");
 }
 

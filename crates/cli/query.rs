@@ -313,6 +313,21 @@ impl Tally {
             Outcome::Clean
         }
     }
+    /// An error when nothing was answered: no row at all, or every row invalid. A run that
+    /// checked nobody must not look like a clean one.
+    fn check_answered(&self, input: &str, kind: Kind) -> Result<()> {
+        if self.checked == 0 {
+            anyhow::bail!("{input}: no {kind} to check (the input is empty)");
+        }
+        if self.invalid == self.checked {
+            anyhow::bail!(
+                "{input}: none of the {} rows holds a valid {kind}; nothing was checked (wrong column, or not a staff list?)",
+                self.checked
+            );
+        }
+        Ok(())
+    }
+
     fn summary(&self) -> String {
         let pct = if self.checked == 0 { 0.0 } else { 100.0 * self.exposed as f64 / self.checked as f64 };
         let mut s = format!("checked {}, exposed {} ({pct:.1}%), invalid {}", self.checked, self.exposed, self.invalid);
@@ -344,9 +359,10 @@ fn table_row(out: &mut impl Write, r: &Row, line: Option<u64>) -> io::Result<()>
 
 pub fn check(a: CheckArgs) -> Result<Outcome> {
     let store = Store::open(&a.target)?;
+    let from = if a.identifiers.is_empty() { "stdin" } else { "the command line" };
     let idents: Box<dyn Iterator<Item = io::Result<String>>> = if a.identifiers.is_empty() {
-        // Lines that are not UTF-8 are read as windows-1252, as in corpora and staff lists.
-        Box::new(io::stdin().lock().split(b'\n').map(|l| l.map(|b| decode_line(&b))))
+        // Decoded as staff lists and corpora are: BOM, UTF-16, then UTF-8 or windows-1252 lines.
+        Box::new(open_staff_list(None)?.split(b'\n').map(|l| l.map(|b| decode_line(&b))))
     } else {
         Box::new(a.identifiers.into_iter().map(Ok))
     };
@@ -373,25 +389,36 @@ pub fn check(a: CheckArgs) -> Result<Outcome> {
         }
     }
     out.flush()?;
+    tally.check_answered(from, store.kind())?;
     Ok(tally.outcome())
 }
 
 /// Email column names looked for in a staff list header.
 const STAFF_COLUMNS: &[&str] = &["email", "e-mail", "e_mail", "email_address", "emailaddress", "email address", "mail"];
 
+/// Opens a staff list the way `build` opens a corpus: decompressed by content, BOMs dropped and
+/// UTF-16 decoded (`ingest::decode_stream`); each line or CSV field is then decoded with
+/// `ingest::decode_text`, so a staff list and a corpus holding the same bytes give the same text.
+fn open_staff_list(name: Option<&str>) -> Result<Box<dyn BufRead>> {
+    let raw: Box<dyn io::Read> = match name {
+        Some(n) => Box::new(std::fs::File::open(n).with_context(|| format!("cannot open {n}"))?),
+        None => Box::new(io::stdin().lock()),
+    };
+    let shown = name.unwrap_or("stdin");
+    let (text, _) =
+        leakdex_core::ingest::decode_stream(raw, Default::default()).with_context(|| format!("reading {shown}"))?;
+    Ok(Box::new(io::BufReader::with_capacity(256 * 1024, text)))
+}
+
 pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     let store = Store::open(&a.target)?;
     let name = a.input.as_ref().filter(|p| p.as_os_str() != "-").map(|p| p.display().to_string());
-    let mut input: Box<dyn BufRead> = match &name {
-        Some(n) => Box::new(io::BufReader::new(std::fs::File::open(n).with_context(|| format!("cannot open {n}"))?)),
-        None => Box::new(io::stdin().lock()),
-    };
+    let mut input = open_staff_list(name.as_deref())?;
     let shown_name = name.clone().unwrap_or_else(|| "stdin".into());
     // Decide plain lines or CSV from the first line.
     let mut first = Vec::new();
     input.read_until(b'\n', &mut first).with_context(|| format!("reading {shown_name}"))?;
-    let first_text =
-        String::from_utf8_lossy(&first).trim_end_matches(['\r', '\n']).trim_start_matches('\u{feff}').to_string();
+    let first_text = decode_line(&first);
     let delimiter =
         [b',', b'\t', b';'].into_iter().max_by_key(|d| first_text.bytes().filter(|b| b == d).count()).unwrap_or(b',');
     let header: Vec<String> = if first_text.as_bytes().contains(&delimiter) || a.column.is_some() {
@@ -486,17 +513,21 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
             header_row(&mut out, Some(&header))?;
             let mut rdr =
                 csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).flexible(true).from_reader(input);
-            let mut rec = csv::StringRecord::new();
+            let mut rec = csv::ByteRecord::new();
             let mut pending: Vec<(String, u64, Vec<String>)> = Vec::new();
             loop {
                 let line = 1 + rdr.position().line();
-                let more = match rdr.read_record(&mut rec) {
+                let more = match rdr.read_byte_record(&mut rec) {
                     Ok(more) => more,
                     Err(e) => anyhow::bail!("{shown_name}: line {line}: {e}"),
                 };
                 if more {
-                    let fields: Vec<String> = rec.iter().map(str::to_string).collect();
-                    pending.push((rec.get(col).unwrap_or("").trim().to_string(), line, fields));
+                    let fields: Vec<String> =
+                        rec.iter().map(|f| leakdex_core::ingest::decode_text(f).into_owned()).collect();
+                    let cell = fields.get(col).map_or("", String::as_str);
+                    // Passwords are taken verbatim, as `build` takes them; addresses are trimmed.
+                    let value = if kind == Kind::Email { cell.trim() } else { cell };
+                    pending.push((value.to_string(), line, fields));
                 }
                 if pending.len() >= BATCH || (!more && !pending.is_empty()) {
                     let batch = std::mem::take(&mut pending);
@@ -561,16 +592,16 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     }
     out.flush()?;
     eprintln!("{}", tally.summary());
+    tally.check_answered(&shown_name, kind)?;
     Ok(tally.outcome())
 }
 
+/// One line of a staff list or of `check`'s standard input, without its line end, decoded as
+/// corpora are (`ingest::decode_text`).
 fn decode_line(b: &[u8]) -> String {
     let b = b.strip_suffix(b"\n").unwrap_or(b);
     let b = b.strip_suffix(b"\r").unwrap_or(b);
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_string(),
-        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(b).0.into_owned(),
-    }
+    leakdex_core::ingest::decode_text(b).into_owned()
 }
 
 pub fn info(a: InfoArgs) -> Result<Outcome> {

@@ -173,6 +173,12 @@ pub fn decode_stream<'a, R: Read + 'a>(raw: R, count: Arc<AtomicU64>) -> io::Res
     Ok((Box::new(text), compression))
 }
 
+/// Decodes one line or field of text as every reader does, corpora and staff lists alike: UTF-8
+/// if it is valid UTF-8, else windows-1252 (after [`decode_stream`] has handled BOMs and UTF-16).
+pub fn decode_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    parse::decode(bytes)
+}
+
 /// Whether decompressed bytes start a tar archive (POSIX `ustar` magic at offset 257).
 pub fn is_tar(head: &[u8]) -> bool {
     head.get(257..262) == Some(b"ustar")

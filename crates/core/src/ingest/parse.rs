@@ -87,7 +87,7 @@ pub fn redact(s: &str) -> String {
 }
 
 /// Decodes a line: UTF-8 if valid, else windows-1252.
-fn decode(bytes: &[u8]) -> Cow<'_, str> {
+pub(super) fn decode(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,

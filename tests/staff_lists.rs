@@ -1,0 +1,121 @@
+//! Staff lists as users export them (UTF-16 from Windows tools, windows-1252 from old Excel,
+//! gzip from a mail gateway, password columns with spaces) are read as `build` reads corpora,
+//! and a list that checks nobody is an error, never a clean report.
+
+use serde_json::Value;
+
+use crate::util::{gzip, json_lines, utf16le, Dir};
+
+/// An email index holding a few non-ASCII and ASCII addresses, built from a UTF-8 plain list.
+fn email_index(dir: &Dir) -> String {
+    dir.write("leak.txt", "zoë.martin@example.com\nélodie@example.fr\n田中@example.jp\nruth@example.org\n");
+    dir.cmd(&["build", "-q", "-o", "e.ldx", "leak.txt"]).expect(0);
+    "e.ldx".into()
+}
+
+/// JSON rows of `bulk` keyed by normalized address, and the exit status.
+fn bulk_json(dir: &Dir, index: &str, staff: &str, code: i32) -> Vec<Value> {
+    json_lines(&dir.cmd(&["bulk", "-i", index, "--format", "json", staff]).expect(code).stdout)
+}
+
+fn exposed_emails(rows: &[Value]) -> Vec<&str> {
+    rows.iter().filter(|r| r["exposed"] == true).map(|r| r["email"].as_str().unwrap()).collect()
+}
+
+/// UTF-16 big-endian with a BOM.
+fn utf16be(s: &str) -> Vec<u8> {
+    let mut v = vec![0xFE, 0xFF];
+    for u in s.encode_utf16() {
+        v.extend_from_slice(&u.to_be_bytes());
+    }
+    v
+}
+
+#[test]
+fn utf16_staff_lists_with_a_bom_are_decoded_not_read_as_invalid_rows() {
+    let dir = Dir::new();
+    let index = email_index(&dir);
+    let csv = "氏名,メールアドレス,email\r\n田中 太郎,tanaka,田中@example.jp\r\nZoë,zoe,Zoë.Martin@Example.com\r\nNobody,x,nobody@example.com\r\n";
+    dir.write("staff-le.csv", utf16le(csv));
+    dir.write("staff-be.csv", utf16be(csv));
+    for staff in ["staff-le.csv", "staff-be.csv"] {
+        let rows = bulk_json(&dir, &index, staff, 1);
+        assert_eq!(rows.len(), 3, "{staff}: {rows:?}");
+        assert_eq!(exposed_emails(&rows), ["田中@example.jp", "zoë.martin@example.com"], "{staff}");
+        assert!(rows.iter().all(|r| r.get("error").is_none()), "{staff}: {rows:?}");
+    }
+    // A plain list (no header) in UTF-16, through stdin to `check` as well.
+    let plain = "Ruth@Example.org\nélodie@example.fr\n";
+    dir.write("plain16.txt", utf16le(plain));
+    assert_eq!(exposed_emails(&bulk_json(&dir, &index, "plain16.txt", 1)), ["ruth@example.org", "élodie@example.fr"]);
+    let r = dir.cmd(&["check", "-i", &index, "--format", "json"]).stdin(utf16le(plain)).expect(1);
+    assert_eq!(exposed_emails(&json_lines(&r.stdout)), ["ruth@example.org", "élodie@example.fr"]);
+}
+
+#[test]
+fn windows_1252_staff_lists_keep_the_first_lines_accents() {
+    let dir = Dir::new();
+    let index = email_index(&dir);
+    // The accent is on the very first line, in a plain list and in a CSV header and row.
+    dir.write("plain.txt", b"\xe9lodie@example.fr\r\nruth@example.org\r\n");
+    assert_eq!(exposed_emails(&bulk_json(&dir, &index, "plain.txt", 1)), ["élodie@example.fr", "ruth@example.org"]);
+    dir.write("staff.csv", b"Pr\xe9nom;email\r\nZo\xeb;zo\xeb.martin@example.com\r\n");
+    let r = dir.cmd(&["bulk", "-i", &index, "--format", "csv", "staff.csv"]).expect(1);
+    let mut lines = r.stdout.lines();
+    assert_eq!(lines.next(), Some("Prénom,email,normalized_email,exposed,count,sources,error"));
+    assert_eq!(lines.next(), Some("Zoë,zoë.martin@example.com,zoë.martin@example.com,true,1,leak,"));
+}
+
+#[test]
+fn gzip_compressed_staff_lists_are_read_like_compressed_corpora() {
+    let dir = Dir::new();
+    let index = email_index(&dir);
+    dir.write("staff.csv.gz", gzip(b"name,email\nRuth,ruth@example.org\nNobody,nobody@example.net\n"));
+    let rows = bulk_json(&dir, &index, "staff.csv.gz", 1);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(exposed_emails(&rows), ["ruth@example.org"]);
+}
+
+#[test]
+fn password_cells_in_a_csv_staff_list_are_not_trimmed() {
+    let dir = Dir::new();
+    // `build` keeps the spaces of a plain password list; so must `bulk`.
+    dir.write("pw.txt", "  spaced pass  \nhunter2\n");
+    dir.cmd(&["build", "-q", "--kind", "password", "-o", "pw.ldx", "pw.txt"]).expect(0);
+    dir.write("staff.csv", "user,password\nann,  spaced pass  \nbob,spaced pass\ncid,hunter2\n");
+    let rows = bulk_json(&dir, "pw.ldx", "staff.csv", 1);
+    // SHA-1s computed with Python's hashlib.
+    let want = [
+        ("06328D928C37B4419323C465B94818B52FC7337E", true),
+        ("645F94C9CAF34F54286A38A72F62EA59812A7479", false),
+        ("F3BBBD66A63D4BF1747940578EC3D0103530E21D", true),
+    ];
+    let got: Vec<(&str, bool)> = rows.iter().map(|r| (r["sha1"].as_str().unwrap(), r["exposed"] == true)).collect();
+    assert_eq!(got, want);
+    assert!(!rows.iter().any(|r| r.to_string().contains("spaced")), "a password was echoed: {rows:?}");
+}
+
+#[test]
+fn a_staff_list_whose_every_row_is_invalid_is_an_error_not_clean() {
+    let dir = Dir::new();
+    let index = email_index(&dir);
+    // The "email" column holds names (columns swapped in the export).
+    dir.write("swapped.csv", "name,email\nruth@example.org,Ruth\nann@example.org,Ann\n");
+    // A list of names, not addresses.
+    dir.write("names.txt", "Ruth Example\nAnn Example\n");
+    // Header only, and an empty file.
+    dir.write("header-only.csv", "name,email\n");
+    dir.write("empty.txt", "");
+    for staff in ["swapped.csv", "names.txt", "header-only.csv", "empty.txt"] {
+        let r = dir.cmd(&["bulk", "-i", &index, staff]).expect(2);
+        let last = r.stderr.lines().last().unwrap_or_default();
+        assert!(last.contains(staff) && (last.contains("none of the") || last.contains("no email")), "{staff}: {last}");
+    }
+    // One valid row among invalid ones is a normal report.
+    dir.write("mixed.txt", "Ruth Example\nnobody@example.net\n");
+    dir.cmd(&["bulk", "-i", &index, "mixed.txt"]).expect(0);
+    // `check` alike: a mistyped address alone is exit 2, with its row still shown.
+    let r = dir.cmd(&["check", "-i", &index, "--format", "json", "ruth.example.org"]).expect(2);
+    assert_eq!(json_lines(&r.stdout)[0]["error"], "no @");
+    dir.cmd(&["check", "-i", &index]).stdin("").expect(2);
+}
