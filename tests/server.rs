@@ -282,7 +282,9 @@ fn index_replaced_under_traffic_switches_without_failed_requests() {
     assert!(s.log().contains("reloaded password index"), "{}", s.log());
 }
 
-/// nginx serving a directory on a free loopback port, stopped on drop.
+/// nginx serving a directory on a free loopback port, as one process (`master_process off`:
+/// no worker to orphan), stopped on drop with SIGQUIT (graceful) and waited for; SIGKILL only
+/// if it is still there after 10 s. A test run leaves no nginx behind.
 struct Nginx {
     child: Child,
     url: String,
@@ -290,6 +292,15 @@ struct Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // SAFETY: signalling our own child process, which has not been waited for yet.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGQUIT) };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -312,7 +323,7 @@ fn start_nginx(dir: &Dir, root: &std::path::Path) -> Nginx {
         .replace("listen 8080;", &format!("listen 127.0.0.1:{port};"))
         .replace("/srv/leakdex/ranges", &root.to_string_lossy());
     let conf = format!(
-        "daemon off;\nworker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/tmp;\n  proxy_temp_path {p}/tmp;\n  fastcgi_temp_path {p}/tmp;\n  uwsgi_temp_path {p}/tmp;\n  scgi_temp_path {p}/tmp;\n{conf}\n}}\n",
+        "daemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/tmp;\n  proxy_temp_path {p}/tmp;\n  fastcgi_temp_path {p}/tmp;\n  uwsgi_temp_path {p}/tmp;\n  scgi_temp_path {p}/tmp;\n{conf}\n}}\n",
         p = prefix.display()
     );
     let conf_path = dir.write("nginx/nginx.conf", conf);
@@ -360,9 +371,9 @@ fn nginx_serving_the_export_gives_the_same_answers_as_leakdex_serve() {
     // A URL that serves something else is named as not a range API.
     let wrong = format!("{}/manifest.json?x=", nginx.url);
     let r = dir.cmd(&["check", "--api", &wrong, "--kind", "password"]).stdin("password\n").expect(2);
-    assert!(r.stderr.contains("does not look like a range API"), "{}", r.stderr);
+    assert!(r.stderr.contains("does not look like") && r.stderr.contains("range API"), "{}", r.stderr);
     let r = dir.cmd(&["check", "--api", &wrong, "ruth@agency.example"]).expect(2);
-    assert!(r.stderr.contains("does not look like a range API"), "{}", r.stderr);
+    assert!(r.stderr.contains("does not look like") && r.stderr.contains("range API"), "{}", r.stderr);
     drop(nginx);
     drop(server);
 
@@ -585,10 +596,12 @@ fn serves_https_with_the_given_certificate() {
         .unwrap_or(true));
 }
 
+/// Email range requests answered (the client's one malformed-prefix probe, a 400, aside).
 fn range_requests(metrics: &str) -> u64 {
     metrics
         .lines()
         .filter(|l| l.starts_with("leakdex_requests_total{route=\"/range/search/{prefix}\""))
+        .filter(|l| !l.contains("status=\"400\""))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }
@@ -702,8 +715,9 @@ fn connections_beyond_the_limit_wait_for_one_to_close() {
     drop(idle2);
 }
 
-/// A stand-in for a third-party range API that is overloaded at first: answers 429 with
-/// `Retry-After: 1`, then 503, then the real body. Returns its URL and the request times.
+/// A stand-in for a third-party range API that is overloaded at first: answers range requests
+/// with 429 and `Retry-After: 1`, then 503, then the real body; a malformed prefix gets HIBP's
+/// 400, anything else 404. Returns its URL and the times of the range requests.
 fn flaky_range_api(body: &'static str) -> (String, Arc<Mutex<Vec<Instant>>>) {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -711,17 +725,37 @@ fn flaky_range_api(body: &'static str) -> (String, Arc<Mutex<Vec<Instant>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     std::thread::spawn(move || {
-        for (i, conn) in listener.incoming().enumerate().take(3) {
+        let mut i = 0;
+        for conn in listener.incoming() {
             let mut conn = conn.unwrap();
             let mut buf = [0u8; 4096];
-            let _ = conn.read(&mut buf);
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let path = head.split(' ').nth(1).unwrap_or("").to_string();
+            let prefix = path.strip_prefix("/range/").unwrap_or("");
+            if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+                let (status, text) = if prefix.is_empty() {
+                    ("404 Not Found", "")
+                } else {
+                    ("400 Bad Request", "The hash prefix was not in a valid format")
+                };
+                let _ = conn.write_all(
+                    format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len())
+                        .as_bytes(),
+                );
+                continue;
+            }
             log.lock().unwrap().push(Instant::now());
-            let resp = match i {
+            i += 1;
+            let resp = match i - 1 {
                 0 => "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
                 1 => "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
                 _ => format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
             };
             let _ = conn.write_all(resp.as_bytes());
+            if i == 3 {
+                break;
+            }
         }
     });
     (url, seen)
