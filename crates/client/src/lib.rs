@@ -269,10 +269,18 @@ impl RangeClient {
         let a = self.get(route, url).await?;
         let is_bad_prefix = a.body.to_ascii_lowercase().contains(&BAD_PREFIX.to_ascii_lowercase());
         if a.status != 400 || !is_bad_prefix {
+            // A short plain-text answer says what is there ("this server holds no email
+            // index"); it can only echo the probe's malformed prefix, never a real one.
+            let first = a.body.lines().next().unwrap_or("").trim();
+            let said = if a.content_type.starts_with("text/plain") && !first.is_empty() && first.len() <= 100 {
+                format!(" saying {first:?}")
+            } else {
+                String::new()
+            };
             return Err(self.not_range_api(
                 kind,
                 route,
-                format!("GET {route} with a malformed prefix answered {}, not 400 \"{BAD_PREFIX}\"", a.shown()),
+                format!("GET {route} with a malformed prefix answered {}{said}, not 400 \"{BAD_PREFIX}\"", a.shown()),
             ));
         }
         self.validated.lock().unwrap_or_else(|e| e.into_inner()).insert(tag);

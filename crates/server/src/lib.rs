@@ -271,7 +271,7 @@ impl Shared {
                 "the {kind} index file was overwritten in place and is not served until a complete index is renamed over {}\n",
                 s.path.display()
             );
-            (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain"), (header::RETRY_AFTER, "60")], msg)
+            (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain")], msg)
                 .into_response()
         })
     }
