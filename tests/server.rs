@@ -1156,8 +1156,9 @@ fn free_port() -> u16 {
 fn serve_with_stderr_pipe(dir: &Dir, index: &str, read_end_open: bool) -> (Child, String, Option<std::fs::File>) {
     use std::os::fd::FromRawFd;
     let mut fds = [0i32; 2];
-    // SAFETY: pipe(2) fills two fresh descriptors, each owned by one File below.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: pipe2(2) fills two fresh descriptors, each owned by one File below. Close-on-exec,
+    // so that no child (this server included) inherits the read end and keeps the pipe open.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
     let (read, write) = unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) };
     let read = if read_end_open { Some(read) } else { None };
     let port = free_port();

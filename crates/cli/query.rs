@@ -592,7 +592,8 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
         }
     }
     out.flush()?;
-    match store.missing_dates() {
+    // Only the table shows breach dates: say when it lacks the ones a local index shows.
+    match store.missing_dates().filter(|_| a.format == BulkFormat::Table) {
         Some(note) => eprintln!("{}; {note}", tally.summary()),
         None => eprintln!("{}", tally.summary()),
     }

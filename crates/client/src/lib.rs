@@ -6,6 +6,11 @@
 //! (`GET /range/search/{6 hex}`, JSON), as served by `leakdex serve`, by a static export of
 //! `leakdex export-ranges` behind nginx, or by the real Pwned Passwords API.
 //!
+//! A wrong URL is an error, never "not found": before its first answer of a kind the client
+//! checks that the URL is a range API of that kind ([`RangeClient::validate`]), and a password
+//! range that does not answer 200 is an error. Email range search may answer 404 for "no
+//! results", which is trusted only after that check.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), leakdex_client::Error> {
 //! let client = leakdex_client::RangeClient::new("http://127.0.0.1:8080")?;

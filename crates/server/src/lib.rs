@@ -10,9 +10,16 @@
 //!   size reveals nothing about the bucket. Padding suffixes are never real suffixes.
 //! - `ETag` (weak, from the real entries) and `If-None-Match` → 304; `Cache-Control`;
 //!   gzip/br per `Accept-Encoding`; `/healthz`; Prometheus `/metrics` with aggregate counters.
-//! - Logs carry method, route template, status and latency only: never a prefix.
+//! - Logs carry method, route template, status and latency only: never a prefix. They are
+//!   written by their own thread: a closed or full stderr never blocks or stops serving.
+//! - CORS on the range routes and the public breach catalogue: `Access-Control-Allow-Origin:
+//!   *`, and browser preflights (`OPTIONS`) answered.
 //! - The index is reopened on SIGHUP, or when the file at its path is replaced by rename,
-//!   without dropping requests: requests in flight keep the old map.
+//!   without dropping requests: requests in flight keep the old map. A file overwritten in
+//!   place (same inode, new size or modification time) is never followed: the server logs a
+//!   warning and answers that index's routes with 503 until a new file is renamed over it.
+//! - A kind without an index answers 404 before the prefix is judged, so a client probing
+//!   with a malformed prefix learns that this is not a range API of that kind.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
