@@ -1267,3 +1267,41 @@ fn an_index_overwritten_in_place_is_not_followed_and_the_log_says_use_mv() {
         assert_eq!(c.get(format!("{}/healthz", s.url)).send().unwrap().status(), 200);
     }
 }
+
+/// A range API that answers the client's checks (HIBP's 400 for a malformed prefix, 404 for
+/// anything else) and then drops every range request without an answer: a server dying mid-run.
+fn dying_range_api() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let path = head.split(' ').nth(1).unwrap_or("");
+            let resp = if path.contains("ZZZZZ") {
+                "HTTP/1.1 400 Bad Request\r\nContent-Length: 41\r\nConnection: close\r\n\r\nThe hash prefix was not in a valid format"
+            } else if path.contains("/range/") {
+                continue; // dropped: the connection closes with no answer
+            } else {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            };
+            let _ = conn.write_all(resp.as_bytes());
+        }
+    });
+    url
+}
+
+#[test]
+fn a_server_failing_mid_run_is_an_error_that_names_no_prefix() {
+    let dir = Dir::new();
+    let url = dying_range_api();
+    let r = dir.cmd(&["check", "--api", &url, "--kind", "password"]).stdin("password\n").expect(2);
+    assert!(r.stderr.contains(&format!("cannot reach the range API at {url}")), "{}", r.stderr);
+    assert!(!r.stderr.contains(&sha1_prefix("password", 5)), "a prefix in the error: {}", r.stderr);
+    assert!(!r.stdout.contains("clean"), "{}", r.stdout);
+    let r = dir.cmd(&["check", "--api", &url, "ruth@agency.example"]).expect(2);
+    assert!(!r.stderr.contains(&sha1_prefix("ruth@agency.example", 6)), "a prefix in the error: {}", r.stderr);
+}

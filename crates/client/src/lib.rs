@@ -213,7 +213,13 @@ impl RangeClient {
             if self.padding {
                 req = req.header("Add-Padding", "true");
             }
-            let failed = |e| Error::Transport { base: self.shown.clone(), route, attempts: attempt, source: e };
+            // reqwest's message names the URL, which holds the prefix: never shown.
+            let failed = |e: reqwest::Error| Error::Transport {
+                base: self.shown.clone(),
+                route,
+                attempts: attempt,
+                source: e.without_url(),
+            };
             let wait = match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
