@@ -1218,20 +1218,43 @@ fn an_index_overwritten_in_place_is_not_followed_and_the_log_says_use_mv() {
     for (src, out) in [("a.txt", "a.ldx"), ("b.txt", "b.ldx"), ("c.txt", "c.ldx")] {
         dir.cmd(&["build", "-q", "--kind", "password", "-o", out, src]).expect(0);
     }
+    let size = |p: &str| std::fs::metadata(dir.path(p)).unwrap().len();
+    assert_eq!(size("a.ldx"), size("b.ldx"));
+    assert_ne!(size("a.ldx"), size("c.ldx"));
     let c = http();
-    // Overwritten with a file of another size, and with one of the same size.
-    for replacement in ["c.ldx", "b.ldx"] {
+    // Overwritten with a file of another size, with one of the same size, and as `cp -p`
+    // does (same size, the old modification time put back).
+    for (replacement, keep_mtime) in [("c.ldx", false), ("b.ldx", false), ("b.ldx", true)] {
+        let _ = std::fs::remove_file(dir.path("live.ldx"));
         std::fs::copy(dir.path("a.ldx"), dir.path("live.ldx")).unwrap();
         let s = Server::start(&dir, &["-i", "live.ldx"]);
         let url = format!("{}/range/5BAA6", s.url);
         assert_eq!(c.get(&url).send().unwrap().text().unwrap(), "1E4C9B93F3F0682250B6CF8331B7EE68FD8:1");
         let before = std::fs::metadata(dir.path("live.ldx")).unwrap();
+        if !keep_mtime {
+            // chmod and a new hard link change only the status time: not a rewrite.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path("live.ldx"), std::fs::Permissions::from_mode(0o600)).unwrap();
+            let _ = std::fs::remove_file(dir.path("link.ldx"));
+            std::fs::hard_link(dir.path("live.ldx"), dir.path("link.ldx")).unwrap();
+            std::thread::sleep(Duration::from_millis(2500));
+            assert_eq!(c.get(&url).send().unwrap().status(), 200, "{}", s.log());
+            assert!(!s.log().contains("overwritten in place"), "{}", s.log());
+        }
         std::thread::sleep(Duration::from_millis(20));
         // `cp new.ldx live.ldx`: same inode, new content.
         std::fs::copy(dir.path(replacement), dir.path("live.ldx")).unwrap();
+        if keep_mtime {
+            let f = std::fs::OpenOptions::new().write(true).open(dir.path("live.ldx")).unwrap();
+            f.set_modified(before.modified().unwrap()).unwrap();
+        }
         {
             use std::os::unix::fs::MetadataExt;
-            assert_eq!(std::fs::metadata(dir.path("live.ldx")).unwrap().ino(), before.ino());
+            let after = std::fs::metadata(dir.path("live.ldx")).unwrap();
+            assert_eq!(after.ino(), before.ino());
+            if keep_mtime {
+                assert_eq!((after.len(), after.modified().unwrap()), (before.len(), before.modified().unwrap()));
+            }
         }
         let started = Instant::now();
         while !s.log().contains("overwritten in place") {

@@ -187,6 +187,20 @@ struct Loaded {
     /// Changes when the index is replaced: part of every ETag.
     generation: u32,
     file: Option<FileState>,
+    /// A copy of the file's first bytes when it was opened: `cp -p` over it keeps size and
+    /// modification time, not these (the header's section checksums).
+    head: Vec<u8>,
+}
+
+/// Bytes of the file head kept to tell a rewrite that kept size and modification time.
+const HEAD_BYTES: u64 = 4096;
+
+/// The first [`HEAD_BYTES`] of the file at `path`, read (not mapped).
+fn read_head(path: &std::path::Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(HEAD_BYTES as usize);
+    std::fs::File::open(path).ok()?.take(HEAD_BYTES).read_to_end(&mut head).ok()?;
+    Some(head)
 }
 
 /// What the reloader compares: which file is at the path, and whether it changed in place.
@@ -196,19 +210,21 @@ struct FileState {
     id: Option<(u64, u64)>,
     len: u64,
     modified: Option<std::time::SystemTime>,
+    /// Status change time (Unix): any write, and also chmod or a new hard link.
+    changed: Option<(i64, i64)>,
 }
 
 impl FileState {
     fn of(path: &std::path::Path) -> Option<FileState> {
         let m = std::fs::metadata(path).ok()?;
         #[cfg(unix)]
-        let id = {
+        let (id, changed) = {
             use std::os::unix::fs::MetadataExt;
-            Some((m.dev(), m.ino()))
+            (Some((m.dev(), m.ino())), Some((m.ctime(), m.ctime_nsec())))
         };
         #[cfg(not(unix))]
-        let id = None;
-        Some(FileState { id, len: m.len(), modified: m.modified().ok() })
+        let (id, changed) = (None, None);
+        Some(FileState { id, len: m.len(), modified: m.modified().ok(), changed })
     }
 
     /// The same file (device and inode), whatever its content.
@@ -220,6 +236,7 @@ impl FileState {
 impl Loaded {
     fn open(config: &Config, path: &std::path::Path) -> Result<(Loaded, leakdex_core::BucketStats), Error> {
         let file = FileState::of(path);
+        let head = read_head(path).unwrap_or_default();
         let index = Index::open_random(path).map_err(Error::Index)?;
         let prefix_len = match index.kind() {
             Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
@@ -235,7 +252,7 @@ impl Loaded {
         });
         let constant_lines = (stats.max as usize).max(1).div_ceil(64) * 64;
         let generation = crc32fast::hash(index.section_bytes(leakdex_core::format::SectionId::Meta));
-        Ok((Loaded { index, padding, constant_lines, generation, file }, stats))
+        Ok((Loaded { index, padding, constant_lines, generation, file, head }, stats))
     }
 }
 
@@ -798,13 +815,18 @@ fn spawn_reloaders(shared: Arc<Shared>) {
             for i in 0..shared.slots.len() {
                 let slot = &shared.slots[i];
                 let Some(now) = FileState::of(&slot.path) else { continue };
-                let current = slot.loaded.read().unwrap_or_else(|e| e.into_inner()).file;
-                match current {
+                let loaded = slot.loaded.read().unwrap_or_else(|e| e.into_inner()).clone();
+                match loaded.file {
                     Some(cur) if now == cur => {}
                     // The mapped file itself changed (`cp new.ldx live.ldx`, truncation): never
                     // follow it, since a writer may still be at work; stop serving it.
                     Some(cur) if now.same_file(&cur) => {
-                        if !slot.modified_in_place.swap(true, Ordering::Relaxed) {
+                        // Only the status change time moved (chmod, a hard link, or `cp -p`,
+                        // which restores the modification time): the head tells.
+                        let rewritten = now.len != cur.len
+                            || now.modified != cur.modified
+                            || read_head(&slot.path).is_none_or(|h| h != loaded.head);
+                        if rewritten && !slot.modified_in_place.swap(true, Ordering::Relaxed) {
                             shared.metrics.reload_failures.fetch_add(1, Ordering::Relaxed);
                             log(&format!(
                                 "WARNING: {} was overwritten in place ({} -> {} bytes): not following it, {} ranges answer 503; replace indexes by rename (build -o, or mv new.ldx {}), never cp onto a served index",
