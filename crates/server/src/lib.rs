@@ -290,13 +290,12 @@ impl Shared {
 
     /// 503 when the index of `kind` was modified in place and is not served.
     fn refuse_modified(&self, kind: Kind) -> Option<Response> {
-        self.slots.iter().find(|s| s.kind == kind && s.modified_in_place.load(Ordering::Relaxed)).map(|s| {
+        // The path stays in the server's log: clients learn what happened, not where.
+        self.slots.iter().find(|s| s.kind == kind && s.modified_in_place.load(Ordering::Relaxed)).map(|_| {
             let msg = format!(
-                "the {kind} index file was overwritten in place and is not served until a complete index is renamed over {}\n",
-                s.path.display()
+                "the {kind} index file was overwritten in place; it is served again once a complete index is renamed over it\n"
             );
-            (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain")], msg)
-                .into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain")], msg).into_response()
         })
     }
 
