@@ -318,7 +318,11 @@ impl RangeClient {
             return Err(self.not_range_api(
                 kind,
                 ROUTE,
-                format!("its manifest.json describes a static export of {mkind} ranges with {len}-digit prefixes"),
+                // Escaped: the server's text must not break the one-line message.
+                format!(
+                    "its manifest.json describes a static export of {} ranges with {len}-digit prefixes",
+                    mkind.escape_debug()
+                ),
             ));
         }
         Ok(())
