@@ -1153,7 +1153,7 @@ fn free_port() -> u16 {
 /// Starts `leakdex serve` with stderr the write end of a pipe; `read_end_open` keeps the read
 /// end (never read: the pipe fills) or closes it (writes fail with EPIPE).
 #[cfg(unix)]
-fn serve_with_stderr_pipe(dir: &Dir, index: &str, read_end_open: bool) -> (Child, String, Option<std::fs::File>) {
+fn serve_with_stderr_pipe(dir: &Dir, index: &str, read_end_open: bool) -> (Killed, String, Option<std::fs::File>) {
     use std::os::fd::FromRawFd;
     let mut fds = [0i32; 2];
     // SAFETY: pipe2(2) fills two fresh descriptors, each owned by one File below. Close-on-exec,
@@ -1162,14 +1162,16 @@ fn serve_with_stderr_pipe(dir: &Dir, index: &str, read_end_open: bool) -> (Child
     let (read, write) = unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) };
     let read = if read_end_open { Some(read) } else { None };
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_leakdex"))
-        .current_dir(dir.root())
-        .args(["serve", "-i", index, "--listen", &format!("127.0.0.1:{port}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(write))
-        .spawn()
-        .unwrap();
+    let child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_leakdex"))
+            .current_dir(dir.root())
+            .args(["serve", "-i", index, "--listen", &format!("127.0.0.1:{port}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(write))
+            .spawn()
+            .unwrap(),
+    );
     let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -1177,6 +1179,16 @@ fn serve_with_stderr_pipe(dir: &Dir, index: &str, read_end_open: bool) -> (Child
         std::thread::sleep(Duration::from_millis(50));
     }
     (child, url, read)
+}
+
+/// A child process killed (SIGKILL) and reaped on drop, also when the test fails.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[cfg(unix)]
@@ -1197,9 +1209,8 @@ fn serve_keeps_answering_when_stderr_is_a_closed_or_full_pipe() {
                 if read_end_open { "full" } else { "closed" }
             );
         }
-        assert!(child.try_wait().unwrap().is_none(), "serve exited");
-        let _ = child.kill();
-        let _ = child.wait();
+        assert!(child.0.try_wait().unwrap().is_none(), "serve exited");
+        drop(child);
         drop(read);
     }
 }
