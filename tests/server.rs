@@ -225,6 +225,17 @@ fn bulk_over_the_api_matches_bulk_on_the_index_row_for_row() {
     let local = dir.cmd(&["bulk", "-i", &index, "--format", "csv", &staff]).expect(1);
     let remote = dir.cmd(&["bulk", "--api", &s.url, "--format", "csv", &staff]).expect(1);
     assert_eq!(remote.stdout, local.stdout);
+    // The table shows breach dates (from the server's /api/v3/breaches), as locally.
+    let local = dir.cmd(&["bulk", "-i", &index, &staff]).expect(1);
+    let remote = dir.cmd(&["bulk", "--api", &s.url, &staff]).expect(1);
+    for dated in ["forum-2020 (2020-03-14)", "shop-2021 (2021-07-02)", "chat-2023 (2023-05-09)"] {
+        assert!(local.stdout.contains(dated), "{dated}: {}", local.stdout);
+    }
+    assert_eq!(remote.stdout, local.stdout);
+    assert_eq!(remote.stderr, local.stderr, "the summaries differ");
+    let local = dir.cmd(&["check", "-i", &index, "ruth@agency.example", "ivan@agency.example"]).expect(1);
+    let remote = dir.cmd(&["check", "--api", &s.url, "ruth@agency.example", "ivan@agency.example"]).expect(1);
+    assert_eq!(remote.stdout, local.stdout);
     // Nothing listening: a clear error naming the server.
     let r = dir.cmd(&["check", "--api", "http://127.0.0.1:1", "ruth@agency.example"]).expect(2);
     assert!(r.stderr.contains("cannot reach the range API at http://127.0.0.1:1"), "{}", r.stderr);
@@ -282,7 +293,9 @@ fn index_replaced_under_traffic_switches_without_failed_requests() {
     assert!(s.log().contains("reloaded password index"), "{}", s.log());
 }
 
-/// nginx serving a directory on a free loopback port, stopped on drop.
+/// nginx serving a directory on a free loopback port, as one process (`master_process off`:
+/// no worker to orphan), stopped on drop with SIGQUIT (graceful) and waited for; SIGKILL only
+/// if it is still there after 10 s. A test run leaves no nginx behind.
 struct Nginx {
     child: Child,
     url: String,
@@ -290,6 +303,15 @@ struct Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // SAFETY: signalling our own child process, which has not been waited for yet.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGQUIT) };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -305,17 +327,22 @@ fn nginx_binary() -> String {
 }
 
 fn start_nginx(dir: &Dir, root: &std::path::Path) -> Nginx {
+    let conf = include_str!("../docs/nginx-ranges.conf").replace("/srv/leakdex/ranges", &root.to_string_lossy());
+    start_nginx_with(dir, "nginx", &conf)
+}
+
+/// nginx with one `server` block (its `listen 8080;` is replaced by a free loopback port), its
+/// prefix, configuration and logs under `dir/name`.
+fn start_nginx_with(dir: &Dir, name: &str, server_block: &str) -> Nginx {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let prefix = dir.path("nginx");
+    let prefix = dir.path(name);
     std::fs::create_dir_all(prefix.join("logs")).unwrap();
-    let conf = include_str!("../docs/nginx-ranges.conf")
-        .replace("listen 8080;", &format!("listen 127.0.0.1:{port};"))
-        .replace("/srv/leakdex/ranges", &root.to_string_lossy());
+    let conf = server_block.replace("listen 8080;", &format!("listen 127.0.0.1:{port};"));
     let conf = format!(
-        "daemon off;\nworker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/tmp;\n  proxy_temp_path {p}/tmp;\n  fastcgi_temp_path {p}/tmp;\n  uwsgi_temp_path {p}/tmp;\n  scgi_temp_path {p}/tmp;\n{conf}\n}}\n",
+        "daemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/logs/error.log;\nevents {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/tmp;\n  proxy_temp_path {p}/tmp;\n  fastcgi_temp_path {p}/tmp;\n  uwsgi_temp_path {p}/tmp;\n  scgi_temp_path {p}/tmp;\n{conf}\n}}\n",
         p = prefix.display()
     );
-    let conf_path = dir.write("nginx/nginx.conf", conf);
+    let conf_path = dir.write(&format!("{name}/nginx.conf"), conf);
     let child = Command::new(nginx_binary())
         .args(["-p", &prefix.to_string_lossy(), "-c", &conf_path.to_string_lossy()])
         .stdout(Stdio::null())
@@ -329,6 +356,21 @@ fn start_nginx(dir: &Dir, root: &std::path::Path) -> Nginx {
         std::thread::sleep(Duration::from_millis(50));
     }
     Nginx { child, url }
+}
+
+/// Processes whose command line mentions `path` (Linux /proc): what a test left running.
+fn processes_mentioning(path: &std::path::Path) -> Vec<String> {
+    let needle = path.to_string_lossy().into_owned();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains(&needle) {
+                found.push(format!("{}: {cmd}", entry.file_name().to_string_lossy()));
+            }
+        }
+    }
+    found
 }
 
 #[test]
@@ -351,6 +393,19 @@ fn nginx_serving_the_export_gives_the_same_answers_as_leakdex_serve() {
         assert_eq!((a.status(), b.status()), (reqwest::StatusCode::OK, reqwest::StatusCode::OK), "{prefix}");
         assert_eq!(a.text().unwrap(), b.text().unwrap(), "{prefix}");
     }
+    // A browser's CORS preflight is answered as by `leakdex serve`.
+    for url in [&server.url, &nginx.url] {
+        let r = c
+            .request(reqwest::Method::OPTIONS, format!("{url}/range/5BAA6"))
+            .header("Origin", "https://app.example")
+            .header("Access-Control-Request-Method", "GET")
+            .header("Access-Control-Request-Headers", "add-padding")
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{url}: {}", r.status());
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
+        assert!(r.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase().contains("add-padding"));
+    }
     let input = "password\nP@ssw0rd\nhunter2\nnot-leaked\n";
     let from_server =
         dir.cmd(&["check", "--api", &server.url, "--kind", "password", "--format", "json"]).stdin(input).expect(1);
@@ -360,9 +415,9 @@ fn nginx_serving_the_export_gives_the_same_answers_as_leakdex_serve() {
     // A URL that serves something else is named as not a range API.
     let wrong = format!("{}/manifest.json?x=", nginx.url);
     let r = dir.cmd(&["check", "--api", &wrong, "--kind", "password"]).stdin("password\n").expect(2);
-    assert!(r.stderr.contains("does not look like a range API"), "{}", r.stderr);
+    assert!(r.stderr.contains("does not look like") && r.stderr.contains("range API"), "{}", r.stderr);
     let r = dir.cmd(&["check", "--api", &wrong, "ruth@agency.example"]).expect(2);
-    assert!(r.stderr.contains("does not look like a range API"), "{}", r.stderr);
+    assert!(r.stderr.contains("does not look like") && r.stderr.contains("range API"), "{}", r.stderr);
     drop(nginx);
     drop(server);
 
@@ -374,6 +429,24 @@ fn nginx_serving_the_export_gives_the_same_answers_as_leakdex_serve() {
     let via_nginx = dir.cmd(&["bulk", "--api", &nginx.url, "--format", "json", &staff]).expect(1);
     assert_eq!(json_lines(&via_nginx.stdout), json_lines(&via_server.stdout));
     assert_eq!(json_lines(&via_nginx.stdout), json_lines(&local.stdout));
+    // The export carries the breach catalogue: the table shows the same breach dates.
+    let local = dir.cmd(&["bulk", "-i", &em, &staff]).expect(1);
+    let via_nginx = dir.cmd(&["bulk", "--api", &nginx.url, &staff]).expect(1);
+    assert!(local.stdout.contains("forum-2020 (2020-03-14)"), "{}", local.stdout);
+    assert_eq!(via_nginx.stdout, local.stdout);
+    assert_eq!(via_nginx.stderr, local.stderr);
+    // Without it, the dates are missing and the summary says so, naming the server.
+    std::fs::remove_file(dir.path("em-ranges/api/v3/breaches")).unwrap();
+    let bare = dir.cmd(&["bulk", "--api", &nginx.url, &staff]).expect(1);
+    assert!(bare.stdout.contains("forum-2020") && !bare.stdout.contains("2020-03-14"), "{}", bare.stdout);
+    assert!(
+        bare.stderr.contains(&format!("breach dates unavailable: {} offers no breach catalogue", nginx.url)),
+        "{}",
+        bare.stderr
+    );
+    drop(nginx);
+    // Stopped with SIGQUIT and waited for: no nginx process (master or worker) is left.
+    assert_eq!(processes_mentioning(&dir.path("nginx")), Vec::<String>::new());
 }
 
 #[test]
@@ -585,10 +658,12 @@ fn serves_https_with_the_given_certificate() {
         .unwrap_or(true));
 }
 
+/// Email range requests answered (the client's one malformed-prefix probe, a 400, aside).
 fn range_requests(metrics: &str) -> u64 {
     metrics
         .lines()
         .filter(|l| l.starts_with("leakdex_requests_total{route=\"/range/search/{prefix}\""))
+        .filter(|l| !l.contains("status=\"400\""))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }
@@ -702,8 +777,9 @@ fn connections_beyond_the_limit_wait_for_one_to_close() {
     drop(idle2);
 }
 
-/// A stand-in for a third-party range API that is overloaded at first: answers 429 with
-/// `Retry-After: 1`, then 503, then the real body. Returns its URL and the request times.
+/// A stand-in for a third-party range API that is overloaded at first: answers range requests
+/// with 429 and `Retry-After: 1`, then 503, then the real body; a malformed prefix gets HIBP's
+/// 400, anything else 404. Returns its URL and the times of the range requests.
 fn flaky_range_api(body: &'static str) -> (String, Arc<Mutex<Vec<Instant>>>) {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -711,17 +787,37 @@ fn flaky_range_api(body: &'static str) -> (String, Arc<Mutex<Vec<Instant>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     std::thread::spawn(move || {
-        for (i, conn) in listener.incoming().enumerate().take(3) {
+        let mut i = 0;
+        for conn in listener.incoming() {
             let mut conn = conn.unwrap();
             let mut buf = [0u8; 4096];
-            let _ = conn.read(&mut buf);
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let path = head.split(' ').nth(1).unwrap_or("").to_string();
+            let prefix = path.strip_prefix("/range/").unwrap_or("");
+            if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+                let (status, text) = if prefix.is_empty() {
+                    ("404 Not Found", "")
+                } else {
+                    ("400 Bad Request", "The hash prefix was not in a valid format")
+                };
+                let _ = conn.write_all(
+                    format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len())
+                        .as_bytes(),
+                );
+                continue;
+            }
             log.lock().unwrap().push(Instant::now());
-            let resp = match i {
+            i += 1;
+            let resp = match i - 1 {
                 0 => "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
                 1 => "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
                 _ => format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
             };
             let _ = conn.write_all(resp.as_bytes());
+            if i == 3 {
+                break;
+            }
         }
     });
     (url, seen)
@@ -859,4 +955,387 @@ fn https_connections_are_capped_and_stalled_handshakes_dropped() {
     for c in stalled.iter_mut() {
         wait_closed_by_server(c, Duration::from_secs(10));
     }
+}
+
+/// A one-thread HTTP server on loopback answering every request with `status`, `content_type`
+/// and `body`: a stand-in for whatever web server a wrong URL reaches.
+fn canned_http(status: &'static str, content_type: &'static str, body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 8192];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(
+                format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    url
+}
+
+/// SHA-1 prefix (uppercase hex) of `s`, computed here with the `sha1` crate.
+fn sha1_prefix(s: &str, len: usize) -> String {
+    use sha1::Digest;
+    sha1::Sha1::digest(s.as_bytes()).iter().map(|b| format!("{b:02X}")).collect::<String>()[..len].to_string()
+}
+
+#[test]
+fn a_wrong_api_url_is_an_error_never_a_column_of_clean() {
+    let dir = Dir::new();
+    let pw = password_index(&dir);
+    let em = email_index(&dir);
+    dir.cmd(&["export-ranges", "-i", &pw, "-o", "pw-ranges"]).expect(0);
+    dir.cmd(&["export-ranges", "-i", &em, "-o", "em-ranges"]).expect(0);
+    let pws = Server::start(&dir, &["-i", &pw]);
+    let ems = Server::start(&dir, &["-i", &em]);
+    let pw_nginx = start_nginx_with(
+        &dir,
+        "nginx-pw",
+        &include_str!("../docs/nginx-ranges.conf")
+            .replace("/srv/leakdex/ranges", &dir.path("pw-ranges").to_string_lossy()),
+    );
+    let em_nginx = start_nginx_with(
+        &dir,
+        "nginx-em",
+        &include_str!("../docs/nginx-ranges.conf")
+            .replace("/srv/leakdex/ranges", &dir.path("em-ranges").to_string_lossy()),
+    );
+    std::fs::create_dir_all(dir.path("www")).unwrap();
+    let plain_nginx = start_nginx_with(
+        &dir,
+        "nginx-plain",
+        &format!("server {{\n listen 8080;\n root {};\n location / {{ }}\n}}\n", dir.path("www").display()),
+    );
+    let all_404 = canned_http("404 Not Found", "text/plain", "Not Found");
+    let all_html =
+        canned_http("200 OK", "text/html; charset=utf-8", "<!doctype html><html><body>Welcome</body></html>");
+    let all_json = canned_http("200 OK", "application/json", "[]");
+
+    let staff = repo("data/staff.csv");
+    dir.write("passwords.txt", "password\nP@ssw0rd\nhunter2\n");
+    let secrets = [
+        sha1_prefix("ruth@agency.example", 6),
+        sha1_prefix("aiko.tanaka@agency.example", 6),
+        sha1_prefix("password", 5),
+        sha1_prefix("P@ssw0rd", 5),
+    ];
+    let email_urls = [
+        format!("{}/rnage", ems.url),  // a typo in the path
+        format!("{}/api/v3", ems.url), // a trailing path
+        pws.url.clone(),               // a password-only leakdex serve
+        pw_nginx.url.clone(),          // nginx serving a password export
+        plain_nginx.url.clone(),       // nginx answering 404 for everything
+        all_404.clone(),               // any server answering 404
+        all_html.clone(),              // a page for everything
+        all_json.clone(),              // an empty JSON list for everything
+    ];
+    let password_urls = [
+        format!("{}/rnage", pws.url),
+        format!("{}/api/v3", pws.url),
+        format!("{}/range", pws.url),
+        ems.url.clone(), // an email-only leakdex serve
+        em_nginx.url.clone(),
+        plain_nginx.url.clone(),
+        all_404.clone(),
+        all_html.clone(),
+    ];
+    let check_one = |r: crate::util::Run, url: &str| {
+        let err = r.stderr.trim_end();
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.contains(url) && err.contains("check the --api URL and --kind"), "{url}: {err}");
+        assert!(r.stdout.is_empty(), "{url}: rows were printed: {}", r.stdout);
+        for p in &secrets {
+            assert!(!err.contains(p.as_str()), "{url}: a hash prefix in the message: {err}");
+        }
+    };
+    for url in &email_urls {
+        check_one(dir.cmd(&["check", "--api", url, "ruth@agency.example"]).expect(2), url);
+        check_one(dir.cmd(&["bulk", "--api", url, &staff]).expect(2), url);
+        check_one(dir.cmd(&["bulk", "--api", url, "--format", "json", &staff]).expect(2), url);
+    }
+    for url in &password_urls {
+        check_one(dir.cmd(&["check", "--api", url, "--kind", "password"]).stdin("password\nP@ssw0rd\n").expect(2), url);
+        check_one(dir.cmd(&["bulk", "--api", url, "--kind", "password", "passwords.txt"]).expect(2), url);
+    }
+    // NTLM asked of servers holding SHA-1 ranges only.
+    for url in [&pws.url, &pw_nginx.url] {
+        check_one(dir.cmd(&["check", "--api", url, "--kind", "ntlm"]).stdin("password\n").expect(2), url);
+    }
+    // What the messages say about what was answered.
+    let r = dir.cmd(&["check", "--api", &all_html, "ruth@agency.example"]).expect(2);
+    assert!(r.stderr.contains("200 (text/html; charset=utf-8)"), "{}", r.stderr);
+    let r = dir.cmd(&["check", "--api", &format!("{}/rnage", pws.url), "--kind", "password"]).stdin("x\n").expect(2);
+    assert!(r.stderr.contains("answered 404"), "{}", r.stderr);
+    let r = dir.cmd(&["check", "--api", &em_nginx.url, "--kind", "password"]).stdin("x\n").expect(2);
+    assert!(r.stderr.contains("static export of email ranges"), "{}", r.stderr);
+    // A password in the URL is never shown.
+    let with_secret = pws.url.replace("http://", "http://user:hunter2secret@");
+    let r = dir.cmd(&["check", "--api", &format!("{with_secret}/rnage"), "--kind", "password"]).stdin("x\n").expect(2);
+    assert!(!r.stderr.contains("hunter2secret") && r.stderr.contains("user:***@"), "{}", r.stderr);
+    // The right URLs still answer, through the same servers.
+    dir.cmd(&["check", "--api", &ems.url, "ruth@agency.example"]).expect(1);
+    dir.cmd(&["check", "--api", &em_nginx.url, "ruth@agency.example"]).expect(1);
+    dir.cmd(&["check", "--api", &em_nginx.url, "nobody@agency.example"]).expect(0);
+    dir.cmd(&["check", "--api", &pw_nginx.url, "--kind", "password"]).stdin("password\n").expect(1);
+    dir.cmd(&["check", "--api", &format!("{}/", pws.url), "--kind", "password"]).stdin("not-leaked\n").expect(0);
+}
+
+#[test]
+fn cors_preflights_with_add_padding_are_answered() {
+    let dir = Dir::new();
+    let pw = password_index(&dir);
+    let em = email_index(&dir);
+    let s = Server::start(&dir, &["-i", &pw, "-i", &em]);
+    let c = http();
+    for path in ["/range/5BAA6", "/range/search/567159", "/api/v3/breaches", "/api/v3/breach/shop-2021"] {
+        // What a browser sends before a GET with Add-Padding from another origin.
+        let r = c
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", s.url))
+            .header("Origin", "https://app.example")
+            .header("Access-Control-Request-Method", "GET")
+            .header("Access-Control-Request-Headers", "add-padding")
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        let h =
+            |name: &str| r.headers().get(name).map(|v| v.to_str().unwrap().to_ascii_lowercase()).unwrap_or_default();
+        assert_eq!(h("access-control-allow-origin"), "*", "{path}");
+        assert!(h("access-control-allow-methods").contains("get"), "{path}");
+        for want in ["add-padding", "hibp-api-key"] {
+            assert!(h("access-control-allow-headers").contains(want), "{path}: {}", h("access-control-allow-headers"));
+        }
+        assert_eq!(h("access-control-max-age"), "86400", "{path}");
+    }
+    // The GET that follows: one Access-Control-Allow-Origin, and Vary still names Add-Padding.
+    let r = c
+        .get(format!("{}/range/5BAA6", s.url))
+        .header("Origin", "https://app.example")
+        .header("Add-Padding", "true")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let acao: Vec<_> = r.headers().get_all("access-control-allow-origin").iter().collect();
+    assert_eq!(acao, ["*"]);
+    assert_eq!(r.headers()["vary"], "Add-Padding");
+    // Errors of those routes carry it too, so a browser can read them.
+    let r = c.get(format!("{}/range/XYZ", s.url)).header("Origin", "https://app.example").send().unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["access-control-allow-origin"].to_str().unwrap()), (400, "*"));
+    // Other methods are still refused.
+    assert_eq!(c.post(format!("{}/range/5BAA6", s.url)).send().unwrap().status(), 405);
+}
+
+#[test]
+fn serve_logs_padding_in_words_not_rust_enum_names() {
+    let dir = Dir::new();
+    let pw = password_index(&dir);
+    let em = email_index(&dir);
+    let s = Server::start(&dir, &["-i", &pw, "-i", &em]);
+    let log = s.log();
+    assert!(log.contains("padding on request (800 to 1,000 lines when the client sends Add-Padding: true)"), "{log}");
+    assert!(log.contains("padding constant ("), "{log}");
+    for debug in ["Constant", "OnRequest", "Some(", "None", "{", "\""] {
+        assert!(!log.contains(debug), "{debug:?} in the log:\n{log}");
+    }
+}
+
+/// A free loopback port (bound, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `leakdex serve` with stderr the write end of a pipe; `read_end_open` keeps the read
+/// end (never read: the pipe fills) or closes it (writes fail with EPIPE).
+#[cfg(unix)]
+fn serve_with_stderr_pipe(dir: &Dir, index: &str, read_end_open: bool) -> (Killed, String, Option<std::fs::File>) {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe2(2) fills two fresh descriptors, each owned by one File below. Close-on-exec,
+    // so that no child (this server included) inherits the read end and keeps the pipe open.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let (read, write) = unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) };
+    let read = if read_end_open { Some(read) } else { None };
+    let port = free_port();
+    let child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_leakdex"))
+            .current_dir(dir.root())
+            .args(["serve", "-i", index, "--listen", &format!("127.0.0.1:{port}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(write))
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, url, read)
+}
+
+/// A child process killed (SIGKILL) and reaped on drop, also when the test fails.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_keeps_answering_when_stderr_is_a_closed_or_full_pipe() {
+    let dir = Dir::new();
+    let index = password_index(&dir);
+    for read_end_open in [false, true] {
+        let (mut child, url, read) = serve_with_stderr_pipe(&dir, &index, read_end_open);
+        let c = http();
+        // Each request logs a line: 3,000 lines are far more than a pipe holds (64 KiB).
+        for i in 0..3000u32 {
+            let prefix = &hex(&password_key(&i.to_le_bytes()))[..5];
+            let r = c.get(format!("{url}/range/{prefix}")).send();
+            assert!(
+                r.as_ref().is_ok_and(|r| r.status() == 200),
+                "request {i} failed with stderr {}: {r:?}",
+                if read_end_open { "full" } else { "closed" }
+            );
+        }
+        assert!(child.0.try_wait().unwrap().is_none(), "serve exited");
+        drop(child);
+        drop(read);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn an_index_overwritten_in_place_is_not_followed_and_the_log_says_use_mv() {
+    let dir = Dir::new();
+    dir.write("a.txt", "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:1\n");
+    dir.write("b.txt", "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:2\n");
+    let mut more = String::from("5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:3\n");
+    for i in 0..2000u32 {
+        more.push_str(&format!("{}:1\n", hex(&password_key(&i.to_le_bytes()))));
+    }
+    dir.write("c.txt", more);
+    for (src, out) in [("a.txt", "a.ldx"), ("b.txt", "b.ldx"), ("c.txt", "c.ldx")] {
+        dir.cmd(&["build", "-q", "--kind", "password", "-o", out, src]).expect(0);
+    }
+    let size = |p: &str| std::fs::metadata(dir.path(p)).unwrap().len();
+    assert_eq!(size("a.ldx"), size("b.ldx"));
+    assert_ne!(size("a.ldx"), size("c.ldx"));
+    let c = http();
+    // Overwritten with a file of another size, with one of the same size, and as `cp -p`
+    // does (same size, the old modification time put back).
+    for (replacement, keep_mtime) in [("c.ldx", false), ("b.ldx", false), ("b.ldx", true)] {
+        let _ = std::fs::remove_file(dir.path("live.ldx"));
+        std::fs::copy(dir.path("a.ldx"), dir.path("live.ldx")).unwrap();
+        let s = Server::start(&dir, &["-i", "live.ldx"]);
+        let url = format!("{}/range/5BAA6", s.url);
+        assert_eq!(c.get(&url).send().unwrap().text().unwrap(), "1E4C9B93F3F0682250B6CF8331B7EE68FD8:1");
+        let before = std::fs::metadata(dir.path("live.ldx")).unwrap();
+        if !keep_mtime {
+            // chmod and a new hard link change only the status time: not a rewrite.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path("live.ldx"), std::fs::Permissions::from_mode(0o600)).unwrap();
+            let _ = std::fs::remove_file(dir.path("link.ldx"));
+            std::fs::hard_link(dir.path("live.ldx"), dir.path("link.ldx")).unwrap();
+            std::thread::sleep(Duration::from_millis(2500));
+            assert_eq!(c.get(&url).send().unwrap().status(), 200, "{}", s.log());
+            assert!(!s.log().contains("overwritten in place"), "{}", s.log());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        // `cp new.ldx live.ldx`: same inode, new content.
+        std::fs::copy(dir.path(replacement), dir.path("live.ldx")).unwrap();
+        if keep_mtime {
+            let f = std::fs::OpenOptions::new().write(true).open(dir.path("live.ldx")).unwrap();
+            f.set_modified(before.modified().unwrap()).unwrap();
+        }
+        {
+            use std::os::unix::fs::MetadataExt;
+            let after = std::fs::metadata(dir.path("live.ldx")).unwrap();
+            assert_eq!(after.ino(), before.ino());
+            if keep_mtime {
+                assert_eq!((after.len(), after.modified().unwrap()), (before.len(), before.modified().unwrap()));
+            }
+        }
+        let started = Instant::now();
+        while !s.log().contains("overwritten in place") {
+            assert!(started.elapsed() < Duration::from_secs(15), "not noticed: {}", s.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let log = s.log();
+        let warning: Vec<&str> = log.lines().filter(|l| l.contains("overwritten in place")).collect();
+        assert_eq!(warning.len(), 1, "{warning:?}");
+        assert!(warning[0].contains("live.ldx"), "{}", warning[0]);
+        assert!(warning[0].contains("WARNING") && warning[0].contains("mv new.ldx"), "{}", warning[0]);
+        // Never the half-followed file: 503 for its ranges, not an answer, and the process lives.
+        for _ in 0..5 {
+            let r = c.get(&url).send().unwrap();
+            assert_eq!(r.status(), 503, "{replacement}");
+        }
+        assert_eq!(c.get(format!("{}/healthz", s.url)).send().unwrap().status(), 503);
+        // The client does not read that as clean.
+        let r = dir.cmd(&["check", "--api", &s.url, "--kind", "password"]).stdin("password\n").run();
+        assert_eq!(r.status, Some(2), "{}", r.stderr);
+        // Replaced by rename: followed again.
+        dir.cmd(&["build", "-q", "--kind", "password", "-o", "live.ldx", "b.txt"]).expect(0);
+        let started = Instant::now();
+        loop {
+            let r = c.get(&url).send().unwrap();
+            if r.status() == 200 {
+                assert_eq!(r.text().unwrap(), "1E4C9B93F3F0682250B6CF8331B7EE68FD8:2");
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(15), "the renamed index was not picked up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(c.get(format!("{}/healthz", s.url)).send().unwrap().status(), 200);
+    }
+}
+
+/// A range API that answers the client's checks (HIBP's 400 for a malformed prefix, 404 for
+/// anything else) and then drops every range request without an answer: a server dying mid-run.
+fn dying_range_api() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let path = head.split(' ').nth(1).unwrap_or("");
+            let resp = if path.contains("ZZZZZ") {
+                "HTTP/1.1 400 Bad Request\r\nContent-Length: 41\r\nConnection: close\r\n\r\nThe hash prefix was not in a valid format"
+            } else if path.contains("/range/") {
+                continue; // dropped: the connection closes with no answer
+            } else {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            };
+            let _ = conn.write_all(resp.as_bytes());
+        }
+    });
+    url
+}
+
+#[test]
+fn a_server_failing_mid_run_is_an_error_that_names_no_prefix() {
+    let dir = Dir::new();
+    let url = dying_range_api();
+    let r = dir.cmd(&["check", "--api", &url, "--kind", "password"]).stdin("password\n").expect(2);
+    assert!(r.stderr.contains(&format!("cannot reach the range API at {url}")), "{}", r.stderr);
+    assert!(!r.stderr.contains(&sha1_prefix("password", 5)), "a prefix in the error: {}", r.stderr);
+    assert!(!r.stdout.contains("clean"), "{}", r.stdout);
+    let r = dir.cmd(&["check", "--api", &url, "ruth@agency.example"]).expect(2);
+    assert!(!r.stderr.contains(&sha1_prefix("ruth@agency.example", 6)), "a prefix in the error: {}", r.stderr);
 }

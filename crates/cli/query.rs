@@ -18,7 +18,14 @@ use crate::Outcome;
 enum Store {
     Index(Box<Index<Mmap>>),
     Filter(Filter<Mmap>),
-    Api { client: leakdex_client::RangeClient, kind: Kind, rt: tokio::runtime::Runtime },
+    Api {
+        client: leakdex_client::RangeClient,
+        kind: Kind,
+        rt: tokio::runtime::Runtime,
+        /// Breach dates by source name from the server's catalogue (email APIs); `None` when
+        /// the server offers none, which the summary says.
+        dates: Option<std::collections::BTreeMap<String, String>>,
+    },
 }
 
 /// Rows answered together: a batch shares its requests to a range API.
@@ -34,7 +41,13 @@ impl Store {
             };
             let client = leakdex_client::RangeClient::new(url)?.pad_requests_to(target.pad_requests);
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            return Ok(Store::Api { client, kind, rt });
+            // A wrong URL is an error before any row is answered, never a column of "clean".
+            rt.block_on(client.validate(kind))?;
+            let dates = match kind {
+                Kind::Email => rt.block_on(client.breach_dates())?,
+                Kind::Password | Kind::Ntlm => None,
+            };
+            return Ok(Store::Api { client, kind, rt, dates });
         }
         let path = target.index.as_deref().context("give an index with -i INDEX or a range API with --api URL")?;
         // The index is opened first, straight from its map: sniffing the magic with read()
@@ -50,6 +63,18 @@ impl Store {
                 Err(fe) => Err(fe.into()),
             },
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// For an email range API without a breach catalogue: says that the table lacks the dates
+    /// a local index shows.
+    fn missing_dates(&self) -> Option<String> {
+        match self {
+            Store::Api { kind: Kind::Email, dates: None, client, .. } => Some(format!(
+                "breach dates unavailable: {} offers no breach catalogue (/api/v3/breaches)",
+                client.shown_base()
+            )),
+            _ => None,
         }
     }
 
@@ -133,7 +158,7 @@ impl Store {
                     }
                 }
             }
-            Store::Api { client, kind, rt } => {
+            Store::Api { client, kind, rt, dates: catalogue, .. } => {
                 let valid: Vec<leakdex_core::Key> = keys.iter().flatten().copied().collect();
                 let mut answers: Vec<Status> = match kind {
                     Kind::Password | Kind::Ntlm => rt
@@ -153,7 +178,11 @@ impl Store {
                         .map(|h| match h {
                             Some(h) => Status::Exposed {
                                 count: h.count,
-                                dates: vec![None; h.sources.len()],
+                                dates: h
+                                    .sources
+                                    .iter()
+                                    .map(|s| catalogue.as_ref().and_then(|c| c.get(s)).cloned())
+                                    .collect(),
                                 sources: h.sources,
                             },
                             None => Status::Clean,
@@ -389,6 +418,9 @@ pub fn check(a: CheckArgs) -> Result<Outcome> {
         }
     }
     out.flush()?;
+    if let Some(note) = store.missing_dates().filter(|_| a.format == CheckFormat::Table && tally.exposed > 0) {
+        eprintln!("note: {note}");
+    }
     tally.check_answered(from, store.kind())?;
     Ok(tally.outcome())
 }
@@ -591,7 +623,11 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
         }
     }
     out.flush()?;
-    eprintln!("{}", tally.summary());
+    // Only the table shows breach dates: say when it lacks the ones a local index shows.
+    match store.missing_dates().filter(|_| a.format == BulkFormat::Table) {
+        Some(note) => eprintln!("{}; {note}", tally.summary()),
+        None => eprintln!("{}", tally.summary()),
+    }
     tally.check_answered(&shown_name, kind)?;
     Ok(tally.outcome())
 }

@@ -6,6 +6,11 @@
 //! (`GET /range/search/{6 hex}`, JSON), as served by `leakdex serve`, by a static export of
 //! `leakdex export-ranges` behind nginx, or by the real Pwned Passwords API.
 //!
+//! A wrong URL is an error, never "not found": before its first answer of a kind the client
+//! checks that the URL is a range API of that kind ([`RangeClient::validate`]), and a password
+//! range that does not answer 200 is an error. Email range search may answer 404 for "no
+//! results", which is trusted only after that check.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), leakdex_client::Error> {
 //! let client = leakdex_client::RangeClient::new("http://127.0.0.1:8080")?;
@@ -17,6 +22,7 @@
 #![deny(missing_docs)]
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
@@ -26,6 +32,14 @@ use leakdex_core::{hex, Key, Kind};
 pub const PASSWORD_PREFIX_LEN: usize = 5;
 /// Prefix length of email ranges, in hex digits.
 pub const EMAIL_PREFIX_LEN: usize = 6;
+/// What a range API answers, with status 400, to a malformed prefix (as HIBP does).
+pub const BAD_PREFIX: &str = "The hash prefix was not in a valid format";
+/// The malformed password prefix sent to check that a URL is a range API: right length, not hex.
+const PROBE_PASSWORD: &str = "ZZZZZ";
+/// The malformed email prefix of the same check.
+const PROBE_EMAIL: &str = "ZZZZZZ";
+/// What every "not a range API" message ends with.
+const HINT: &str = "check the --api URL and --kind";
 
 /// What can go wrong. Messages name the server and the route, never a prefix.
 #[derive(Debug, thiserror::Error)]
@@ -60,14 +74,18 @@ pub enum Error {
         /// HTTP status.
         status: u16,
     },
-    /// The answer is not a range response: probably not a range API at that URL.
-    #[error("{base} does not look like a range API ({route}): {reason}; check the --api URL")]
+    /// The URL is not a range API of the asked kind (a wrong path, a web server answering 404
+    /// or an HTML page for everything, a server holding another kind of index), or an answer is
+    /// not a range response. Never read as "not found".
+    #[error("{base} does not look like {} range API: {reason}; {HINT}", kind_words(*kind))]
     NotRangeApi {
         /// Base URL.
         base: String,
+        /// The kind of range asked for.
+        kind: Kind,
         /// Route template.
         route: &'static str,
-        /// What was wrong with the body.
+        /// What it answered (status, content type) and why that is not a range API.
         reason: String,
     },
 }
@@ -82,10 +100,40 @@ pub struct EmailHit {
     pub count: u64,
 }
 
+/// "an email", "a password (SHA-1)", "an NTLM".
+fn kind_words(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Email => "an email",
+        Kind::Password => "a password (SHA-1)",
+        Kind::Ntlm => "an NTLM password",
+    }
+}
+
+/// One answer: status, content type and body.
+struct Answer {
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+impl Answer {
+    /// `404 (text/html)`: how an answer is named in errors.
+    fn shown(&self) -> String {
+        let ct = if self.content_type.is_empty() { "no content type" } else { self.content_type.as_str() };
+        format!("{} ({ct})", self.status)
+    }
+}
+
 /// A client for range APIs.
+///
+/// Before its first answer of a kind, the client checks that the URL is a range API of that
+/// kind ([`RangeClient::validate`]): a wrong URL is an error, never a list of "not found".
 #[derive(Debug, Clone)]
 pub struct RangeClient {
     base: String,
+    /// `base` with any password in it replaced, for messages.
+    shown: String,
+    validated: Arc<Mutex<BTreeSet<&'static str>>>,
     http: reqwest::Client,
     concurrency: usize,
     retries: u32,
@@ -108,15 +156,30 @@ impl RangeClient {
     /// 4 retries, a 15 s timeout and padding requested.
     pub fn new(base: &str) -> Result<RangeClient, Error> {
         let base = base.trim_end_matches('/').to_string();
+        let shown = redact(&base);
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(Error::BadUrl { url: base });
+            return Err(Error::BadUrl { url: shown });
         }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .user_agent(concat!("leakdex/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|_| Error::BadUrl { url: base.clone() })?;
-        Ok(RangeClient { base, http, concurrency: 8, retries: 4, padding: true, pad_requests_to: 0 })
+            .map_err(|_| Error::BadUrl { url: shown.clone() })?;
+        Ok(RangeClient {
+            base,
+            shown,
+            validated: Arc::default(),
+            http,
+            concurrency: 8,
+            retries: 4,
+            padding: true,
+            pad_requests_to: 0,
+        })
+    }
+
+    /// The base URL as shown in messages: any password in it replaced by `***`.
+    pub fn shown_base(&self) -> &str {
+        &self.shown
     }
 
     /// Requests in flight at once (at least 1).
@@ -141,8 +204,8 @@ impl RangeClient {
         self
     }
 
-    /// GET with retries. `Ok(None)` for 404.
-    async fn get(&self, route: &'static str, url: String) -> Result<Option<String>, Error> {
+    /// GET with retries of 429, 5xx and transport errors; any other answer is returned.
+    async fn get(&self, route: &'static str, url: String) -> Result<Answer, Error> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -150,58 +213,153 @@ impl RangeClient {
             if self.padding {
                 req = req.header("Add-Padding", "true");
             }
+            // reqwest's message names the URL, which holds the prefix: never shown.
+            let failed = |e: reqwest::Error| Error::Transport {
+                base: self.shown.clone(),
+                route,
+                attempts: attempt,
+                source: e.without_url(),
+            };
             let wait = match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
-                    if status.is_success() {
-                        return match resp.text().await {
-                            Ok(t) => Ok(Some(t)),
-                            Err(e) if attempt > self.retries => {
-                                return Err(Error::Transport {
-                                    base: self.base.clone(),
-                                    route,
-                                    attempts: attempt,
-                                    source: e,
-                                })
-                            }
-                            Err(_) => {
-                                tokio::time::sleep(backoff(attempt)).await;
-                                continue;
-                            }
-                        };
-                    }
-                    if status.as_u16() == 404 {
-                        return Ok(None);
-                    }
                     let retryable = status.as_u16() == 429 || status.is_server_error();
-                    if !retryable || attempt > self.retries {
-                        return Err(Error::Status { base: self.base.clone(), route, status: status.as_u16() });
+                    if !retryable {
+                        let content_type = resp
+                            .headers()
+                            .get(reqwest::header::CONTENT_TYPE)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string();
+                        match resp.text().await {
+                            Ok(body) => return Ok(Answer { status: status.as_u16(), content_type, body }),
+                            Err(e) if attempt > self.retries => return Err(failed(e)),
+                            Err(_) => backoff(attempt),
+                        }
+                    } else if attempt > self.retries {
+                        return Err(Error::Status { base: self.shown.clone(), route, status: status.as_u16() });
+                    } else {
+                        resp.headers()
+                            .get("retry-after")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().parse::<u64>().ok())
+                            .map(|s| Duration::from_secs(s.min(60)))
+                            .unwrap_or_else(|| backoff(attempt))
                     }
-                    resp.headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(|s| Duration::from_secs(s.min(60)))
-                        .unwrap_or_else(|| backoff(attempt))
                 }
-                Err(e) => {
-                    if attempt > self.retries {
-                        return Err(Error::Transport { base: self.base.clone(), route, attempts: attempt, source: e });
-                    }
-                    backoff(attempt)
-                }
+                Err(e) if attempt > self.retries => return Err(failed(e)),
+                Err(_) => backoff(attempt),
             };
             tokio::time::sleep(wait).await;
         }
     }
 
-    /// Fetches every prefix's range, `concurrency` at a time: `(prefix, body)`, `None` for 404.
+    fn not_range_api(&self, kind: Kind, route: &'static str, reason: String) -> Error {
+        Error::NotRangeApi { base: self.shown.clone(), kind, route, reason }
+    }
+
+    /// Checks that the URL is a range API of `kind`, once per client and kind:
+    ///
+    /// - a static export's `manifest.json`, when the server has one, must name `kind`;
+    /// - a malformed prefix must get the API's 400 answer ([`BAD_PREFIX`]). A wrong path, a web
+    ///   server answering 404 or a page for everything, and a `leakdex serve` without an index
+    ///   of that kind (it answers 404 before judging the prefix) all fail here.
+    ///
+    /// Errors name the base URL and what it answered, never a prefix.
+    pub async fn validate(&self, kind: Kind) -> Result<(), Error> {
+        let tag = kind.as_str();
+        if self.validated.lock().unwrap_or_else(|e| e.into_inner()).contains(tag) {
+            return Ok(());
+        }
+        self.check_manifest(kind).await?;
+        let (route, url) = match kind {
+            Kind::Email => ("/range/search/{prefix}", format!("{}/range/search/{PROBE_EMAIL}", self.base)),
+            Kind::Password => ("/range/{prefix}", format!("{}/range/{PROBE_PASSWORD}", self.base)),
+            Kind::Ntlm => ("/range/{prefix}?mode=ntlm", format!("{}/range/{PROBE_PASSWORD}?mode=ntlm", self.base)),
+        };
+        let a = self.get(route, url).await?;
+        let is_bad_prefix = a.body.to_ascii_lowercase().contains(&BAD_PREFIX.to_ascii_lowercase());
+        if a.status != 400 || !is_bad_prefix {
+            // A short plain-text answer says what is there ("this server holds no email
+            // index"); it can only echo the probe's malformed prefix, never a real one.
+            let first = a.body.lines().next().unwrap_or("").trim();
+            let said = if a.content_type.starts_with("text/plain") && !first.is_empty() && first.len() <= 100 {
+                format!(" saying {first:?}")
+            } else {
+                String::new()
+            };
+            return Err(self.not_range_api(
+                kind,
+                route,
+                format!("GET {route} with a malformed prefix answered {}{said}, not 400 \"{BAD_PREFIX}\"", a.shown()),
+            ));
+        }
+        self.validated.lock().unwrap_or_else(|e| e.into_inner()).insert(tag);
+        Ok(())
+    }
+
+    /// A static export (`leakdex export-ranges`) names its kind and prefix length in
+    /// `manifest.json`: a web server answers every range of the other kind as empty, so the
+    /// manifest is what tells it apart. Servers without one (`leakdex serve`, HIBP) pass.
+    async fn check_manifest(&self, kind: Kind) -> Result<(), Error> {
+        const ROUTE: &str = "/manifest.json";
+        let Ok(resp) = self.http.get(format!("{}{ROUTE}", self.base)).send().await else { return Ok(()) };
+        if !resp.status().is_success() {
+            return Ok(());
+        }
+        let Ok(text) = resp.text().await else { return Ok(()) };
+        let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) else { return Ok(()) };
+        let (Some(mkind), Some(len)) = (m["kind"].as_str(), m["prefix_len"].as_u64()) else { return Ok(()) };
+        let want = match kind {
+            Kind::Email => EMAIL_PREFIX_LEN,
+            Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
+        };
+        if mkind != kind.as_str() || len != want as u64 {
+            return Err(self.not_range_api(
+                kind,
+                ROUTE,
+                // Escaped: the server's text must not break the one-line message.
+                format!(
+                    "its manifest.json describes a static export of {} ranges with {len}-digit prefixes",
+                    mkind.escape_debug()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The breach dates of the server's breach catalogue (`GET /api/v3/breaches`, HIBP's
+    /// breach model: `Name`, `BreachDate`), by breach name; `None` when the server offers no
+    /// catalogue (a static export without one, a password-only API).
+    pub async fn breach_dates(&self) -> Result<Option<BTreeMap<String, String>>, Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Breach {
+            name: String,
+            #[serde(default)]
+            breach_date: Option<String>,
+        }
+        let a = match self.get("/api/v3/breaches", format!("{}/api/v3/breaches", self.base)).await {
+            Ok(a) => a,
+            Err(Error::Status { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if a.status != 200 {
+            return Ok(None);
+        }
+        let Ok(list) = serde_json::from_str::<Vec<Breach>>(&a.body) else { return Ok(None) };
+        Ok(Some(
+            list.into_iter().filter_map(|b| Some((b.name, b.breach_date.filter(|d| !d.trim().is_empty())?))).collect(),
+        ))
+    }
+
+    /// Fetches every prefix's range, `concurrency` at a time.
     async fn fetch_all(
         &self,
         route: &'static str,
         prefixes: Vec<String>,
         url: impl Fn(&str) -> String,
-    ) -> Vec<Result<(String, Option<String>), Error>> {
+    ) -> Vec<Result<(String, Answer), Error>> {
         stream::iter(prefixes)
             .map(|p| {
                 let u = url(&p);
@@ -239,14 +397,24 @@ impl RangeClient {
     /// asked with `?mode=ntlm`, keys from [`leakdex_core::ntlm_key`]).
     pub async fn password_counts_in(&self, kind: Kind, keys: &[Key]) -> Result<Vec<u64>, Error> {
         const ROUTE: &str = "/range/{prefix}";
+        self.validate(kind).await?;
         let digits = kind.hex_len();
         let query = if kind == Kind::Ntlm { "?mode=ntlm" } else { "" };
         let prefixes = self.prefixes(keys, PASSWORD_PREFIX_LEN);
         let bodies = self.fetch_all(ROUTE, prefixes, |p| format!("{}/range/{p}{query}", self.base)).await;
         let mut found: BTreeMap<String, u64> = BTreeMap::new();
         for r in bodies {
-            let (prefix, body) = r?;
-            for line in body.unwrap_or_default().split('\n') {
+            let (prefix, answer) = r?;
+            // Every password prefix exists (HIBP answers all 16^5 with 200): a 404 or any other
+            // answer is a wrong URL, never "not found".
+            if answer.status != 200 {
+                return Err(self.not_range_api(
+                    kind,
+                    ROUTE,
+                    format!("a password range answered {}, and every password range answers 200", answer.shown()),
+                ));
+            }
+            for line in answer.body.split('\n') {
                 let line = line.trim_end_matches('\r');
                 if line.is_empty() {
                     continue;
@@ -257,11 +425,15 @@ impl RangeClient {
                         .and(c.trim().parse::<u64>().ok().map(|c| (s, c)))
                 });
                 let Some((suffix, count)) = parsed else {
-                    return Err(Error::NotRangeApi {
-                        base: self.base.clone(),
-                        route: ROUTE,
-                        reason: "a line is not SUFFIX:COUNT".into(),
-                    });
+                    return Err(self.not_range_api(
+                        kind,
+                        ROUTE,
+                        format!(
+                            "a password range answered 200 ({}) with a line that is not SUFFIX:COUNT ({} hex digits)",
+                            if answer.content_type.is_empty() { "no content type" } else { &answer.content_type },
+                            digits - PASSWORD_PREFIX_LEN
+                        ),
+                    ));
                 };
                 if count > 0 {
                     found.insert(format!("{prefix}{}", suffix.to_ascii_uppercase()), count);
@@ -274,16 +446,33 @@ impl RangeClient {
     /// Sources of email keys (SHA-1 of the normalized address): `None` when not found.
     pub async fn email_hits(&self, keys: &[Key]) -> Result<Vec<Option<EmailHit>>, Error> {
         const ROUTE: &str = "/range/search/{prefix}";
+        self.validate(Kind::Email).await?;
         let prefixes = self.prefixes(keys, EMAIL_PREFIX_LEN);
         let bodies = self.fetch_all(ROUTE, prefixes, |p| format!("{}/range/search/{p}", self.base)).await;
         let mut found: BTreeMap<String, EmailHit> = BTreeMap::new();
         for r in bodies {
-            let (prefix, body) = r?;
-            let Some(body) = body else { continue };
-            let entries: Vec<EmailEntry> = serde_json::from_str(&body).map_err(|e| Error::NotRangeApi {
-                base: self.base.clone(),
-                route: ROUTE,
-                reason: format!("the body is not a JSON list of hashSuffix entries ({e})"),
+            let (prefix, answer) = r?;
+            // 404 is "no results" (Monitor, nginx over an export): trusted only because the URL
+            // was validated above.
+            if answer.status == 404 {
+                continue;
+            }
+            if answer.status != 200 {
+                return Err(self.not_range_api(
+                    Kind::Email,
+                    ROUTE,
+                    format!("an email range answered {}, not 200 or 404", answer.shown()),
+                ));
+            }
+            let entries: Vec<EmailEntry> = serde_json::from_str(&answer.body).map_err(|e| {
+                self.not_range_api(
+                    Kind::Email,
+                    ROUTE,
+                    format!(
+                        "an email range answered {} with a body that is not a JSON list of hashSuffix entries ({e})",
+                        answer.shown()
+                    ),
+                )
             })?;
             for e in entries {
                 if e.websites.is_empty() || e.count == Some(0) {
@@ -297,6 +486,17 @@ impl RangeClient {
             }
         }
         Ok(keys.iter().map(|k| found.get(&hex(k)).cloned()).collect())
+    }
+}
+
+/// `base` with the password of any `user:password@` replaced by `***`, for messages.
+fn redact(base: &str) -> String {
+    match reqwest::Url::parse(base) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string().trim_end_matches('/').to_string()
+        }
+        _ => base.to_string(),
     }
 }
 

@@ -148,6 +148,9 @@ pub(crate) async fn breached_account(
         }
         return r;
     }
+    if let Some(r) = shared.refuse_modified(Kind::Email) {
+        return r;
+    }
     let Some(l) = shared.current(Kind::Email) else {
         return status(StatusCode::NOT_FOUND, "This server holds no email index.");
     };
@@ -180,7 +183,18 @@ pub(crate) async fn breached_account(
     }
 }
 
+/// The whole breach catalogue of an index, as `GET /api/v3/breaches` answers it: written by
+/// `export-ranges` so that a static export offers the breach dates too.
+pub(crate) fn catalogue<D: AsRef<[u8]>>(index: &leakdex_core::Index<D>) -> String {
+    let built_at = index.meta().built_at.as_str();
+    let list: Vec<Breach<'_>> = index.sources().iter().map(|s| model(s, built_at)).collect();
+    serde_json::to_string(&list).expect("breaches serialize")
+}
+
 pub(crate) async fn breaches(State(shared): State<Arc<Shared>>, Query(q): Query<BTreeMap<String, String>>) -> Response {
+    if let Some(r) = shared.refuse_modified(Kind::Email) {
+        return r;
+    }
     let Some(l) = shared.current(Kind::Email) else { return Json(Vec::<()>::new()).into_response() };
     let built_at = l.index.meta().built_at.as_str();
     let domain = param(&q, "domain").map(str::to_ascii_lowercase);
@@ -195,6 +209,9 @@ pub(crate) async fn breaches(State(shared): State<Arc<Shared>>, Query(q): Query<
 }
 
 pub(crate) async fn breach(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
+    if let Some(r) = shared.refuse_modified(Kind::Email) {
+        return r;
+    }
     let Some(l) = shared.current(Kind::Email) else { return StatusCode::NOT_FOUND.into_response() };
     let built_at = l.index.meta().built_at.as_str();
     match l.index.sources().iter().find(|s| s.name.eq_ignore_ascii_case(&name)) {
@@ -204,6 +221,9 @@ pub(crate) async fn breach(State(shared): State<Arc<Shared>>, Path(name): Path<S
 }
 
 pub(crate) async fn data_classes(State(shared): State<Arc<Shared>>) -> Response {
+    if let Some(r) = shared.refuse_modified(Kind::Email) {
+        return r;
+    }
     let Some(l) = shared.current(Kind::Email) else { return Json(Vec::<()>::new()).into_response() };
     let classes: BTreeSet<&str> =
         l.index.sources().iter().flat_map(|s| s.data_classes.iter().map(String::as_str)).collect();

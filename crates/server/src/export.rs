@@ -2,7 +2,8 @@
 //! that a static web server, an object store or a CDN serves the same range API.
 //!
 //! Layout: `DIR/range/{PREFIX}` (passwords, `text/plain`) or `DIR/range/search/{PREFIX}`
-//! (emails, JSON), uppercase prefixes, plus `DIR/manifest.json`. Empty ranges have no file:
+//! (emails, JSON), uppercase prefixes, plus `DIR/manifest.json` and, for email indexes, the
+//! breach catalogue `DIR/api/v3/breaches` (as `GET /api/v3/breaches` answers it). Empty ranges have no file:
 //! the web server answers those (see the README's nginx configuration).
 
 use std::fs;
@@ -139,6 +140,14 @@ pub fn export_ranges<D: AsRef<[u8]>>(
     }
     if let Some(p) = current.take() {
         flush(&p, &mut pw, &mut em, &mut report)?;
+    }
+    if kind == Kind::Email {
+        // The breach catalogue, as `leakdex serve` answers `/api/v3/breaches`: clients take
+        // breach dates from it.
+        let dir = tmp.path().join("api").join("v3");
+        fs::create_dir_all(&dir).map_err(|e| ExportError::Io(dir.clone(), e))?;
+        let path = dir.join("breaches");
+        fs::write(&path, crate::breach::catalogue(index)).map_err(|e| ExportError::Io(path, e))?;
     }
     let manifest = serde_json::json!({
         "kind": kind,

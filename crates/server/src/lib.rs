@@ -10,9 +10,16 @@
 //!   size reveals nothing about the bucket. Padding suffixes are never real suffixes.
 //! - `ETag` (weak, from the real entries) and `If-None-Match` → 304; `Cache-Control`;
 //!   gzip/br per `Accept-Encoding`; `/healthz`; Prometheus `/metrics` with aggregate counters.
-//! - Logs carry method, route template, status and latency only: never a prefix.
+//! - Logs carry method, route template, status and latency only: never a prefix. They are
+//!   written by their own thread: a closed or full stderr never blocks or stops serving.
+//! - CORS on the range routes and the public breach catalogue: `Access-Control-Allow-Origin:
+//!   *`, and browser preflights (`OPTIONS`) answered.
 //! - The index is reopened on SIGHUP, or when the file at its path is replaced by rename,
-//!   without dropping requests: requests in flight keep the old map.
+//!   without dropping requests: requests in flight keep the old map. A file overwritten in
+//!   place (same inode, new size or modification time) is never followed: the server logs a
+//!   warning and answers that index's routes with 503 until a new file is renamed over it.
+//! - A kind without an index answers 404 before the prefix is judged, so a client probing
+//!   with a malformed prefix learns that this is not a range API of that kind.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,7 +33,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -42,6 +49,9 @@ use rand::Rng;
 
 pub mod breach;
 pub mod export;
+mod log;
+
+use log::log;
 
 /// The message HIBP returns for a malformed prefix.
 pub const BAD_PREFIX: &str = "The hash prefix was not in a valid format";
@@ -59,6 +69,16 @@ pub enum Padding {
     OnRequest,
     /// Every response to the same constant number of lines: the largest bucket rounded up.
     Constant,
+}
+
+impl std::fmt::Display for Padding {
+    /// The words of `--padding`: `on-request` or `constant`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Padding::OnRequest => "on-request",
+            Padding::Constant => "constant",
+        })
+    }
 }
 
 /// Server settings.
@@ -166,27 +186,57 @@ struct Loaded {
     constant_lines: usize,
     /// Changes when the index is replaced: part of every ETag.
     generation: u32,
-    file_id: Option<(u64, u64)>,
+    file: Option<FileState>,
+    /// A copy of the file's first bytes when it was opened: `cp -p` over it keeps size and
+    /// modification time, not these (the header's section checksums).
+    head: Vec<u8>,
 }
 
-fn file_id(path: &std::path::Path) -> Option<(u64, u64)> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+/// Bytes of the file head kept to tell a rewrite that kept size and modification time.
+const HEAD_BYTES: u64 = 4096;
+
+/// The first [`HEAD_BYTES`] of the file at `path`, read (not mapped).
+fn read_head(path: &std::path::Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(HEAD_BYTES as usize);
+    std::fs::File::open(path).ok()?.take(HEAD_BYTES).read_to_end(&mut head).ok()?;
+    Some(head)
+}
+
+/// What the reloader compares: which file is at the path, and whether it changed in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileState {
+    /// Device and inode (Unix): the same file, even if rewritten.
+    id: Option<(u64, u64)>,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    /// Status change time (Unix): any write, and also chmod or a new hard link.
+    changed: Option<(i64, i64)>,
+}
+
+impl FileState {
+    fn of(path: &std::path::Path) -> Option<FileState> {
+        let m = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let (id, changed) = {
+            use std::os::unix::fs::MetadataExt;
+            (Some((m.dev(), m.ino())), Some((m.ctime(), m.ctime_nsec())))
+        };
+        #[cfg(not(unix))]
+        let (id, changed) = (None, None);
+        Some(FileState { id, len: m.len(), modified: m.modified().ok(), changed })
     }
-    #[cfg(not(unix))]
-    {
-        std::fs::metadata(path)
-            .ok()
-            .and_then(|m| m.modified().ok())
-            .map(|t| (0, t.elapsed().map_or(0, |d| d.as_secs())))
+
+    /// The same file (device and inode), whatever its content.
+    fn same_file(&self, other: &FileState) -> bool {
+        self.id.is_some() && self.id == other.id
     }
 }
 
 impl Loaded {
     fn open(config: &Config, path: &std::path::Path) -> Result<(Loaded, leakdex_core::BucketStats), Error> {
-        let id = file_id(path);
+        let file = FileState::of(path);
+        let head = read_head(path).unwrap_or_default();
         let index = Index::open_random(path).map_err(Error::Index)?;
         let prefix_len = match index.kind() {
             Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
@@ -202,7 +252,7 @@ impl Loaded {
         });
         let constant_lines = (stats.max as usize).max(1).div_ceil(64) * 64;
         let generation = crc32fast::hash(index.section_bytes(leakdex_core::format::SectionId::Meta));
-        Ok((Loaded { index, padding, constant_lines, generation, file_id: id }, stats))
+        Ok((Loaded { index, padding, constant_lines, generation, file, head }, stats))
     }
 }
 
@@ -219,6 +269,10 @@ struct Slot {
     path: PathBuf,
     kind: Kind,
     loaded: RwLock<Arc<Loaded>>,
+    /// The mapped file was truncated or overwritten in place: its map can no longer be trusted
+    /// (it may show a mix of old and new bytes, or fault past a new end), so the index answers
+    /// 503 until a complete file is renamed over the path.
+    modified_in_place: AtomicBool,
 }
 
 struct Shared {
@@ -232,6 +286,17 @@ impl Shared {
     /// The index of `kind`, if one is served.
     fn current(&self, kind: Kind) -> Option<Arc<Loaded>> {
         self.slots.iter().find(|s| s.kind == kind).map(|s| s.loaded.read().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// 503 when the index of `kind` was modified in place and is not served.
+    fn refuse_modified(&self, kind: Kind) -> Option<Response> {
+        // The path stays in the server's log: clients learn what happened, not where.
+        self.slots.iter().find(|s| s.kind == kind && s.modified_in_place.load(Ordering::Relaxed)).map(|_| {
+            let msg = format!(
+                "the {kind} index file was overwritten in place; it is served again once a complete index is renamed over it\n"
+            );
+            (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain")], msg).into_response()
+        })
     }
 
     /// Reopens one index; on failure the old one keeps serving.
@@ -250,6 +315,7 @@ impl Shared {
                     stats.max
                 ));
                 *slot.loaded.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(l);
+                slot.modified_in_place.store(false, Ordering::Relaxed);
                 self.metrics.reloads.fetch_add(1, Ordering::Relaxed);
             }
             Err(e) => {
@@ -278,10 +344,6 @@ fn chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
-}
-
-fn log(msg: &str) {
-    eprintln!("leakdex-server: {msg}");
 }
 
 /// Parses a hex prefix of exactly `len` digits, uppercased.
@@ -343,7 +405,6 @@ fn range_response(tag: String, content_type: &'static str, body: String, headers
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
     h.insert(header::VARY, HeaderValue::from_static("Add-Padding"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     if let Ok(v) = HeaderValue::from_str(&tag) {
         h.insert(header::ETAG, v);
     }
@@ -361,13 +422,18 @@ async fn password_range(
     axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(prefix) = parse_prefix(&prefix, PASSWORD_PREFIX_LEN) else { return bad_prefix() };
     let kind = match q.get("mode").map(|m| m.to_ascii_lowercase()).as_deref() {
         None | Some("sha1") => Kind::Password,
         Some("ntlm") => Kind::Ntlm,
         Some(_) => return (StatusCode::BAD_REQUEST, "mode must be sha1 or ntlm\n").into_response(),
     };
+    // A server without an index of this kind says so before judging the prefix: a client
+    // probing with a malformed prefix must not mistake it for a range API of that kind.
     let Some(l) = shared.current(kind) else { return no_index(kind) };
+    if let Some(r) = shared.refuse_modified(kind) {
+        return r;
+    }
+    let Some(prefix) = parse_prefix(&prefix, PASSWORD_PREFIX_LEN) else { return bad_prefix() };
     let digits = kind.hex_len();
     let mut real: Vec<(String, u64)> = Vec::new();
     let range = match l.index.range(&prefix) {
@@ -422,8 +488,11 @@ pub(crate) fn email_body(entries: &[EmailEntry<'_>]) -> String {
 }
 
 async fn email_range(State(shared): State<Arc<Shared>>, Path(prefix): Path<String>, headers: HeaderMap) -> Response {
-    let Some(prefix) = parse_prefix(&prefix, EMAIL_PREFIX_LEN) else { return bad_prefix() };
     let Some(l) = shared.current(Kind::Email) else { return no_index(Kind::Email) };
+    if let Some(r) = shared.refuse_modified(Kind::Email) {
+        return r;
+    }
+    let Some(prefix) = parse_prefix(&prefix, EMAIL_PREFIX_LEN) else { return bad_prefix() };
     let sources = l.index.sources();
     let mut entries: Vec<EmailEntry<'_>> = Vec::new();
     let range = match l.index.range(&prefix) {
@@ -461,13 +530,21 @@ async fn email_range(State(shared): State<Arc<Shared>>, Path(prefix): Path<Strin
 }
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
-    let mut out = String::from("ok\n");
+    let mut out = String::new();
+    let mut healthy = true;
     for slot in &shared.slots {
-        if let Some(l) = shared.current(slot.kind) {
+        if slot.modified_in_place.load(Ordering::Relaxed) {
+            healthy = false;
+            let _ = writeln!(out, "{} index: file overwritten in place, not served", slot.kind);
+        } else if let Some(l) = shared.current(slot.kind) {
             let _ = writeln!(out, "{} {} entries", slot.kind, l.index.len());
         }
     }
-    (StatusCode::OK, out).into_response()
+    if healthy {
+        (StatusCode::OK, format!("ok\n{out}")).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, format!("unhealthy\n{out}")).into_response()
+    }
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
@@ -509,14 +586,37 @@ async fn observe(State(shared): State<Arc<Shared>>, req: Request, next: Next) ->
     resp
 }
 
-fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+/// How long browsers may cache a preflight answer, in seconds.
+pub const CORS_MAX_AGE: u64 = 86_400;
+
+/// CORS for the public routes (ranges and the breach catalogue), as HIBP allows: any origin,
+/// `GET`, and preflights answered for the request headers clients send.
+fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, Method};
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET])
+        .allow_headers([
+            HeaderName::from_static("add-padding"),
+            HeaderName::from_static("hibp-api-key"),
+            header::IF_NONE_MATCH,
+        ])
+        .max_age(Duration::from_secs(CORS_MAX_AGE))
+        // The origin is always `*`: nothing varies by origin. Keeps our `Vary: Add-Padding`.
+        .vary(Vec::<HeaderName>::new())
+}
+
+fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
+    let public = Router::new()
         .route("/range/{prefix}", get(password_range))
         .route("/range/search/{prefix}", get(email_range))
-        .route("/api/v3/breachedaccount/{account}", get(breach::breached_account))
         .route("/api/v3/breaches", get(breach::breaches))
         .route("/api/v3/breach/{name}", get(breach::breach))
         .route("/api/v3/dataclasses", get(breach::data_classes))
+        .layer(cors());
+    Router::new()
+        .merge(public)
+        .route("/api/v3/breachedaccount/{account}", get(breach::breached_account))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), observe))
@@ -526,7 +626,6 @@ fn router(shared: Arc<Shared>) -> Router {
             shared.config.request_timeout,
         ))
         .layer(tower::limit::ConcurrencyLimitLayer::new(shared.config.max_concurrency))
-        .with_state(shared)
 }
 
 /// Opens every index of `config` and checks k-anonymity: the shared state of a server.
@@ -539,7 +638,7 @@ fn open_shared(config: Config) -> Result<Arc<Shared>, Error> {
             return Err(Error::SameKind(kind));
         }
         log(&format!(
-            "{} index, {} entries; prefix length {}: {} buckets, {} empty, smallest non-empty {}, median {}, largest {}; padding {:?} ({} lines when constant)",
+            "{} index, {} entries; prefix length {}: {} buckets, {} empty, smallest non-empty {}, median {}, largest {}; padding {}",
             kind,
             loaded.index.len(),
             stats.prefix_len,
@@ -548,10 +647,17 @@ fn open_shared(config: Config) -> Result<Arc<Shared>, Error> {
             stats.min,
             stats.median,
             stats.max,
-            loaded.padding,
-            loaded.constant_lines
+            match loaded.padding {
+                Padding::Constant => format!("constant ({} lines in every response)", loaded.constant_lines),
+                Padding::OnRequest => "on request (800 to 1,000 lines when the client sends Add-Padding: true)".to_string(),
+            }
         ));
-        slots.push(Slot { path: path.clone(), kind, loaded: RwLock::new(Arc::new(loaded)) });
+        slots.push(Slot {
+            path: path.clone(),
+            kind,
+            loaded: RwLock::new(Arc::new(loaded)),
+            modified_in_place: AtomicBool::new(false),
+        });
     }
     if config.keys.keys.is_empty() {
         log("no API keys configured: /api/v3/breachedaccount answers 401 (see --api-keys)");
@@ -562,7 +668,8 @@ fn open_shared(config: Config) -> Result<Arc<Shared>, Error> {
 /// The service alone, without a listener or reloading: for embedding in another server, and
 /// for driving the real router in tests and fuzzing.
 pub fn app(config: Config) -> Result<Router, Error> {
-    Ok(router(open_shared(config)?))
+    let shared = open_shared(config)?;
+    Ok(router(shared.clone()).with_state(shared))
 }
 
 /// Opens the indexes, checks k-anonymity, and serves until `shutdown` completes; then stops
@@ -575,6 +682,15 @@ pub fn app(config: Config) -> Result<Router, Error> {
 /// closes idle keep-alive connections), and a request head larger than
 /// [`Config::max_header_bytes`] is answered with 431 and the connection closed.
 pub async fn serve(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let result = serve_until(config, shutdown).await;
+    log::flush(Duration::from_secs(1));
+    result
+}
+
+async fn serve_until(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
@@ -595,7 +711,7 @@ pub async fn serve(
         .max_header_size(shared.config.max_header_bytes.max(MIN_HEADER_BYTES))
         .max_headers(MAX_HEADERS);
     spawn_reloaders(shared.clone());
-    let app = router(shared);
+    let app = router(shared.clone()).with_state(shared);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -697,11 +813,34 @@ fn spawn_reloaders(shared: Arc<Shared>) {
             tick.tick().await;
             for i in 0..shared.slots.len() {
                 let slot = &shared.slots[i];
-                let now = file_id(&slot.path);
-                let current = slot.loaded.read().unwrap_or_else(|e| e.into_inner()).file_id;
-                if now.is_some() && now != current {
-                    let s2 = shared.clone();
-                    let _ = tokio::task::spawn_blocking(move || s2.reload(&s2.slots[i])).await;
+                let Some(now) = FileState::of(&slot.path) else { continue };
+                let loaded = slot.loaded.read().unwrap_or_else(|e| e.into_inner()).clone();
+                match loaded.file {
+                    Some(cur) if now == cur => {}
+                    // The mapped file itself changed (`cp new.ldx live.ldx`, truncation): never
+                    // follow it, since a writer may still be at work; stop serving it.
+                    Some(cur) if now.same_file(&cur) => {
+                        // Only the status change time moved (chmod, a hard link, or `cp -p`,
+                        // which restores the modification time): the head tells.
+                        let rewritten = now.len != cur.len
+                            || now.modified != cur.modified
+                            || read_head(&slot.path).is_none_or(|h| h != loaded.head);
+                        if rewritten && !slot.modified_in_place.swap(true, Ordering::Relaxed) {
+                            shared.metrics.reload_failures.fetch_add(1, Ordering::Relaxed);
+                            log(&format!(
+                                "WARNING: {} was overwritten in place ({} -> {} bytes): not following it, {} ranges answer 503; replace indexes by rename (build -o, or mv new.ldx {}), never cp onto a served index",
+                                slot.path.display(),
+                                cur.len,
+                                now.len,
+                                slot.kind,
+                                slot.path.display()
+                            ));
+                        }
+                    }
+                    _ => {
+                        let s2 = shared.clone();
+                        let _ = tokio::task::spawn_blocking(move || s2.reload(&s2.slots[i])).await;
+                    }
                 }
             }
         }
