@@ -147,9 +147,11 @@ pub struct BuildArgs {
     /// detected per file).
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub format: Option<Format>,
-    /// CSV column that holds the identifiers (default: found by header name).
+    /// CSV column that holds the identifiers, for every CSV input; repeat it to read several
+    /// (default: found by header name and content). Per source: `columns = [...]` in the
+    /// sources manifest.
     #[arg(long, value_name = "NAME")]
-    pub column: Option<String>,
+    pub column: Vec<String>,
     /// Fail on the first unreadable or corrupt input instead of reporting it and going on.
     #[arg(long)]
     pub strict: bool,
