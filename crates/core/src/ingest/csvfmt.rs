@@ -416,11 +416,12 @@ pub fn sniff(
         return Ok(None);
     }
     let delim = match sep {
-        Some(d) => format!("delimiter {} from sep= line, header on line 2", show_delimiter(d)),
+        Some(d) => format!("delimiter {} from sep= line", show_delimiter(d)),
         None if counted == 0 => "one column".to_string(),
         None => format!("delimiter {}", show_delimiter(delimiter)),
     };
-    let detection = format!("csv, {}, {delim}; header line skipped", choice.reason);
+    let skipped = if sep.is_some() { "sep= line and header (lines 1-2) skipped" } else { "header line skipped" };
+    let detection = format!("csv, {}, {delim}; {skipped}", choice.reason);
     Ok(Some((
         FileFormat {
             format: Format::Csv,
