@@ -327,3 +327,21 @@ fn column_is_repeatable_and_per_source_and_a_missing_one_names_the_file() {
         r.stderr
     );
 }
+
+#[test]
+fn csv_with_a_stray_quote_in_an_unquoted_field_loses_no_record() {
+    let dir = Dir::new();
+    // Over 2 MiB, so the framer must cut it; one unquoted field holds a lone quote.
+    let mut csv = String::from("id,name,email\n1,Pat O\"Neil,pat@example.com\n");
+    let n = 60_000;
+    for i in 2..n {
+        csv.push_str(&format!("{i},Person Number {i},person{i}@example.org\n"));
+    }
+    assert!(csv.len() > 2 << 20);
+    dir.write("big.csv", &csv);
+    let r = dir.cmd(&["build", "-o", "x.ldx", "big.csv"]).expect(0);
+    let (line, _) = summary_of(&r.stderr, "big.csv");
+    assert!(line.contains(&format!("{n} lines  {} records  0 rejected", n - 1)), "{line}");
+    let last = format!("person{}@example.org", n - 1);
+    assert_eq!(exposed(&dir, "x.ldx", &["pat@example.com", "person2@example.org", &last]), [true, true, true]);
+}

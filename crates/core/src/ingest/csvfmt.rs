@@ -335,7 +335,6 @@ pub fn sniff(
         }
     };
     let mut rdr = csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).flexible(true).from_reader(rest);
-    let mut rec = csv::StringRecord::new();
     let mut brec = csv::ByteRecord::new();
     match rdr.read_byte_record(&mut brec) {
         Ok(true) => {}
@@ -376,21 +375,16 @@ pub fn sniff(
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut same_width = 0;
     while rows.len() < SAMPLE_ROWS {
-        match rdr.read_record(&mut rec) {
+        // Bytes, decoded per field as the parser does (UTF-8, else windows-1252).
+        match rdr.read_byte_record(&mut brec) {
             Ok(true) => {
-                if rec.iter().all(|f| f.trim().is_empty()) {
+                if brec.iter().all(|f| f.trim_ascii().is_empty()) {
                     continue;
                 }
-                same_width += usize::from(rec.len() == header.len());
-                rows.push(rec.iter().map(str::to_string).collect());
+                same_width += usize::from(brec.len() == header.len());
+                rows.push(brec.iter().map(|f| super::parse::decode_lossy(f).into_owned()).collect());
             }
-            Ok(false) => break,
-            Err(_) => {
-                // Not UTF-8 or malformed: count the row, keep sampling.
-                if rdr.read_byte_record(&mut brec).is_err() {
-                    break;
-                }
-            }
+            Ok(false) | Err(_) => break,
         }
     }
     if head.len() >= SNIFF_BYTES && rows.len() > 1 {

@@ -320,6 +320,42 @@ mod tests {
         assert_eq!(fmt_of("hunter2\npassword\n", "x", Kind::Password), Format::Plain);
     }
 
+    fn detection(head: &str, name: &str, kind: Kind) -> FileFormat {
+        detect(head.as_bytes(), name, kind, None, &[]).unwrap().0
+    }
+
+    #[test]
+    fn wrong_format_guesses_of_issue_9_are_fixed() {
+        // Login combolists for password indexes, with the separator they use.
+        let f = detection("gamer01:hunter2\nbob:pw\n", "x", Kind::Password);
+        assert_eq!((f.format, f.delimiter), (Format::Combo, b':'));
+        assert!(f.detection.starts_with("combo (login:password"), "{}", f.detection);
+        let f = detection("CORP\\jsmith;pw1\n+44 20 7946 0000;pw2\nuser.name;p;w\n", "x", Kind::Ntlm);
+        assert_eq!((f.format, f.delimiter), (Format::Combo, b';'));
+        // A list starting with "password" is a plain list.
+        let f = detection("password\n123456\nqwerty\n", "x", Kind::Password);
+        assert_eq!(f.format, Format::Plain);
+        // Stealer logs.
+        let f = detection("URL: https://a.example\nLogin: a@example.com\nPassword: x\n===\n", "x", Kind::Email);
+        assert_eq!(f.format, Format::Stealer);
+        // JSON and prose with commas are not CSV.
+        let f = detection(
+            "{\"id\":1,\"email\":\"a@example.com\"}\n{\"id\":2,\"email\":\"b@example.com\"}\n",
+            "x",
+            Kind::Email,
+        );
+        assert_eq!(f.format, Format::Json);
+        let f = detection("Hello, write to a@example.com today.\nThanks, Bob\n", "x", Kind::Email);
+        assert_eq!(f.format, Format::Text);
+        // Headerless CSV is read as text, so its addresses are still found.
+        let f = detection("1,a@example.com,x\n2,b@example.com,y\n", "x", Kind::Email);
+        assert_eq!(f.format, Format::Text);
+        // A windows-1252 header and values.
+        let f =
+            detect(b"Name;Prim\xe4re E-Mail-Adresse\nM\xfcller;m@example.de\n", "x", Kind::Email, None, &[]).unwrap().0;
+        assert_eq!((f.format, f.columns), (Format::Csv, vec![1]));
+    }
+
     #[test]
     fn csv_column_by_name_and_header_length() {
         let (f, skip) = detect(b"id\tName\tE-Mail\n1\tx\ta@example.com\n", "x.tsv", Kind::Email, None, &[]).unwrap();
