@@ -281,6 +281,7 @@ fn column_is_repeatable_and_per_source_and_a_missing_one_names_the_file() {
     dir.write("a.csv", outlook);
     dir.write("shop.csv", "id;Mail;Other\n1;shop@example.com;other@example.com\n");
     dir.write("combo.txt", "combo@example.com:pw\n");
+    dir.write("logins.txt", "gamer01;hunter2\nbob;pw\n");
     // Two asked columns for every CSV input; shop names its own in the manifest; the combolist
     // is not CSV and is read as one.
     dir.write("m.toml", "[shop]\ncolumns = [\"Other\"]\n");
@@ -317,6 +318,10 @@ fn column_is_repeatable_and_per_source_and_a_missing_one_names_the_file() {
         ),
         [true, false, true, false, true, true]
     );
+    // A login combolist beside a CSV is not affected by --column either.
+    let r = dir.cmd(&["build", "--kind", "password", "--column", "Backup", "-o", "p.ldx", "logins.txt"]).expect(0);
+    assert!(summary_of(&r.stderr, "logins.txt").0.contains("[combo, none]"), "{}", r.stderr);
+    assert_eq!(exposed(&dir, "p.ldx", &["hunter2", "pw"]), [true, true]);
     // A CSV input with none of the asked columns: an error that names it and its columns.
     let r = dir.cmd(&["build", "--strict", "--column", "Nope", "-o", "y.ldx", "a.csv"]).expect(2);
     assert!(

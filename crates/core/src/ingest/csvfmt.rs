@@ -346,7 +346,8 @@ pub fn sniff(
     let header_len = header_start + rdr.position().byte() as usize;
     let header: Vec<String> =
         brec.iter().map(|f| super::parse::decode_lossy(f).trim().trim_start_matches('\u{feff}').to_string()).collect();
-    let insist = forced || !asked.is_empty() || named_csv;
+    // `--column` alone does not make a file CSV: it applies to every input, combolists too.
+    let insist = forced || named_csv;
     if counted == 0 {
         // One field: CSV only if asked for, or if the name is an asked or e-mail column.
         let one = header.first().map(String::as_str).unwrap_or("");
@@ -393,22 +394,26 @@ pub fn sniff(
     if !insist && counted > 0 && !rows.is_empty() && same_width * 2 < rows.len() {
         return Ok(None);
     }
-    let choice = match choose_columns(&header, &rows, kind, asked) {
-        Ok(c) => c,
-        Err(e) if insist => return Err(e),
-        Err(_) => return Ok(None),
-    };
+    // The file's own evidence of being CSV: columns found by name and content, holding an
+    // address (email indexes) when the sampled rows have values.
     let filled = |i: usize| rows.iter().any(|r| r.get(i).is_some_and(|c| !c.trim().is_empty()));
     let holds_address = |i: usize| rows.iter().any(|r| r.get(i).is_some_and(|c| is_addresses(c)));
-    if !insist
-        && kind == Kind::Email
-        && choice.columns.iter().any(|&i| filled(i))
-        && !choice.columns.iter().any(|&i| holds_address(i))
-    {
-        // Named like e-mail columns but holding no address: not evidence enough for a file
-        // that is not named .csv; the other formats (free text) get it.
-        return Ok(None);
-    }
+    let found = choose_columns(&header, &rows, kind, &[]);
+    let own = found.as_ref().ok().filter(|c| {
+        kind != Kind::Email || !c.columns.iter().any(|&i| filled(i)) || c.columns.iter().any(|&i| holds_address(i))
+    });
+    let is_csv = insist || own.is_some();
+    let choice = match (asked.is_empty(), own) {
+        (true, Some(c)) => Ok(c.clone()),
+        (true, None) => found.clone(),
+        (false, _) => choose_columns(&header, &rows, kind, asked),
+    };
+    let choice = match choice {
+        Ok(c) if is_csv || !asked.is_empty() => c,
+        // A CSV file (by name, by --format or by its own columns) without usable columns.
+        Err(e) if is_csv => return Err(e),
+        _ => return Ok(None),
+    };
     let delim = match sep {
         Some(d) => format!("delimiter {} from sep= line", show_delimiter(d)),
         None if counted == 0 => "one column".to_string(),
@@ -548,6 +553,13 @@ mod tests {
         assert!(f.detection.contains("from sep= line"), "{}", f.detection);
         // A password list starting with "password" is not CSV.
         assert_eq!(sniff(b"password\nhunter2\n", "x.txt", Kind::Password, false, &[]).unwrap(), None);
+        // --column applies to every input but does not make a combolist or prose CSV.
+        let asked = ["Email".to_string()];
+        assert_eq!(sniff(b"gamer01;hunter2\nbob;pw\n", "x.txt", Kind::Password, false, &asked).unwrap(), None);
+        assert_eq!(sniff(b"Hello, there\nBye, now\n", "x.txt", Kind::Email, false, &asked).unwrap(), None);
+        // ... while a CSV by its own columns without the asked one is an error.
+        let e = sniff(b"id;Mail\n1;a@example.com\n", "x.txt", Kind::Email, false, &asked).unwrap_err();
+        assert!(e.0.contains("\"id\", \"Mail\""), "{}", e.0);
         // An email list whose first line is "email" is a one-column CSV.
         let (f, _) = sniff(b"email\na@example.com\n", "x", Kind::Email, false, &[]).unwrap().unwrap();
         assert_eq!(f.columns, [0]);
