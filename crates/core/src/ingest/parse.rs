@@ -301,6 +301,7 @@ fn parse_csv(kind: Kind, fmt: &FileFormat, data: &[u8], first_line: u64, sink: &
     let mut rdr =
         csv::ReaderBuilder::new().has_headers(false).delimiter(fmt.delimiter).flexible(true).from_reader(data);
     let mut rec = csv::ByteRecord::new();
+    let mut found: Vec<Key> = Vec::new();
     loop {
         let line = first_line + rdr.position().line().saturating_sub(1);
         match rdr.read_byte_record(&mut rec) {
@@ -316,7 +317,7 @@ fn parse_csv(kind: Kind, fmt: &FileFormat, data: &[u8], first_line: u64, sink: &
             continue;
         }
         match kind {
-            Kind::Email => csv_email_record(fmt, &rec, line, sink, stats),
+            Kind::Email => csv_email_record(fmt, &rec, line, &mut found, sink, stats),
             Kind::Password | Kind::Ntlm => {
                 let col = fmt.columns.first().copied().unwrap_or(0);
                 let Some(field) = rec.get(col) else {
@@ -341,9 +342,16 @@ fn parse_csv(kind: Kind, fmt: &FileFormat, data: &[u8], first_line: u64, sink: &
 /// The addresses of one CSV record: every chosen column, each cell possibly holding several
 /// addresses ([`super::csvfmt::cell_addresses`]). A record whose chosen cells are all empty is
 /// one reject; each bad cell is one reject.
-fn csv_email_record(fmt: &FileFormat, rec: &csv::ByteRecord, line: u64, sink: &mut dyn Sink, stats: &mut FileStats) {
+fn csv_email_record(
+    fmt: &FileFormat,
+    rec: &csv::ByteRecord,
+    line: u64,
+    found: &mut Vec<Key>,
+    sink: &mut dyn Sink,
+    stats: &mut FileStats,
+) {
     let mut any_cell = false;
-    let mut found: Vec<Key> = Vec::new();
+    found.clear();
     let mut missing = true;
     for &col in &fmt.columns {
         let Some(field) = rec.get(col) else { continue };
@@ -370,7 +378,7 @@ fn csv_email_record(fmt: &FileFormat, rec: &csv::ByteRecord, line: u64, sink: &m
             stats.reject(reason, line, || redact(piece));
         }
     }
-    for k in &found {
+    for k in found.iter() {
         sink.key(*k, 1);
     }
     stats.records += found.len() as u64;
@@ -518,6 +526,21 @@ not json
         assert_eq!(stats.rejects["NTLM hash (a SHA-1 index cannot hold it; build with --kind ntlm)"].count, 1);
         let (keys, _) = run(Kind::Ntlm, Format::Hashes, b"8846F7EAEE8FB117AD06BDD830B7586C:5\n");
         assert_eq!(keys, [(crate::ntlm_key("password"), 5)]);
+    }
+
+    #[test]
+    fn csv_records_read_every_chosen_column_and_each_address_of_a_cell() {
+        let fmt = FileFormat { columns: vec![1, 3], ..FileFormat::simple(Format::Csv) };
+        let data = b"1,a@example.com,x,\"b@example.com; c@example.com\"\n2,,y,\n3,bad@@example.com,z,d@example.com\n";
+        let mut keys = Vec::new();
+        let mut stats = FileStats::default();
+        parse_chunk(Kind::Email, &fmt, data, 2, &mut keys, &mut stats);
+        let want: Vec<(Key, u64)> =
+            ["a@example.com", "b@example.com", "c@example.com", "d@example.com"].iter().map(|a| (ek(a), 1)).collect();
+        assert_eq!(keys, want);
+        assert_eq!((stats.lines, stats.records), (3, 4));
+        assert_eq!(stats.rejects["empty address field"].examples, [(3, String::new())]);
+        assert_eq!(stats.rejects["more than one @"].examples, [(4, "***@example.com".to_string())]);
     }
 
     #[test]
