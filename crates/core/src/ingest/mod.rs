@@ -356,6 +356,49 @@ mod tests {
         assert_eq!((f.format, f.columns), (Format::Csv, vec![1]));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(600))]
+        /// Sniffing and parsing stealer logs, login combolists and CSV exports never panics,
+        /// and every line is counted.
+        #[test]
+        fn new_formats_never_panic_and_count_every_line(
+            parts in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just("URL: https://a.example/".to_string()),
+                proptest::strategy::Just("Username: ".to_string()),
+                proptest::strategy::Just("PASS:".to_string()),
+                proptest::strategy::Just("===".to_string()),
+                proptest::strategy::Just("sep=;".to_string()),
+                proptest::strategy::Just("E-mail Address".to_string()),
+                proptest::strategy::Just("a@example.com".to_string()),
+                proptest::strategy::Just("メール".to_string()),
+                "[\\n\\r\"',;|:\\t@ =\\\\é]{1,3}",
+                "[a-z0-9+]{1,6}",
+            ], 0..40),
+            kind in 0usize..3,
+        ) {
+            let data = parts.concat();
+            let kind = [Kind::Email, Kind::Password, Kind::Ntlm][kind];
+            let _ = detect(data.as_bytes(), "x.txt", kind, None, &["E-mail Address".to_string()]);
+            let _ = detect(data.as_bytes(), "x.csv", kind, None, &[]);
+            let _ = stealer::cut(data.as_bytes());
+            for format in [Format::Stealer, Format::Combo, Format::Plain] {
+                if !format.supports(kind) {
+                    continue;
+                }
+                let fmt = detect(data.as_bytes(), "x", kind, Some(format), &[]).unwrap().0;
+                let mut keys = Vec::new();
+                let mut stats = FileStats::default();
+                parse_chunk(kind, &fmt, data.as_bytes(), 1, &mut keys, &mut stats);
+                let newlines = data.bytes().filter(|&b| b == b'\n').count() as u64;
+                proptest::prop_assert!(stats.lines == newlines || stats.lines == newlines + 1);
+            }
+            if let Ok((fmt, _)) = detect(data.as_bytes(), "x", kind, Some(Format::Csv), &[]) {
+                let mut keys = Vec::new();
+                parse_chunk(kind, &fmt, data.as_bytes(), 1, &mut keys, &mut FileStats::default());
+            }
+        }
+    }
+
     #[test]
     fn csv_column_by_name_and_header_length() {
         let (f, skip) = detect(b"id\tName\tE-Mail\n1\tx\ta@example.com\n", "x.tsv", Kind::Email, None, &[]).unwrap();
