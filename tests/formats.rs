@@ -31,12 +31,31 @@ fn username_password_combolists_hash_the_password_not_the_line() {
     dir.write("semi.txt", "+1 (555) 010-0199;semi;colon\nヤマダ;pw-jp\r\n");
     dir.write("pipe.txt", "0901234567|pipe-pw\nbob.smith|a|b\n");
     dir.write("tab.txt", "gamer02\tpass phrase with spaces\n");
+    dir.write(
+        "ulp.txt",
+        "https://site.example:8443/login:ulp-user:ulp:pw\nandroid://Qx9@com.example.app/:+15550100:ulp-two\n",
+    );
     let r = dir
-        .cmd(&["build", "--kind", "password", "-o", "pw.ldx", "colon.txt", "semi.txt", "pipe.txt", "tab.txt"])
+        .cmd(&[
+            "build",
+            "--kind",
+            "password",
+            "-o",
+            "pw.ldx",
+            "colon.txt",
+            "semi.txt",
+            "pipe.txt",
+            "tab.txt",
+            "ulp.txt",
+        ])
         .expect(0);
-    for (file, sep, lines) in
-        [("colon.txt", "':'", 3), ("semi.txt", "';'", 2), ("pipe.txt", "'|'", 2), ("tab.txt", "tab", 1)]
-    {
+    for (file, sep, lines) in [
+        ("colon.txt", "':'", 3),
+        ("semi.txt", "';'", 2),
+        ("pipe.txt", "'|'", 2),
+        ("tab.txt", "tab", 1),
+        ("ulp.txt", "':'", 2),
+    ] {
         let (line, detected) = summary_of(&r.stderr, file);
         assert!(line.contains("[combo, none]"), "{line}");
         assert!(line.contains(&format!("{lines} lines  {lines} records  0 rejected")), "{line}");
@@ -54,12 +73,15 @@ fn username_password_combolists_hash_the_password_not_the_line() {
             "pipe-pw",
             "a|b",
             "pass phrase with spaces",
+            "ulp:pw",
+            "ulp-two",
             "gamer01:hunter2",
             "gamer01",
             "CORP\\jsmith",
+            "pw",
         ],
     );
-    assert_eq!(got, [true, true, true, true, true, true, true, true, false, false, false]);
+    assert_eq!(got, [true, true, true, true, true, true, true, true, true, true, false, false, false, false]);
     // The hashes are the passwords' own SHA-1s.
     let r = dir.cmd(&["check", "-i", "pw.ldx", "--format", "json"]).stdin("hunter2\nWinter2023!\np@ss:x\n").expect(1);
     let sha1s: Vec<String> = json_lines(&r.stdout).iter().map(|v| v["sha1"].as_str().unwrap().to_string()).collect();

@@ -44,9 +44,38 @@ pub fn is_login(s: &str) -> bool {
     }
 }
 
+/// Splits a `URL:login:password` line (stealer-log "ULP" lists) whose login is not an address:
+/// the URL runs from its `scheme://` to the first `:` that is not a port (`:8443/`), the login
+/// to the next `:`, the password is the rest.
+pub fn split_url_login(line: &str) -> Option<(&str, &str)> {
+    let line = line.trim_start_matches([' ', '\t', '\u{feff}']);
+    let b = line.as_bytes();
+    let scheme_end = b[..b.len().min(34)].windows(3).position(|w| w == b"://")?;
+    if !b[..scheme_end].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')) || scheme_end == 0
+    {
+        return None;
+    }
+    let mut from = scheme_end + 3;
+    loop {
+        let p = from + line[from..].find(':')?;
+        let digits = b[p + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits > 0 && matches!(b.get(p + 1 + digits), Some(b'/') | None) {
+            from = p + 1; // a port
+            continue;
+        }
+        let rest = &line[p + 1..];
+        let q = rest.find(':')?;
+        let (login, pw) = (&rest[..q], &rest[q + 1..]);
+        return (!login.is_empty() && !pw.is_empty()).then_some((login, pw));
+    }
+}
+
 /// The first login separator of a line and the login before it, if that login is login-shaped
 /// and a password follows.
 fn login_split(line: &str) -> Option<(u8, &str, &str)> {
+    if let Some((login, pw)) = split_url_login(line) {
+        return Some((b':', login, pw));
+    }
     let p = line.bytes().position(|b| LOGIN_SEPARATORS.contains(&b))?;
     let (login, pw) = (&line[..p], &line[p + 1..]);
     (is_login(login) && !pw.is_empty()).then(|| (line.as_bytes()[p], login, pw))
@@ -62,6 +91,9 @@ pub fn password_of(line: &str, delimiter: u8) -> Result<&str, &'static str> {
         if !c.address.bytes().any(|b| text::COMBO_SEPARATORS.contains(&b)) {
             return c.password.ok_or("no password after the address");
         }
+    }
+    if let Some((_, pw)) = split_url_login(line) {
+        return Ok(pw);
     }
     let line = line.trim_start_matches([' ', '\t', '\u{feff}']);
     let p = if LOGIN_SEPARATORS.contains(&delimiter) { line.bytes().position(|b| b == delimiter) } else { None };
@@ -219,5 +251,10 @@ mod tests {
         assert_eq!(password_of("a@example.com p:q", b':'), Ok("p:q"));
         assert_eq!(password_of("https://x.example/l:tina@example.com:Pa:ss", b':'), Ok("Pa:ss"));
         assert_eq!(password_of("nosep", b':'), Err("no separator"));
+        // URL:login:password lines whose login is no address, with and without a port.
+        assert_eq!(password_of("https://site.example/login:gamer01:hunter2", b':'), Ok("hunter2"));
+        assert_eq!(password_of("https://site.example:8443/x:gamer01:pa:ss", b':'), Ok("pa:ss"));
+        assert_eq!(password_of("https://site.example:gamer01:12345", b':'), Ok("12345"));
+        assert_eq!(password_of("android://Qx9@com.example.app/:+15550100:pw", b':'), Ok("pw"));
     }
 }
