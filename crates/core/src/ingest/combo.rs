@@ -158,6 +158,13 @@ pub fn sniff(lines: &[&[u8]], kind: Kind) -> Sniffed {
             Format::Combo,
             format!("combo (address:password), {}% of {sampled} sampled lines", pct(email_combo)),
         ),
+        Kind::Email if logins * 100 >= n * LOGIN_COMBO_SHARE => simple(
+            Format::Text,
+            format!(
+                "text: {}% of {sampled} sampled lines are login:password without an address (a password list? build it with --kind password)",
+                pct(logins)
+            ),
+        ),
         Kind::Email => simple(
             Format::Text,
             format!(
