@@ -143,13 +143,15 @@ pub struct BuildArgs {
     /// Bloom filter false-positive rate.
     #[arg(long, default_value_t = 0.001, value_name = "P")]
     pub fpr: f64,
-    /// Input format for every file: combo, csv, json, sql, plain, text or hashes (default:
-    /// detected per file).
+    /// Input format for every file: combo, csv, json, sql, plain, text, hashes or stealer
+    /// (default: detected per file; the summary says what was detected and why).
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub format: Option<Format>,
-    /// CSV column that holds the identifiers (default: found by header name).
+    /// CSV column that holds the identifiers, for every CSV input; repeat it to read several
+    /// (default: found by header name and content). Per source: `columns = [...]` in the
+    /// sources manifest.
     #[arg(long, value_name = "NAME")]
-    pub column: Option<String>,
+    pub column: Vec<String>,
     /// Fail on the first unreadable or corrupt input instead of reporting it and going on.
     #[arg(long)]
     pub strict: bool,

@@ -141,7 +141,7 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
     opts.memory = a.memory;
     opts.fpr = a.fpr;
     opts.format = a.format;
-    opts.column = a.column.clone();
+    opts.columns = a.column.clone();
     opts.strict = a.strict;
     opts.threads = a.threads;
     opts.temp_dir = a.temp_dir.clone();
@@ -177,6 +177,9 @@ fn print_summary(r: &BuildReport, dest: &Path) -> Result<()> {
             f.stats.records,
             f.stats.rejected()
         )?;
+        if let Some(d) = &f.detection {
+            writeln!(e, "    detected: {d}")?;
+        }
         for (reason, rej) in &f.stats.rejects {
             let examples: Vec<String> = rej
                 .examples

@@ -9,13 +9,13 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else { return };
     let kind = [Kind::Email, Kind::Password, Kind::Ntlm][usize::from(sel >> 6) % 3];
-    let _ = ingest::detect(rest, "fuzz.txt", kind, None, None);
+    let _ = ingest::detect(rest, "fuzz.txt", kind, None, &[]);
     let format = Format::ALL[usize::from(sel & 7) % Format::ALL.len()];
     if !format.supports(kind) {
         return;
     }
     let fmt = match format {
-        Format::Csv => match ingest::detect(rest, "fuzz.csv", kind, Some(Format::Csv), None) {
+        Format::Csv => match ingest::detect(rest, "fuzz.csv", kind, Some(Format::Csv), &[]) {
             Ok((f, _)) => f,
             Err(_) => FileFormat::simple(Format::Csv),
         },

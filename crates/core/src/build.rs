@@ -75,8 +75,9 @@ pub struct BuildOptions {
     pub fpr: f64,
     /// Format for every file instead of detection.
     pub format: Option<Format>,
-    /// CSV column holding the identifiers.
-    pub column: Option<String>,
+    /// CSV columns holding the identifiers, for every source that does not name its own in the
+    /// manifest (`columns = [...]`); empty: found by header name and content.
+    pub columns: Vec<String>,
     /// Stop at the first unreadable or corrupt input instead of reporting it and going on.
     pub strict: bool,
     /// Parsing threads (0: one per core).
@@ -96,7 +97,7 @@ impl BuildOptions {
             memory: 1 << 30,
             fpr: 0.001,
             format: None,
-            column: None,
+            columns: Vec::new(),
             strict: false,
             threads: 0,
             temp_dir: None,
@@ -144,6 +145,9 @@ pub struct FileReport {
     pub format: Option<String>,
     /// Compression found.
     pub compression: Option<String>,
+    /// How the format was detected and why (`csv, column "E-mail Address" (+2 e-mail columns)
+    /// by header and content, delimiter ';' from sep= line`).
+    pub detection: Option<String>,
     /// Bytes read from disk.
     pub bytes: u64,
     /// Lines, records and rejects.
@@ -419,8 +423,21 @@ fn worker(
 /// Where the stream may be cut after whole records.
 enum Framer {
     Lines,
-    Csv,
+    /// CSV with this delimiter.
+    Csv(u8),
     Sql,
+    /// Stealer logs: cut only between blocks.
+    Stealer,
+}
+
+/// Where the CSV framer is inside a record, as the csv crate reads it: a quote opens a quoted
+/// field only at the start of a field; inside one, `""` is a quote and a lone `"` closes it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CsvState {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    QuoteInQuoted,
 }
 
 struct NoEvents;
@@ -431,10 +448,11 @@ impl ingest::sql::Events for NoEvents {
 }
 
 impl Framer {
-    fn for_format(f: Format) -> Framer {
-        match f {
-            Format::Csv => Framer::Csv,
+    fn for_format(f: &FileFormat) -> Framer {
+        match f.format {
+            Format::Csv => Framer::Csv(f.delimiter),
             Format::Sql => Framer::Sql,
+            Format::Stealer => Framer::Stealer,
             _ => Framer::Lines,
         }
     }
@@ -443,18 +461,26 @@ impl Framer {
     fn cut(&mut self, buf: &[u8]) -> Option<usize> {
         match self {
             Framer::Lines => memchr::memrchr(b'\n', buf).map(|p| p + 1),
-            Framer::Csv => {
-                let mut quoted = false;
+            Framer::Csv(delimiter) => {
+                let delimiter = *delimiter;
+                let mut state = CsvState::FieldStart;
                 let mut cut = None;
                 for (i, &b) in buf.iter().enumerate() {
-                    match b {
-                        b'"' => quoted = !quoted,
-                        b'\n' if !quoted => cut = Some(i + 1),
-                        _ => {}
-                    }
+                    state = match (state, b) {
+                        (CsvState::Quoted, b'"') => CsvState::QuoteInQuoted,
+                        (CsvState::Quoted, _) => CsvState::Quoted,
+                        (CsvState::QuoteInQuoted, b'"') | (CsvState::FieldStart, b'"') => CsvState::Quoted,
+                        (_, b'\n') => {
+                            cut = Some(i + 1);
+                            CsvState::FieldStart
+                        }
+                        (_, b) if b == delimiter => CsvState::FieldStart,
+                        _ => CsvState::Unquoted,
+                    };
                 }
                 cut
             }
+            Framer::Stealer => ingest::stealer::cut(buf),
             Framer::Sql => {
                 let mut l = ingest::sql::Lexer::default();
                 let mut cut = None;
@@ -472,7 +498,8 @@ impl Framer {
     fn overlong_reason(&self) -> &'static str {
         match self {
             Framer::Lines => "line over 64 KiB",
-            Framer::Csv => "CSV record over 1 MiB or unbalanced quote",
+            Framer::Stealer => "stealer-log block over 1 MiB",
+            Framer::Csv(_) => "CSV record over 1 MiB or unbalanced quote",
             Framer::Sql => "SQL string or comment over 1 MiB, or unbalanced quote",
         }
     }
@@ -535,6 +562,8 @@ struct Reader<'a> {
     reports: Vec<FileReport>,
     /// What the reading side counted per file (skipped over-long lines, header lines).
     stats: Vec<FileStats>,
+    /// The CSV columns asked for each source (empty: found by header and content).
+    columns: Vec<Vec<String>>,
 }
 
 impl Reader<'_> {
@@ -558,6 +587,7 @@ impl Reader<'_> {
             source: source.to_string(),
             format: None,
             compression: None,
+            detection: None,
             bytes: 0,
             stats: FileStats::default(),
             error: None,
@@ -654,6 +684,7 @@ impl Reader<'_> {
                 source: String::new(),
                 format: None,
                 compression: None,
+                detection: None,
                 bytes: 0,
                 stats: FileStats::default(),
                 error: None,
@@ -681,14 +712,15 @@ impl Reader<'_> {
         report: &mut FileReport,
         stats: &mut FileStats,
     ) -> std::result::Result<(), String> {
-        let (format, skip) = ingest::detect(&buf, name, self.opts.kind, self.opts.format, self.opts.column.as_deref())
-            .map_err(|e| e.0)?;
+        let columns = &self.columns[source as usize];
+        let (format, skip) = ingest::detect(&buf, name, self.opts.kind, self.opts.format, columns).map_err(|e| e.0)?;
         report.format = Some(format.format.name().into());
+        report.detection = (!format.detection.is_empty()).then(|| format.detection.clone());
         let format = Arc::new(format);
         let mut line = 1 + memchr::memchr_iter(b'\n', &buf[..skip]).count() as u64;
         stats.lines += line - 1;
         buf.drain(..skip);
-        let mut framer = Framer::for_format(format.format);
+        let mut framer = Framer::for_format(&format);
         let mut skipping = false;
         loop {
             if self.failed.load(Ordering::Relaxed) {
@@ -712,7 +744,7 @@ impl Reader<'_> {
                         line += n;
                         buf.drain(..p);
                         skipping = false;
-                        framer = Framer::for_format(format.format);
+                        framer = Framer::for_format(&format);
                     }
                     None => {
                         let n = memchr::memchr_iter(b'\n', &buf).count() as u64;
@@ -961,6 +993,14 @@ pub fn build(
             )));
         }
     }
+    // The CSV columns of each source: its own from the manifest, else --column's.
+    let columns: Vec<Vec<String>> = sources
+        .iter()
+        .map(|s| {
+            let own = opts.manifest.as_ref().and_then(|m| m.sources.get(&s.name)).map(|i| i.columns.clone());
+            own.filter(|c| !c.is_empty()).unwrap_or_else(|| opts.columns.clone())
+        })
+        .collect();
     let mut files: Vec<(u32, PathBuf)> = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         for f in files_of(input)? {
@@ -1013,6 +1053,7 @@ pub fn build(
         last_progress: Instant::now(),
         reports: Vec::with_capacity(files.len()),
         stats: Vec::with_capacity(files.len()),
+        columns,
     };
     let mut strict_error = None;
     for (source, path) in &files {
@@ -1136,6 +1177,21 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_framer_ignores_a_quote_inside_an_unquoted_field() {
+        let fmt = |d: u8| FileFormat { delimiter: d, ..FileFormat::simple(Format::Csv) };
+        // A stray quote in an unquoted field used to flip the framer into "quoted" for good.
+        let data = b"1,Jane \"JJ\" Doe,jj@example.com\n2,Bo\"b,bob@example.com\n3,x,c@example.com\n";
+        assert_eq!(Framer::for_format(&fmt(b',')).cut(data), Some(data.len()));
+        // A quoted field with a newline and doubled quotes is one record.
+        let data = b"1,\"a \"\"b\"\"\nc\",x@example.com\n2,\"open";
+        let cut = Framer::for_format(&fmt(b',')).cut(data).unwrap();
+        assert_eq!(&data[..cut], b"1,\"a \"\"b\"\"\nc\",x@example.com\n");
+        // With ';' as the delimiter, a quote after ',' is inside an unquoted field.
+        let data = b"1;a,\"b;c@example.com\n2;d;e@example.com\n";
+        assert_eq!(Framer::for_format(&fmt(b';')).cut(data), Some(data.len()));
+    }
 
     #[test]
     fn radix_sort_of_run_records_equals_a_comparison_sort() {

@@ -8,6 +8,7 @@
 //! breach_date = "2020-03-14"
 //! data_classes = ["Email addresses", "Passwords"]
 //! description = "Forum database posted on a paste site."
+//! columns = ["Email", "E-mail 2 Address"]   # CSV columns to read (default: found)
 //! ```
 
 use std::collections::BTreeMap;
@@ -33,6 +34,9 @@ pub struct SourceInfo {
     pub description: Option<String>,
     /// The breached site's domain.
     pub domain: Option<String>,
+    /// CSV columns holding the identifiers in this source's files (overrides `--column`).
+    #[serde(default)]
+    pub columns: Vec<String>,
 }
 
 /// A parsed manifest: source name → information.

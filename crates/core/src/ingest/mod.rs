@@ -9,10 +9,14 @@ use std::sync::Arc;
 
 use crate::format::Kind;
 
+pub mod combo;
+pub mod csvfmt;
 mod parse;
 pub mod sql;
+pub mod stealer;
 pub mod text;
 
+pub use csvfmt::{choose_columns, ColumnChoice};
 pub use parse::{parse_chunk, FileStats, Reject, Sink};
 
 /// Longest line (or CSV record, or SQL string literal) kept, in bytes. Longer ones are skipped
@@ -41,12 +45,22 @@ pub enum Format {
     Text,
     /// Pwned Passwords style `SHA1[:count]` lines.
     Hashes,
+    /// Stealer logs: multi-line `URL:` / `Username:` / `Password:` blocks.
+    Stealer,
 }
 
 impl Format {
     /// Every format, for help texts.
-    pub const ALL: [Format; 7] =
-        [Format::Combo, Format::Csv, Format::Json, Format::Sql, Format::Plain, Format::Text, Format::Hashes];
+    pub const ALL: [Format; 8] = [
+        Format::Combo,
+        Format::Csv,
+        Format::Json,
+        Format::Sql,
+        Format::Plain,
+        Format::Text,
+        Format::Hashes,
+        Format::Stealer,
+    ];
 
     /// The format's name on the command line.
     pub fn name(self) -> &'static str {
@@ -58,6 +72,7 @@ impl Format {
             Format::Plain => "plain",
             Format::Text => "text",
             Format::Hashes => "hashes",
+            Format::Stealer => "stealer",
         }
     }
 
@@ -70,7 +85,9 @@ impl Format {
     pub fn supports(self, kind: Kind) -> bool {
         match kind {
             Kind::Email => true,
-            Kind::Password | Kind::Ntlm => matches!(self, Format::Combo | Format::Csv | Format::Plain | Format::Hashes),
+            Kind::Password | Kind::Ntlm => {
+                matches!(self, Format::Combo | Format::Csv | Format::Plain | Format::Hashes | Format::Stealer)
+            }
         }
     }
 }
@@ -81,23 +98,33 @@ impl fmt::Display for Format {
     }
 }
 
-/// A format resolved for one file: CSV also carries its delimiter and column.
+/// A format resolved for one file: CSV also carries its delimiter and columns, a login
+/// combolist its separator, and every detected format the reason it was chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileFormat {
     /// The format.
     pub format: Format,
-    /// CSV delimiter.
+    /// CSV delimiter; for a login combolist the separator detection found (0: none found).
     pub delimiter: u8,
-    /// CSV column index holding the identifier.
-    pub column: usize,
-    /// CSV column name, for messages.
-    pub column_name: String,
+    /// CSV column indexes holding the identifiers, the main one first.
+    pub columns: Vec<usize>,
+    /// CSV column names, for messages.
+    pub column_names: Vec<String>,
+    /// How the format was settled and why (`csv, column "Email" by header and content,
+    /// delimiter ';'`), for the build summary; empty when nothing was detected.
+    pub detection: String,
 }
 
 impl FileFormat {
     /// A format that needs no CSV details.
     pub fn simple(format: Format) -> FileFormat {
-        FileFormat { format, delimiter: b',', column: 0, column_name: String::new() }
+        FileFormat { format, delimiter: b',', columns: vec![0], column_names: Vec::new(), detection: String::new() }
+    }
+
+    /// The same format with its detection reason.
+    pub fn with_detection(mut self, detection: impl Into<String>) -> FileFormat {
+        self.detection = detection.into();
+        self
     }
 }
 
@@ -184,75 +211,52 @@ pub fn is_tar(head: &[u8]) -> bool {
     head.get(257..262) == Some(b"ustar")
 }
 
-/// The column names that hold addresses (for email indexes) or passwords, lowercase.
-fn default_columns(kind: Kind) -> &'static [&'static str] {
-    match kind {
-        Kind::Email => &[
-            "email",
-            "e-mail",
-            "e_mail",
-            "email_address",
-            "emailaddress",
-            "email address",
-            "mail",
-            "user_email",
-            "useremail",
-            "login_email",
-            "address",
-        ],
-        Kind::Password | Kind::Ntlm => {
-            &["password", "pass", "passwd", "pwd", "plaintext", "plain_password", "password_plain"]
-        }
-    }
-}
-
 /// Why a file's format could not be settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormatError(pub String);
 
 /// Settles the format of a file from its first bytes (`head`, already decompressed and
-/// decoded), its name, the format asked for (`forced`) and the CSV column asked for.
+/// decoded), its name, the format asked for (`forced`) and the CSV columns asked for
+/// (`columns`, empty for none: then found by name and content). The returned format says in
+/// [`FileFormat::detection`] how and why it was chosen.
 ///
-/// Returns the format and, for CSV, the byte length of the header record to skip.
+/// Returns the format and, for CSV, the byte length of the lines to skip (an Excel `sep=`
+/// line and the header record).
 pub fn detect(
     head: &[u8],
     name: &str,
     kind: Kind,
     forced: Option<Format>,
-    column: Option<&str>,
+    columns: &[String],
 ) -> Result<(FileFormat, usize), FormatError> {
     if let Some(f) = forced {
         if !f.supports(kind) {
             return Err(FormatError(format!("format {f} cannot feed a {kind} index")));
         }
         if f != Format::Csv {
-            return Ok((FileFormat::simple(f), 0));
+            let mut ff = FileFormat::simple(f).with_detection(format!("{f} (as asked with --format)"));
+            if f == Format::Combo && kind != Kind::Email {
+                ff.delimiter = combo::sniff(&sample_lines(head), kind).delimiter;
+            }
+            return Ok((ff, 0));
         }
     }
-    let lower_name = name.to_ascii_lowercase();
-    let looks_tabular = [".csv", ".tsv"].iter().any(|e| lower_name.contains(e));
-    if forced == Some(Format::Csv) || column.is_some() || forced.is_none() {
-        match csv_header(head, kind, column) {
-            Ok(found) => return Ok(found),
-            Err(e) if forced == Some(Format::Csv) || column.is_some() || looks_tabular => return Err(e),
-            Err(_) => {}
-        }
+    if let Some((f, skip)) = csvfmt::sniff(head, name, kind, forced == Some(Format::Csv), columns)? {
+        return Ok((f, skip));
     }
-    let lines: Vec<&[u8]> = head
-        .split(|&b| b == b'\n')
-        .take(200)
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .collect();
-    // Drop the last line, which may be cut short by the sniff window.
-    let lines = if head.len() >= SNIFF_BYTES && lines.len() > 1 { &lines[..lines.len() - 1] } else { &lines[..] };
+    let lines = sample_lines(head);
     let n = lines.len().max(1);
     let hashes = lines.iter().filter(|l| parse::hash_line(l, kind.hex_len()).is_some()).count();
     if hashes * 10 >= n * 8 && !lines.is_empty() {
-        return Ok((FileFormat::simple(Format::Hashes), 0));
+        let why =
+            format!("hashes, {}% of {} sampled lines are {} hashes", hashes * 100 / n, lines.len(), kind.hex_len());
+        return Ok((FileFormat::simple(Format::Hashes).with_detection(why), 0));
+    }
+    if let Some(why) = stealer::sniff(&lines) {
+        return Ok((FileFormat::simple(Format::Stealer).with_detection(why), 0));
     }
     let head_text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    if kind == Kind::Email && (head_text.contains("insert into") || lower_name.contains(".sql")) {
+    if kind == Kind::Email && (head_text.contains("insert into") || name.to_ascii_lowercase().contains(".sql")) {
         return Ok((FileFormat::simple(Format::Sql), 0));
     }
     if kind == Kind::Email {
@@ -264,69 +268,25 @@ pub fn detect(
             return Ok((FileFormat::simple(Format::Json), 0));
         }
     }
-    let mut combo = 0;
-    let mut plain = 0;
-    for l in lines {
-        let s = String::from_utf8_lossy(l);
-        let t = s.trim();
-        match kind {
-            Kind::Email => {
-                if crate::normalize_email(t).is_ok() && !t.bytes().any(|b| text::COMBO_SEPARATORS.contains(&b)) {
-                    plain += 1;
-                } else if text::split_combo(t)
-                    .is_some_and(|c| c.password.is_some() && crate::normalize_email(c.address).is_ok())
-                {
-                    combo += 1;
-                }
-            }
-            Kind::Password | Kind::Ntlm => {
-                if text::split_combo(t).is_some_and(|c| c.password.is_some() && c.address.contains('@')) {
-                    combo += 1;
-                }
-            }
-        }
-    }
-    let format = match kind {
-        Kind::Email if plain * 2 >= n && plain > 0 => Format::Plain,
-        Kind::Email if combo * 2 >= n && combo > 0 => Format::Combo,
-        Kind::Email => Format::Text,
-        Kind::Password | Kind::Ntlm if combo * 2 >= n && combo > 0 => Format::Combo,
-        Kind::Password | Kind::Ntlm => Format::Plain,
-    };
-    Ok((FileFormat::simple(format), 0))
+    let sniffed = combo::sniff(&lines, kind);
+    let mut f = FileFormat::simple(sniffed.format).with_detection(sniffed.detection);
+    f.delimiter = sniffed.delimiter;
+    Ok((f, 0))
 }
 
-/// Reads a CSV header from `head` and finds the identifier column.
-fn csv_header(head: &[u8], kind: Kind, column: Option<&str>) -> Result<(FileFormat, usize), FormatError> {
-    let first_line = head.split(|&b| b == b'\n').next().unwrap_or(b"");
-    let delimiter = *[b',', b'\t', b';', b'|']
-        .iter()
-        .max_by_key(|d| first_line.iter().filter(|b| b == d).count())
-        .expect("non-empty list");
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).flexible(true).from_reader(head);
-    let mut rec = csv::ByteRecord::new();
-    if !rdr.read_byte_record(&mut rec).map_err(|e| FormatError(format!("CSV header: {e}")))? {
-        return Err(FormatError("empty file: no CSV header".into()));
+/// The first 200 non-blank lines of a sniff window, without their line ends; the last line is
+/// dropped when the window is full (it may be cut short).
+fn sample_lines(head: &[u8]) -> Vec<&[u8]> {
+    let mut lines: Vec<&[u8]> = head
+        .split(|&b| b == b'\n')
+        .take(200)
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .collect();
+    if head.len() >= SNIFF_BYTES && lines.len() > 1 {
+        lines.pop();
     }
-    let header_len = rdr.position().byte() as usize;
-    let names: Vec<String> = rec.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect();
-    let found = match column {
-        Some(want) => names.iter().position(|n| n.eq_ignore_ascii_case(want.trim())),
-        None => default_columns(kind).iter().find_map(|want| names.iter().position(|n| n.eq_ignore_ascii_case(want))),
-    };
-    match found {
-        Some(i) => {
-            Ok((FileFormat { format: Format::Csv, delimiter, column: i, column_name: names[i].clone() }, header_len))
-        }
-        None => {
-            let shown: Vec<&str> = names.iter().take(20).map(String::as_str).collect();
-            let what = match column {
-                Some(c) => format!("no column named {c:?}"),
-                None => format!("no {kind} column (looked for {})", default_columns(kind).join(", ")),
-            };
-            Err(FormatError(format!("{what} in the CSV header (columns: {}); name it with --column", shown.join(", "))))
-        }
-    }
+    lines
 }
 
 /// The name a path gives its source: the file or directory name without its extensions
@@ -348,7 +308,7 @@ mod tests {
     use super::*;
 
     fn fmt_of(head: &str, name: &str, kind: Kind) -> Format {
-        detect(head.as_bytes(), name, kind, None, None).unwrap().0.format
+        detect(head.as_bytes(), name, kind, None, &[]).unwrap().0.format
     }
 
     #[test]
@@ -366,12 +326,91 @@ mod tests {
         assert_eq!(fmt_of("hunter2\npassword\n", "x", Kind::Password), Format::Plain);
     }
 
+    fn detection(head: &str, name: &str, kind: Kind) -> FileFormat {
+        detect(head.as_bytes(), name, kind, None, &[]).unwrap().0
+    }
+
+    #[test]
+    fn wrong_format_guesses_of_issue_9_are_fixed() {
+        // Login combolists for password indexes, with the separator they use.
+        let f = detection("gamer01:hunter2\nbob:pw\n", "x", Kind::Password);
+        assert_eq!((f.format, f.delimiter), (Format::Combo, b':'));
+        assert!(f.detection.starts_with("combo (login:password"), "{}", f.detection);
+        let f = detection("CORP\\jsmith;pw1\n+44 20 7946 0000;pw2\nuser.name;p;w\n", "x", Kind::Ntlm);
+        assert_eq!((f.format, f.delimiter), (Format::Combo, b';'));
+        // A list starting with "password" is a plain list.
+        let f = detection("password\n123456\nqwerty\n", "x", Kind::Password);
+        assert_eq!(f.format, Format::Plain);
+        // Stealer logs.
+        let f = detection("URL: https://a.example\nLogin: a@example.com\nPassword: x\n===\n", "x", Kind::Email);
+        assert_eq!(f.format, Format::Stealer);
+        // JSON and prose with commas are not CSV.
+        let f = detection(
+            "{\"id\":1,\"email\":\"a@example.com\"}\n{\"id\":2,\"email\":\"b@example.com\"}\n",
+            "x",
+            Kind::Email,
+        );
+        assert_eq!(f.format, Format::Json);
+        let f = detection("Hello, write to a@example.com today.\nThanks, Bob\n", "x", Kind::Email);
+        assert_eq!(f.format, Format::Text);
+        // Headerless CSV is read as text, so its addresses are still found.
+        let f = detection("1,a@example.com,x\n2,b@example.com,y\n", "x", Kind::Email);
+        assert_eq!(f.format, Format::Text);
+        // A windows-1252 header and values.
+        let f =
+            detect(b"Name;Prim\xe4re E-Mail-Adresse\nM\xfcller;m@example.de\n", "x", Kind::Email, None, &[]).unwrap().0;
+        assert_eq!((f.format, f.columns), (Format::Csv, vec![1]));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(600))]
+        /// Sniffing and parsing stealer logs, login combolists and CSV exports never panics,
+        /// and every line is counted.
+        #[test]
+        fn new_formats_never_panic_and_count_every_line(
+            parts in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just("URL: https://a.example/".to_string()),
+                proptest::strategy::Just("Username: ".to_string()),
+                proptest::strategy::Just("PASS:".to_string()),
+                proptest::strategy::Just("===".to_string()),
+                proptest::strategy::Just("sep=;".to_string()),
+                proptest::strategy::Just("E-mail Address".to_string()),
+                proptest::strategy::Just("a@example.com".to_string()),
+                proptest::strategy::Just("メール".to_string()),
+                "[\\n\\r\"',;|:\\t@ =\\\\é]{1,3}",
+                "[a-z0-9+]{1,6}",
+            ], 0..40),
+            kind in 0usize..3,
+        ) {
+            let data = parts.concat();
+            let kind = [Kind::Email, Kind::Password, Kind::Ntlm][kind];
+            let _ = detect(data.as_bytes(), "x.txt", kind, None, &["E-mail Address".to_string()]);
+            let _ = detect(data.as_bytes(), "x.csv", kind, None, &[]);
+            let _ = stealer::cut(data.as_bytes());
+            for format in [Format::Stealer, Format::Combo, Format::Plain] {
+                if !format.supports(kind) {
+                    continue;
+                }
+                let fmt = detect(data.as_bytes(), "x", kind, Some(format), &[]).unwrap().0;
+                let mut keys = Vec::new();
+                let mut stats = FileStats::default();
+                parse_chunk(kind, &fmt, data.as_bytes(), 1, &mut keys, &mut stats);
+                let newlines = data.bytes().filter(|&b| b == b'\n').count() as u64;
+                proptest::prop_assert!(stats.lines == newlines || stats.lines == newlines + 1);
+            }
+            if let Ok((fmt, _)) = detect(data.as_bytes(), "x", kind, Some(Format::Csv), &[]) {
+                let mut keys = Vec::new();
+                parse_chunk(kind, &fmt, data.as_bytes(), 1, &mut keys, &mut FileStats::default());
+            }
+        }
+    }
+
     #[test]
     fn csv_column_by_name_and_header_length() {
-        let (f, skip) = detect(b"id\tName\tE-Mail\n1\tx\ta@example.com\n", "x.tsv", Kind::Email, None, None).unwrap();
-        assert_eq!((f.format, f.delimiter, f.column, skip), (Format::Csv, b'\t', 2, 15));
-        let err = detect(b"id,who\n1,x\n", "x.csv", Kind::Email, None, Some("mail")).unwrap_err();
-        assert!(err.0.contains("no column named \"mail\"") && err.0.contains("id, who"), "{}", err.0);
+        let (f, skip) = detect(b"id\tName\tE-Mail\n1\tx\ta@example.com\n", "x.tsv", Kind::Email, None, &[]).unwrap();
+        assert_eq!((f.format, f.delimiter, f.columns, skip), (Format::Csv, b'\t', vec![2], 15));
+        let err = detect(b"id,who\n1,x\n", "x.csv", Kind::Email, None, &["mail".to_string()]).unwrap_err();
+        assert!(err.0.contains("(\"mail\")") && err.0.contains("\"id\", \"who\""), "{}", err.0);
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub fn redact(s: &str) -> String {
 }
 
 /// Decodes a line: UTF-8 if valid, else windows-1252.
-pub(super) fn decode(bytes: &[u8]) -> Cow<'_, str> {
+pub(crate) fn decode(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
         Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
@@ -148,6 +148,7 @@ pub fn parse_chunk(
     match fmt.format {
         Format::Csv => return parse_csv(kind, fmt, data, first_line, sink, stats),
         Format::Sql => return parse_sql(data, first_line, sink, stats),
+        Format::Stealer => return super::stealer::parse(kind, data, first_line, sink, stats),
         _ => {}
     }
     let mut found: Vec<Key> = Vec::new();
@@ -184,7 +185,7 @@ pub fn parse_chunk(
                     Err((reason, example)) => stats.reject(reason, n, || example),
                 }
             }
-            Kind::Password | Kind::Ntlm => match password_line(kind, fmt.format, raw) {
+            Kind::Password | Kind::Ntlm => match password_line(kind, fmt, raw) {
                 Ok((key, count)) => {
                     sink.key(key, count);
                     stats.records += 1;
@@ -234,7 +235,7 @@ fn email_line(format: Format, line: &str, found: &mut Vec<Key>) -> LineResult<()
                 return Err(("no address in line", redact(line)));
             }
         }
-        Format::Csv | Format::Sql => unreachable!("parsed by their own functions"),
+        Format::Csv | Format::Sql | Format::Stealer => unreachable!("parsed by their own functions"),
     }
     Ok(())
 }
@@ -250,8 +251,8 @@ fn json_strings(v: &serde_json::Value, found: &mut Vec<Key>) {
     }
 }
 
-fn password_line(kind: Kind, format: Format, raw: &[u8]) -> LineResult<(Key, u64)> {
-    match format {
+fn password_line(kind: Kind, fmt: &FileFormat, raw: &[u8]) -> LineResult<(Key, u64)> {
+    match fmt.format {
         Format::Hashes => {
             if let Some((k, c)) = hash_line(raw, kind.hex_len()) {
                 if c == 0 {
@@ -277,15 +278,7 @@ fn password_line(kind: Kind, format: Format, raw: &[u8]) -> LineResult<(Key, u64
         }
         Format::Combo => {
             let line = decode(raw);
-            let pw = match text::split_combo(&line) {
-                Some(c) => c.password.ok_or_else(|| ("no password after the address", redact(c.address)))?,
-                None => {
-                    // No address: `login:password`, split at the first separator.
-                    let p = line.find(|c: char| text::COMBO_SEPARATORS.contains(&(c as u32 as u8)) && c.is_ascii());
-                    let p = p.ok_or_else(|| ("no separator", String::new()))?;
-                    &line[p + 1..]
-                }
-            };
+            let pw = super::combo::password_of(&line, fmt.delimiter).map_err(|reason| (reason, String::new()))?;
             if pw.is_empty() {
                 return Err(("empty password", String::new()));
             }
@@ -303,6 +296,7 @@ fn parse_csv(kind: Kind, fmt: &FileFormat, data: &[u8], first_line: u64, sink: &
     let mut rdr =
         csv::ReaderBuilder::new().has_headers(false).delimiter(fmt.delimiter).flexible(true).from_reader(data);
     let mut rec = csv::ByteRecord::new();
+    let mut found: Vec<Key> = Vec::new();
     loop {
         let line = first_line + rdr.position().line().saturating_sub(1);
         match rdr.read_byte_record(&mut rec) {
@@ -317,32 +311,18 @@ fn parse_csv(kind: Kind, fmt: &FileFormat, data: &[u8], first_line: u64, sink: &
             stats.reject("blank line", line, String::new);
             continue;
         }
-        let Some(field) = rec.get(fmt.column) else {
-            stats.reject("record has no such column", line, String::new);
-            continue;
-        };
-        if field.len() > MAX_RECORD {
-            stats.reject("field over 64 KiB", line, || format!("<{} bytes>", field.len()));
-            continue;
-        }
         match kind {
-            Kind::Email => {
-                let bytes = strip_nul(field);
-                let s = decode(&bytes);
-                let t = s.trim();
-                if t.is_empty() {
-                    stats.reject("empty address field", line, String::new);
+            Kind::Email => csv_email_record(fmt, &rec, line, &mut found, sink, stats),
+            Kind::Password | Kind::Ntlm => {
+                let col = fmt.columns.first().copied().unwrap_or(0);
+                let Some(field) = rec.get(col) else {
+                    stats.reject("record has no such column", line, String::new);
+                    continue;
+                };
+                if field.len() > MAX_RECORD {
+                    stats.reject("field over 64 KiB", line, || format!("<{} bytes>", field.len()));
                     continue;
                 }
-                match crate::email_key(t) {
-                    Ok(k) => {
-                        sink.key(k, 1);
-                        stats.records += 1;
-                    }
-                    Err(e) => stats.reject(e.as_str(), line, || redact(t)),
-                }
-            }
-            Kind::Password | Kind::Ntlm => {
                 if field.is_empty() {
                     stats.reject("empty password", line, String::new);
                     continue;
@@ -351,6 +331,56 @@ fn parse_csv(kind: Kind, fmt: &FileFormat, data: &[u8], first_line: u64, sink: &
                 stats.records += 1;
             }
         }
+    }
+}
+
+/// The addresses of one CSV record: every chosen column, each cell possibly holding several
+/// addresses ([`super::csvfmt::cell_addresses`]). A record whose chosen cells are all empty is
+/// one reject; each bad cell is one reject.
+fn csv_email_record(
+    fmt: &FileFormat,
+    rec: &csv::ByteRecord,
+    line: u64,
+    found: &mut Vec<Key>,
+    sink: &mut dyn Sink,
+    stats: &mut FileStats,
+) {
+    let mut any_cell = false;
+    found.clear();
+    let mut missing = true;
+    for &col in &fmt.columns {
+        let Some(field) = rec.get(col) else { continue };
+        missing = false;
+        if field.len() > MAX_RECORD {
+            stats.reject("field over 64 KiB", line, || format!("<{} bytes>", field.len()));
+            any_cell = true;
+            continue;
+        }
+        let bytes = strip_nul(field);
+        let s = decode(&bytes);
+        if s.trim().is_empty() {
+            continue;
+        }
+        any_cell = true;
+        let result = super::csvfmt::cell_addresses(&s, &mut |a| {
+            if let Ok(k) = crate::email_key(a) {
+                if !found.contains(&k) {
+                    found.push(k);
+                }
+            }
+        });
+        if let Err((reason, piece)) = result {
+            stats.reject(reason, line, || redact(piece));
+        }
+    }
+    for k in found.iter() {
+        sink.key(*k, 1);
+    }
+    stats.records += found.len() as u64;
+    if missing {
+        stats.reject("record has no such column", line, String::new);
+    } else if !any_cell {
+        stats.reject("empty address field", line, String::new);
     }
 }
 
@@ -491,6 +521,21 @@ not json
         assert_eq!(stats.rejects["NTLM hash (a SHA-1 index cannot hold it; build with --kind ntlm)"].count, 1);
         let (keys, _) = run(Kind::Ntlm, Format::Hashes, b"8846F7EAEE8FB117AD06BDD830B7586C:5\n");
         assert_eq!(keys, [(crate::ntlm_key("password"), 5)]);
+    }
+
+    #[test]
+    fn csv_records_read_every_chosen_column_and_each_address_of_a_cell() {
+        let fmt = FileFormat { columns: vec![1, 3], ..FileFormat::simple(Format::Csv) };
+        let data = b"1,a@example.com,x,\"b@example.com; c@example.com\"\n2,,y,\n3,bad@@example.com,z,d@example.com\n";
+        let mut keys = Vec::new();
+        let mut stats = FileStats::default();
+        parse_chunk(Kind::Email, &fmt, data, 2, &mut keys, &mut stats);
+        let want: Vec<(Key, u64)> =
+            ["a@example.com", "b@example.com", "c@example.com", "d@example.com"].iter().map(|a| (ek(a), 1)).collect();
+        assert_eq!(keys, want);
+        assert_eq!((stats.lines, stats.records), (3, 4));
+        assert_eq!(stats.rejects["empty address field"].examples, [(3, String::new())]);
+        assert_eq!(stats.rejects["more than one @"].examples, [(4, "***@example.com".to_string())]);
     }
 
     #[test]
