@@ -99,18 +99,22 @@ fn password_cells_in_a_csv_staff_list_are_not_trimmed() {
 fn a_staff_list_whose_every_row_is_invalid_is_an_error_not_clean() {
     let dir = Dir::new();
     let index = email_index(&dir);
-    // The "email" column holds names (columns swapped in the export).
-    dir.write("swapped.csv", "name,email\nruth@example.org,Ruth\nann@example.org,Ann\n");
+    // The "email" column holds no address that can be checked.
+    dir.write("obfuscated.csv", "name,email\nRuth,ruth(at)example.org\nAnn,ann.example.org\n");
     // A list of names, not addresses.
     dir.write("names.txt", "Ruth Example\nAnn Example\n");
     // Header only, and an empty file.
     dir.write("header-only.csv", "name,email\n");
     dir.write("empty.txt", "");
-    for staff in ["swapped.csv", "names.txt", "header-only.csv", "empty.txt"] {
+    for staff in ["obfuscated.csv", "names.txt", "header-only.csv", "empty.txt"] {
         let r = dir.cmd(&["bulk", "-i", &index, staff]).expect(2);
         let last = r.stderr.lines().last().unwrap_or_default();
         assert!(last.contains(staff) && (last.contains("none of the") || last.contains("no email")), "{staff}: {last}");
     }
+    // Columns swapped in the export: the addresses are found by content, and the choice is said.
+    dir.write("swapped.csv", "name,email\nruth@example.org,Ruth\nann@example.org,Ann\n");
+    let r = dir.cmd(&["bulk", "-i", &index, "swapped.csv"]).expect(1);
+    assert!(r.stderr.contains("column \"name\" by content"), "{}", r.stderr);
     // One valid row among invalid ones is a normal report.
     dir.write("mixed.txt", "Ruth Example\nnobody@example.net\n");
     dir.cmd(&["bulk", "-i", &index, "mixed.txt"]).expect(0);

@@ -289,7 +289,7 @@ fn bulk_with_an_unknown_column_names_the_columns() {
     let index = demo_index(&dir);
     let r = dir.cmd(&["bulk", "-i", &index, "--column", "mailbox", &repo("data/staff.csv")]).expect(2);
     assert!(
-        r.stderr.contains("no column named \"mailbox\"") && r.stderr.contains("name, department, email"),
+        r.stderr.contains("\"mailbox\"") && r.stderr.contains("\"name\", \"department\", \"email\""),
         "{}",
         r.stderr
     );

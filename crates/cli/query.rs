@@ -1,6 +1,6 @@
 //! `check`, `bulk`, `info`, `verify` and `export-filter`.
 
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 
 use anyhow::{Context, Result};
 use leakdex_core::filter::{self, Filter};
@@ -425,9 +425,6 @@ pub fn check(a: CheckArgs) -> Result<Outcome> {
     Ok(tally.outcome())
 }
 
-/// Email column names looked for in a staff list header.
-const STAFF_COLUMNS: &[&str] = &["email", "e-mail", "e_mail", "email_address", "emailaddress", "email address", "mail"];
-
 /// Opens a staff list the way `build` opens a corpus: decompressed by content, BOMs dropped and
 /// UTF-16 decoded (`ingest::decode_stream`); each line or CSV field is then decoded with
 /// `ingest::decode_text`, so a staff list and a corpus holding the same bytes give the same text.
@@ -447,39 +444,52 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     let name = a.input.as_ref().filter(|p| p.as_os_str() != "-").map(|p| p.display().to_string());
     let mut input = open_staff_list(name.as_deref())?;
     let shown_name = name.clone().unwrap_or_else(|| "stdin".into());
-    // Decide plain lines or CSV from the first line.
-    let mut first = Vec::new();
-    input.read_until(b'\n', &mut first).with_context(|| format!("reading {shown_name}"))?;
-    let first_text = decode_line(&first);
-    let delimiter =
-        [b',', b'\t', b';'].into_iter().max_by_key(|d| first_text.bytes().filter(|b| b == d).count()).unwrap_or(b',');
-    let header: Vec<String> = if first_text.as_bytes().contains(&delimiter) || a.column.is_some() {
-        csv::ReaderBuilder::new()
+    let kind = store.kind();
+    // Plain lines or CSV, and which column, decided as `build` decides for a corpus
+    // (`ingest::detect`: header names in many languages and the columns' contents); `--column`
+    // makes the list CSV.
+    let mut head = Vec::new();
+    (&mut input)
+        .take(leakdex_core::ingest::SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {shown_name}"))?;
+    let asked: Vec<String> = a.column.iter().cloned().collect();
+    let forced = a.column.as_ref().map(|_| leakdex_core::ingest::Format::Csv);
+    let (layout, skip) = leakdex_core::ingest::detect(&head, &shown_name, kind, forced, &asked)
+        .map_err(|e| anyhow::anyhow!("{shown_name}: {}", e.0))?;
+    let (header, column, delimiter, header_lines) = if layout.format == leakdex_core::ingest::Format::Csv {
+        // The header is the last record before `skip` (a `sep=` line may come first).
+        let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
-            .delimiter(delimiter)
-            .from_reader(first_text.as_bytes())
-            .records()
-            .next()
-            .and_then(|r| r.ok())
-            .map(|r| r.iter().map(|f| f.trim().to_string()).collect())
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let column = match &a.column {
-        Some(c) => Some(header.iter().position(|h| h.eq_ignore_ascii_case(c)).with_context(|| {
-            format!("{shown_name}: no column named {c:?} in the header (columns: {})", header.join(", "))
-        })?),
-        None if store.kind() == Kind::Email => {
-            STAFF_COLUMNS.iter().find_map(|want| header.iter().position(|h| h.eq_ignore_ascii_case(want)))
+            .delimiter(layout.delimiter)
+            .flexible(true)
+            .from_reader(&head[..skip]);
+        let header: Vec<String> = rdr
+            .byte_records()
+            .filter_map(|r| r.ok())
+            .last()
+            .map(|r| r.iter().map(|f| leakdex_core::ingest::decode_text(f).trim().to_string()).collect())
+            .unwrap_or_default();
+        let column = *layout.columns.first().context("no column chosen")?;
+        if !layout.detection.is_empty() {
+            eprintln!("{shown_name}: {}", layout.detection);
         }
-        None => ["password", "pass", "passwd", "pwd"]
-            .iter()
-            .find_map(|want| header.iter().position(|h| h.eq_ignore_ascii_case(want))),
+        if layout.columns.len() > 1 {
+            eprintln!(
+                "{shown_name}: checking column {:?} only; {} more hold addresses ({}): choose with --column",
+                layout.column_names[0],
+                layout.columns.len() - 1,
+                layout.column_names[1..].join(", ")
+            );
+        }
+        (header, Some(column), layout.delimiter, memchr_count(b'\n', &head[..skip]))
+    } else {
+        (Vec::new(), None, b',', 0)
     };
+    let rest = head.split_off(skip);
+    let mut input: Box<dyn BufRead> = Box::new(io::BufReader::new(io::Cursor::new(rest).chain(input)));
     let mut out = BufWriter::new(io::stdout().lock());
     let mut tally = Tally::default();
-    let kind = store.kind();
     let result_cols: &[&str] = match kind {
         Kind::Email => &["normalized_email", "exposed", "count", "sources", "error"],
         Kind::Password => &["sha1", "exposed", "count", "sources", "error"],
@@ -548,7 +558,7 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
             let mut rec = csv::ByteRecord::new();
             let mut pending: Vec<(String, u64, Vec<String>)> = Vec::new();
             loop {
-                let line = 1 + rdr.position().line();
+                let line = header_lines + rdr.position().line();
                 let more = match rdr.read_byte_record(&mut rec) {
                     Ok(more) => more,
                     Err(e) => anyhow::bail!("{shown_name}: line {line}: {e}"),
@@ -585,29 +595,21 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
                 }
             }
         }
-        None if !header.is_empty() && kind == Kind::Email && leakdex_core::normalize_email(&first_text).is_err() => {
-            anyhow::bail!(
-                "{shown_name}: the first line looks like a CSV header but has no email column (columns: {}); name it with --column",
-                header.join(", ")
-            );
-        }
         None => {
             header_row(&mut out, None)?;
-            let mut line = 1u64;
-            let mut text = first_text;
+            let mut line = 0u64;
             let mut buf = Vec::new();
-            let mut more = !first.is_empty();
             let mut pending: Vec<(String, u64)> = Vec::new();
             loop {
+                buf.clear();
+                let more = input.read_until(b'\n', &mut buf).with_context(|| format!("reading {shown_name}"))? > 0;
                 if more {
+                    line += 1;
+                    let text = decode_line(&buf);
                     let value = if kind == Kind::Email { text.trim() } else { text.as_str() };
                     if !value.is_empty() {
                         pending.push((value.to_string(), line));
                     }
-                    buf.clear();
-                    more = input.read_until(b'\n', &mut buf).with_context(|| format!("reading {shown_name}"))? > 0;
-                    line += 1;
-                    text = decode_line(&buf);
                 }
                 if pending.len() >= BATCH || (!more && !pending.is_empty()) {
                     let batch = std::mem::take(&mut pending);
@@ -630,6 +632,10 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     }
     tally.check_answered(&shown_name, kind)?;
     Ok(tally.outcome())
+}
+
+fn memchr_count(needle: u8, hay: &[u8]) -> u64 {
+    hay.iter().filter(|&&b| b == needle).count() as u64
 }
 
 /// One line of a staff list or of `check`'s standard input, without its line end, decoded as
