@@ -200,8 +200,26 @@ fn tar_symlink_hard_link_fifo_and_device_members_are_reported_as_skipped() {
             .map(|f| f["path"].as_str().unwrap())
             .collect();
         assert_eq!(skipped.len(), 5, "{skipped:?}");
+        assert_eq!(report["sources"][0]["files"], 1, "skipped members are not files read");
         dir.cmd(&["check", "-i", "x.ldx", "member@example.com"]).expect(1);
     }
+}
+
+#[test]
+fn fifos_and_sockets_in_an_input_directory_are_reported_as_skipped() {
+    let dir = Dir::new();
+    dir.write("dump/a.txt", "dir-member@example.com\n");
+    dir.write("dump/sub/b.txt", "other@example.org\n");
+    let status = std::process::Command::new("mkfifo").arg(dir.path("dump/pipe")).status().unwrap();
+    assert!(status.success());
+    let _socket = std::os::unix::net::UnixListener::bind(dir.path("dump/sub/sock")).unwrap();
+    let r = dir.cmd(&["build", "-o", "x.ldx", "--report", "r.json", "dump"]).expect(0);
+    assert!(r.stderr.contains("dump/pipe  SKIPPED: named pipe: not read"), "{}", r.stderr);
+    assert!(r.stderr.contains("dump/sub/sock  SKIPPED: socket: not read"), "{}", r.stderr);
+    let report = report_json(&dir, "r.json");
+    let skipped = report["files"].as_array().unwrap().iter().filter(|f| f["skipped"].is_string()).count();
+    assert_eq!(skipped, 2);
+    dir.cmd(&["check", "-i", "x.ldx", "dir-member@example.com", "other@example.org"]).expect(1);
 }
 
 #[test]
@@ -213,6 +231,7 @@ fn build_refuses_an_output_that_is_one_of_its_inputs() {
     std::os::unix::fs::symlink("leak.txt", dir.path("link.txt")).unwrap();
     std::fs::hard_link(dir.path("leak.txt"), dir.path("hard.txt")).unwrap();
     std::os::unix::fs::symlink(dir.path("more"), dir.path("more-link")).unwrap();
+    std::fs::hard_link(dir.path("more/part.csv"), dir.path("part-hard.csv")).unwrap();
     let cases: &[&[&str]] = &[
         &["-o", "leak.txt", "leak.txt"],
         &["-o", "./leak.txt", "leak.txt"],
@@ -224,6 +243,8 @@ fn build_refuses_an_output_that_is_one_of_its_inputs() {
         &["-o", "more-link/new.ldx", "more"],
         &["-o", "x.ldx", "--report", "leak.txt", "leak.txt"],
         &["-o", "x.ldx", "--report", "hard.txt", "link.txt"],
+        &["-o", "part-hard.csv", "more"],
+        &["-o", "x.ldx", "--report", "part-hard.csv", "more-link"],
     ];
     for args in cases {
         let mut all = vec!["build"];

@@ -151,7 +151,8 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
     }
     let inputs = a.paths.iter().map(|p| input_spec(p)).collect::<Result<Vec<InputSpec>>>()?;
     if let Some(report) = &a.report {
-        check_report_path(report, &inputs)?;
+        check_report_path(report)?;
+        opts.other_outputs.push(("--report".into(), report.clone()));
     }
     install_interrupt_handler(&a.output);
     let mut display = Display::new(a.quiet);
@@ -207,14 +208,12 @@ fn input_spec(arg: &std::ffi::OsStr) -> Result<InputSpec> {
     Ok(InputSpec { path: path.into(), name: Some(name.to_string()) })
 }
 
-/// Checks before the build that the report can be written, and is not an input.
-fn check_report_path(path: &Path, inputs: &[InputSpec]) -> Result<()> {
+/// Checks before the build that the report can be written (the build checks that it is not an
+/// input).
+fn check_report_path(path: &Path) -> Result<()> {
     if path.is_dir() {
         anyhow::bail!("--report {} is a directory; give a file path", path.display());
     }
-    let files: Vec<(u32, std::path::PathBuf)> =
-        inputs.iter().filter(|i| !i.path.is_dir()).map(|i| (0, i.path.clone())).collect();
-    leakdex_core::build::check_not_an_input(inputs, &files, path, "--report")?;
     if path.exists() {
         // Opened for writing without truncating: checks permission, changes nothing.
         std::fs::OpenOptions::new()

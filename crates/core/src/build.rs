@@ -96,6 +96,10 @@ pub struct BuildOptions {
     /// Write the index even when no input gave a record (by default such a build is an
     /// error and leaves the destination alone).
     pub allow_empty: bool,
+    /// Other files the caller writes after the build, with the flag that names them (the
+    /// report: `("--report", path)`): checked like the destination before anything is read,
+    /// so that none of them is an input.
+    pub other_outputs: Vec<(String, PathBuf)>,
 }
 
 impl BuildOptions {
@@ -112,6 +116,7 @@ impl BuildOptions {
             temp_dir: None,
             manifest: None,
             allow_empty: false,
+            other_outputs: Vec::new(),
         }
     }
 }
@@ -912,9 +917,9 @@ pub fn check_not_an_input(inputs: &[InputSpec], files: &[(u32, PathBuf)], out: &
             input.display()
         )))
     };
-    if let Ok(out_meta) = std::fs::metadata(out) {
+    if out.exists() {
         for (_, f) in files.iter().filter(|(_, f)| f.as_os_str() != "-") {
-            if std::fs::metadata(f).is_ok_and(|m| same_file(&m, &out_meta)) {
+            if same_file(f, out) {
                 return refuse(f, "is the same file as the input, which it would overwrite:");
             }
         }
@@ -934,16 +939,20 @@ pub fn check_not_an_input(inputs: &[InputSpec], files: &[(u32, PathBuf)], out: &
     Ok(())
 }
 
+/// Whether two paths are the same file: the same device and inode (links followed).
 #[cfg(unix)]
-fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    a.dev() == b.dev() && a.ino() == b.ino()
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
+/// Whether two paths are the same file: the same real path (hard links are not seen).
 #[cfg(not(unix))]
-fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
-    // No inode numbers: the same length and modification time is the best cheap guess.
-    a.len() == b.len() && a.modified().ok() == b.modified().ok()
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b)
 }
 
 /// Checks that files can be created in `dir` (by creating and removing one).
@@ -953,8 +962,9 @@ pub fn check_writable_dir(dir: &Path, what: &str) -> Result<()> {
     })
 }
 
-/// Every file of an input, in a stable order.
-fn files_of(input: &InputSpec) -> Result<Vec<PathBuf>> {
+/// Every file of an input, in a stable order. What a directory holds that is not a file or a
+/// directory (a FIFO, a socket, a device) goes to `special`, with what it is, to be reported.
+fn files_of(input: &InputSpec, special: &mut Vec<(PathBuf, String)>) -> Result<Vec<PathBuf>> {
     if input.is_stdin() {
         return Ok(vec![input.path.clone()]);
     }
@@ -966,10 +976,14 @@ fn files_of(input: &InputSpec) -> Result<Vec<PathBuf>> {
     // Links are followed (dumps are often linked in from elsewhere; walkdir stops loops).
     for entry in walkdir::WalkDir::new(&input.path).follow_links(true).sort_by_file_name() {
         match entry {
-            // FIFOs, sockets and devices are not corpora; directories are walked.
+            // FIFOs, sockets and devices are not corpora (reading a FIFO could block the build
+            // forever): said in the summary, not read. Directories are walked.
             Ok(entry) => {
-                if entry.file_type().is_file() {
+                let t = entry.file_type();
+                if t.is_file() {
                     out.push(entry.into_path());
+                } else if !t.is_dir() {
+                    special.push((entry.into_path(), format!("{}: not read", special_kind(t))));
                 }
             }
             // A dangling link is listed like a file, so that the build reports it as unreadable
@@ -981,6 +995,25 @@ fn files_of(input: &InputSpec) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+/// What a directory entry that is neither a file nor a directory is.
+fn special_kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "named pipe";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "device file";
+        }
+    }
+    let _ = t;
+    "special file"
 }
 
 /// Prefix of the temporary files of a build of `dest`.
@@ -1147,10 +1180,13 @@ pub fn build(
         }
     }
     let mut files: Vec<(u32, PathBuf)> = Vec::new();
+    let mut special: Vec<(u32, PathBuf, String)> = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        for f in files_of(input)? {
+        let mut found = Vec::new();
+        for f in files_of(input, &mut found)? {
             files.push((i as u32, f));
         }
+        special.extend(found.into_iter().map(|(p, why)| (i as u32, p, why)));
     }
     if inputs.iter().filter(|i| i.is_stdin()).count() > 1 {
         return Err(Error::Config("standard input (-) can be given only once".into()));
@@ -1164,6 +1200,9 @@ pub fn build(
         return Err(Error::Config(format!("-o {} is a directory; give the index file's path", dest.display())));
     }
     check_not_an_input(inputs, &files, dest, "-o")?;
+    for (flag, path) in &opts.other_outputs {
+        check_not_an_input(inputs, &files, path, flag)?;
+    }
     // Found now, not after an hour of parsing: the output and temporary directories must
     // take files.
     check_writable_dir(&dest_dir, "the output directory (-o)")?;
@@ -1246,6 +1285,10 @@ pub fn build(
             break;
         }
     }
+    for (source, path, why) in special {
+        let id = reader.new_report(path.to_string_lossy().into_owned(), &sources[source as usize].name);
+        reader.reports[id].skipped = Some(why);
+    }
     reader.report(true);
     let Reader { tx, bytes_read, progress, mut reports, stats: mut reader_stats, .. } = reader;
     drop(tx);
@@ -1283,7 +1326,7 @@ pub fn build(
         }
         let at = sources.iter().position(|s| s.name == report.source).expect("every report names a source");
         let s = &mut sources[at];
-        s.files += u64::from(report.format.as_deref() != Some("tar"));
+        s.files += u64::from(report.format.as_deref() != Some("tar") && report.skipped.is_none());
         s.lines += report.stats.lines;
         s.records += report.stats.records;
     }
