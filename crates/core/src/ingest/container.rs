@@ -19,36 +19,32 @@ pub struct Sniffed {
 /// What files this version reads, for messages.
 pub const READABLE: &str = "this version reads plain text, CSV, JSON, SQL, gzip/zstd/bzip2 and tar";
 
-/// A magic number: `bytes` at `offset`, and what a file starting so is.
+/// A magic number: `bytes` at the start, and what a file starting so is. Every one holds a
+/// byte that text does not (a control byte, NUL or a byte above 0x7F), so that no text line
+/// can match.
 struct Magic {
-    offset: usize,
     bytes: &'static [u8],
     what: &'static str,
 }
 
 /// Known formats that are not read, by magic number.
 const MAGICS: &[Magic] = &[
-    Magic { offset: 0, bytes: b"7z\xBC\xAF\x27\x1C", what: "7z archive" },
-    Magic { offset: 0, bytes: b"Rar!\x1A\x07", what: "rar archive" },
-    Magic { offset: 0, bytes: b"%PDF-", what: "PDF document" },
-    Magic { offset: 0, bytes: b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", what: "OLE compound file (xls, doc or msg?)" },
-    Magic { offset: 0, bytes: b"\xFD7zXZ\x00", what: "xz compressed file (decompress it first)" },
-    Magic { offset: 0, bytes: b"\x04\x22\x4D\x18", what: "lz4 compressed file (decompress it first)" },
-    Magic { offset: 0, bytes: b"SQLite format 3\x00", what: "SQLite database (export it to CSV or SQL first)" },
-    Magic { offset: 0, bytes: b"PAR1", what: "Parquet file" },
-    Magic { offset: 0, bytes: b"\x89PNG\r\n\x1a\n", what: "PNG image" },
-    Magic { offset: 0, bytes: b"\xFF\xD8\xFF", what: "JPEG image" },
-    Magic { offset: 0, bytes: b"GIF87a", what: "GIF image" },
-    Magic { offset: 0, bytes: b"GIF89a", what: "GIF image" },
-    Magic { offset: 0, bytes: b"II*\x00", what: "TIFF image" },
-    Magic { offset: 0, bytes: b"MM\x00*", what: "TIFF image" },
-    Magic { offset: 8, bytes: b"WEBP", what: "WebP image" },
-    Magic { offset: 0, bytes: b"\x7FELF", what: "ELF executable or library" },
-    Magic { offset: 0, bytes: b"\xCF\xFA\xED\xFE", what: "Mach-O executable" },
-    Magic { offset: 0, bytes: b"\xCA\xFE\xBA\xBE", what: "Mach-O universal binary or Java class" },
-    Magic { offset: 0, bytes: b"\x00asm", what: "WebAssembly module" },
-    Magic { offset: 0, bytes: b"\x89LDX\r\n\x1a\n", what: "leakdex index (an index, not a corpus)" },
-    Magic { offset: 0, bytes: b"\x89LDF\r\n\x1a\n", what: "leakdex filter (a filter, not a corpus)" },
+    Magic { bytes: b"7z\xBC\xAF\x27\x1C", what: "7z archive" },
+    Magic { bytes: b"Rar!\x1A\x07", what: "rar archive" },
+    Magic { bytes: b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", what: "OLE compound file (xls, doc or msg?)" },
+    Magic { bytes: b"\xFD7zXZ\x00", what: "xz compressed file (decompress it first)" },
+    Magic { bytes: b"\x04\x22\x4D\x18", what: "lz4 compressed file (decompress it first)" },
+    Magic { bytes: b"SQLite format 3\x00", what: "SQLite database (export it to CSV or SQL first)" },
+    Magic { bytes: b"\x89PNG\r\n\x1a\n", what: "PNG image" },
+    Magic { bytes: b"\xFF\xD8\xFF", what: "JPEG image" },
+    Magic { bytes: b"II*\x00", what: "TIFF image" },
+    Magic { bytes: b"MM\x00*", what: "TIFF image" },
+    Magic { bytes: b"\x7FELF", what: "ELF executable or library" },
+    Magic { bytes: b"\xCF\xFA\xED\xFE", what: "Mach-O executable" },
+    Magic { bytes: b"\xCA\xFE\xBA\xBE", what: "Mach-O universal binary or Java class" },
+    Magic { bytes: b"\x00asm", what: "WebAssembly module" },
+    Magic { bytes: b"\x89LDX\r\n\x1a\n", what: "leakdex index (an index, not a corpus)" },
+    Magic { bytes: b"\x89LDF\r\n\x1a\n", what: "leakdex filter (a filter, not a corpus)" },
 ];
 
 /// Share of control bytes (not white space, not NUL) from which a head is binary.
@@ -63,7 +59,22 @@ pub fn sniff(head: &[u8]) -> Option<Sniffed> {
     if head.starts_with(b"MZ") && head.len() >= 64 && head[..64].contains(&0) {
         return Some(Sniffed { what: "Windows executable".into(), read_anyway: false });
     }
-    if let Some(m) = MAGICS.iter().find(|m| head.get(m.offset..m.offset + m.bytes.len()) == Some(m.bytes)) {
+    // Magic numbers of printable bytes only count with binary bytes where the format has them.
+    let binary_in =
+        |r: std::ops::Range<usize>| head.get(r).is_some_and(|b| b.iter().any(|c| !(0x20..0x7F).contains(c)));
+    if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WEBP") && binary_in(4..8) {
+        return Some(Sniffed { what: "WebP image".into(), read_anyway: false });
+    }
+    // `%PDF-1.7`: a version number after the magic; no corpus line starts so.
+    if head.starts_with(b"%PDF-")
+        && head.get(5..8).is_some_and(|v| v[0].is_ascii_digit() && v[1] == b'.' && v[2].is_ascii_digit())
+    {
+        return Some(Sniffed { what: "PDF document".into(), read_anyway: false });
+    }
+    if (head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a")) && binary_in(6..13) {
+        return Some(Sniffed { what: "GIF image".into(), read_anyway: false });
+    }
+    if let Some(m) = MAGICS.iter().find(|m| head.starts_with(m.bytes)) {
         return Some(Sniffed { what: m.what.into(), read_anyway: false });
     }
     if looks_binary(head) {
@@ -125,10 +136,21 @@ mod tests {
         assert_eq!(what(b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n").as_deref(), Some("PDF document"));
         assert_eq!(what(b"\x7FELF\x02\x01\x01").as_deref(), Some("ELF executable or library"));
         assert_eq!(what(b"RIFF\x10\x00\x00\x00WEBPVP8 ").as_deref(), Some("WebP image"));
-        for text in
-            [&b"a@example.com:pw\nb@example.org;x\n"[..], b"id,email\n1,a@example.com\n", b"MZ is a word\n", b""]
-        {
+        assert_eq!(what(b"GIF89a\x01\x00\x01\x00\x80\x00\x00").as_deref(), Some("GIF image"));
+        for text in [
+            &b"a@example.com:pw\nb@example.org;x\n"[..],
+            b"id,email\n1,a@example.com\n",
+            b"MZ is a word\n",
+            b"PAR1@example.com:pw\n",
+            b"12345678WEBP@example.com\n",
+            b"GIF89a@example.com\n",
+            b"RIFFabcdWEBP@example.com\n",
+            b"",
+        ] {
             assert_eq!(sniff(text), None, "{:?}", String::from_utf8_lossy(text));
+        }
+        for m in MAGICS {
+            assert!(m.bytes.iter().any(|b| !(0x20..0x7F).contains(b)), "{}: a text line could match", m.what);
         }
         let random: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
         assert_eq!(sniff(&random).map(|s| s.read_anyway), Some(true));
