@@ -392,6 +392,12 @@ fn out_of_range_numbers_are_one_line_errors_naming_the_flag_and_range() {
         assert!(r.stderr.contains("--threads") && r.stderr.contains("--memory"), "{}", r.stderr);
         assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     }
+    // The largest budget is either allocated (overcommit) or a clear error: never an abort.
+    let r = dir.cmd(&["build", "-o", "big.ldx", "--memory", "64T", "good.txt"]).run();
+    assert!(r.status == Some(0) || r.status == Some(2), "{:?}: {}", r.status, r.stderr);
+    if r.status == Some(2) {
+        assert!(r.stderr.contains("--memory") && r.stderr.lines().count() == 1, "{}", r.stderr);
+    }
     // The bounds themselves are accepted.
     dir.cmd(&["build", "-q", "--threads", "1", "--memory", "32M", "--fpr", "0.5", "-o", "y.ldx", "good.txt"]).expect(0);
 }

@@ -267,33 +267,7 @@ impl Sink for RunBuffer {
         if self.recs.len() >= self.cap {
             self.spill();
         }
-        if self.recs.len() == self.recs.capacity() && !self.grow() {
-            return;
-        }
         self.recs.push(Rec { key, source: self.source, count });
-    }
-}
-
-impl RunBuffer {
-    /// Grows the buffer (doubling, never past `cap`), so that a large `--memory` with a small
-    /// corpus allocates only what it uses, and a failed allocation is an error, not an abort.
-    fn grow(&mut self) -> bool {
-        let len = self.recs.len();
-        let more = len.max(4096).min(self.cap.saturating_sub(len)).max(1);
-        if self.recs.try_reserve_exact(more).is_ok() {
-            return true;
-        }
-        if len > 0 {
-            // Out of memory with records held: spill them and go on with what is allocated.
-            self.spill();
-            self.cap = self.recs.capacity().max(1);
-            return true;
-        }
-        if self.error.is_none() {
-            self.error =
-                Some(Error::Config(format!("cannot allocate a run buffer of {more} records; give a smaller --memory")));
-        }
-        false
     }
 }
 
@@ -464,12 +438,13 @@ struct WorkerResult {
 fn worker(
     rx: Receiver<Chunk>,
     kind: Kind,
-    cap: usize,
+    recs: Vec<Rec>,
     dir: PathBuf,
     records: Arc<AtomicU64>,
     failed: Arc<AtomicBool>,
 ) -> WorkerResult {
-    let mut buf = RunBuffer { recs: Vec::new(), cap, source: 0, dir, runs: Vec::new(), error: None };
+    let cap = recs.capacity();
+    let mut buf = RunBuffer { recs, cap, source: 0, dir, runs: Vec::new(), error: None };
     let mut stats: HashMap<usize, FileStats> = HashMap::new();
     for chunk in rx.iter() {
         if buf.error.is_some() {
@@ -1242,13 +1217,29 @@ pub fn build(
     let records = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicBool::new(false));
     let (tx, rx) = bounded::<Chunk>(in_flight);
-    let handles: Vec<_> = (0..threads)
-        .map(|i| {
+    // The run buffers are allocated here, before anything is read: a budget the machine cannot
+    // give is an error now, not an abort later.
+    let mut buffers = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        let mut recs: Vec<Rec> = Vec::new();
+        recs.try_reserve_exact(cap).map_err(|_| {
+            Error::Config(format!(
+                "cannot allocate {} MiB of run buffers for --memory {} MiB; give a smaller --memory",
+                (cap * threads * RUN_RECORD) >> 20,
+                opts.memory >> 20
+            ))
+        })?;
+        buffers.push(recs);
+    }
+    let handles: Vec<_> = buffers
+        .into_iter()
+        .enumerate()
+        .map(|(i, recs)| {
             let (rx, dir, records, failed) = (rx.clone(), temp_root.clone(), records.clone(), failed.clone());
             let kind = opts.kind;
             std::thread::Builder::new()
                 .name(format!("leakdex-parse-{i}"))
-                .spawn(move || worker(rx, kind, cap, dir, records, failed))
+                .spawn(move || worker(rx, kind, recs, dir, records, failed))
                 .map_err(|e| {
                     Error::Config(format!(
                         "cannot start parsing thread {} of {threads} ({e}); use fewer --threads",
