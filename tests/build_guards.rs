@@ -259,6 +259,22 @@ fn build_refuses_an_output_that_is_one_of_its_inputs() {
 }
 
 #[test]
+fn export_filter_refuses_to_write_over_its_own_index() {
+    let dir = Dir::new();
+    dir.write("a.txt", "a@example.com\n");
+    dir.cmd(&["build", "-q", "-o", "x.ldx", "a.txt"]).expect(0);
+    let before = std::fs::read(dir.path("x.ldx")).unwrap();
+    std::os::unix::fs::symlink("x.ldx", dir.path("sym.ldx")).unwrap();
+    std::fs::hard_link(dir.path("x.ldx"), dir.path("hard.ldx")).unwrap();
+    for out in ["x.ldx", "./x.ldx", "sym.ldx", "hard.ldx"] {
+        let r = dir.cmd(&["export-filter", "-i", "x.ldx", "-o", out]).expect(2);
+        assert!(r.stderr.contains("itself"), "{out}: {}", r.stderr);
+        assert_eq!(std::fs::read(dir.path("x.ldx")).unwrap(), before, "{out}");
+    }
+    dir.cmd(&["check", "-i", "x.ldx", "a@example.com"]).expect(1);
+}
+
+#[test]
 fn a_build_that_indexes_nothing_never_replaces_an_index() {
     let dir = Dir::new();
     dir.write("good.txt", "keep@example.com\n");

@@ -665,6 +665,13 @@ pub fn verify(a: IndexArg) -> Result<Outcome> {
 }
 
 pub fn export_filter(a: ExportFilterArgs) -> Result<Outcome> {
+    if leakdex_core::build::same_file(&a.index.index, &a.output) {
+        anyhow::bail!(
+            "-o {} is the index {} itself: the filter would replace it; write the filter to another file",
+            a.output.display(),
+            a.index.index.display()
+        );
+    }
     let index = Index::open(&a.index.index)?;
     filter::export_filter(&index, &a.output).map_err(|e: Error| anyhow::Error::new(e))?;
     let size = std::fs::metadata(&a.output).map(|m| m.len()).unwrap_or(0);

@@ -916,7 +916,7 @@ pub fn check_not_an_input(inputs: &[InputSpec], files: &[(u32, PathBuf)], out: &
 
 /// Whether two paths are the same file: the same device and inode (links followed).
 #[cfg(unix)]
-fn same_file(a: &Path, b: &Path) -> bool {
+pub fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (std::fs::metadata(a), std::fs::metadata(b)) {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
@@ -926,7 +926,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Whether two paths are the same file: the same real path (hard links are not seen).
 #[cfg(not(unix))]
-fn same_file(a: &Path, b: &Path) -> bool {
+pub fn same_file(a: &Path, b: &Path) -> bool {
     matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b)
 }
 
