@@ -153,3 +153,36 @@ fn unreadable_inputs_are_reported_and_only_strict_stops_the_build() {
     assert!(strict.stderr.contains("dump/dangling.txt"), "{}", strict.stderr);
     assert!(!dir.path("y.ldx").exists());
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn read_only_output_report_and_temp_dirs_are_found_before_the_build() {
+    let dir = Dir::new();
+    dir.write("old.txt", "old@example.com\n");
+    dir.cmd(&["build", "-q", "-o", "old.ldx", "old.txt"]).expect(0);
+    dir.write("new.txt", "new@example.com\n");
+    std::fs::create_dir(dir.path("full")).unwrap();
+    let out = with_small_tmpfs(
+        &dir,
+        r#"cp old.ldx full/x.ldx; echo '{}' > full/old.json
+mount -o remount,ro full || exit 99
+"$LEAKDEX" build -q -o full/x.ldx new.txt; echo "dest-status=$?"
+cmp -s old.ldx full/x.ldx && echo dest-intact
+"$LEAKDEX" build -q -o a.ldx --report full/r.json new.txt; echo "new-report-status=$?"
+"$LEAKDEX" build -q -o b.ldx --report full/old.json new.txt; echo "old-report-status=$?"
+"$LEAKDEX" build -q -o c.ldx --temp-dir full new.txt; echo "temp-status=$?"
+ls a.ldx b.ldx c.ldx 2>/dev/null | sed 's/^/written=/'"#,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for want in ["dest-status=2", "dest-intact", "new-report-status=2", "old-report-status=2", "temp-status=2"] {
+        assert!(stdout.lines().any(|l| l == want), "missing {want:?} in\n{stdout}\nstderr:\n{stderr}");
+    }
+    // Found before the build: no index was written for a report or temp-dir it could not use.
+    assert!(!stdout.contains("written="), "{stdout}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("leakdex: error:")).collect();
+    assert_eq!(errors.len(), 4, "{stderr}");
+    for (e, flag) in errors.iter().zip(["output directory", "--report", "--report", "--temp-dir"]) {
+        assert!(e.contains(flag) && e.contains("full"), "{e}");
+    }
+}

@@ -1,5 +1,6 @@
 //! End-to-end tests through the real `leakdex` binary, real files and real memory maps.
 
+mod build_guards;
 mod faults;
 mod formats;
 mod server;
@@ -506,8 +507,10 @@ fn forced_formats_and_csv_columns() {
     dir.cmd(&["build", "-q", "--column", "backup", "-o", "x.ldx", "people.csv"]).expect(0);
     dir.cmd(&["check", "-i", "x.ldx", "b@example.com"]).expect(1);
     dir.cmd(&["check", "-i", "x.ldx", "a@example.com"]).expect(0);
-    let r = dir.cmd(&["build", "--column", "nope", "-o", "y.ldx", "people.csv"]).expect(0);
+    // Nothing indexed: an error, and no empty index (issue 9).
+    let r = dir.cmd(&["build", "--column", "nope", "-o", "y.ldx", "people.csv"]).expect(2);
     assert!(r.stderr.contains("none of the asked columns (\"nope\")"), "{}", r.stderr);
+    assert!(!dir.path("y.ldx").exists());
     let r = dir.cmd(&["build", "--strict", "--column", "nope", "-o", "y.ldx", "people.csv"]).expect(2);
     assert!(
         r.stderr.contains("people.csv") && r.stderr.contains("columns: \"id\", \"primary\", \"backup\""),

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use leakdex_core::build::{FPR_RANGE, MAX_MEMORY, MAX_THREADS, MIN_MEMORY};
 use leakdex_core::ingest::Format;
 
 /// Find which of your people appear in leaked datasets, quickly and privately.
@@ -48,7 +49,7 @@ pub struct Target {
     pub kind: KindArg,
     /// With --api: add random dummy prefixes so that the number of requests is a multiple of
     /// N and does not reveal how many people were checked.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = in_range(0usize, MAX_PAD_REQUESTS))]
     pub pad_requests: usize,
 }
 
@@ -72,30 +73,30 @@ pub struct ServeArgs {
     #[arg(long, value_enum)]
     pub padding: Option<PaddingArg>,
     /// Refuse to start if the smallest non-empty range bucket holds fewer entries.
-    #[arg(long, default_value_t = 1, value_name = "K")]
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = in_range(0u64, 1_000_000))]
     pub min_k: u64,
     /// Longest a request may take, in seconds.
-    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = in_range(1u64, 3600))]
     pub timeout: u64,
     /// Requests handled at once.
-    #[arg(long, default_value_t = 1024, value_name = "N")]
+    #[arg(long, default_value_t = 1024, value_name = "N", value_parser = in_range(1usize, 65_536))]
     pub max_concurrency: usize,
     /// Client connections open at once (HTTP and HTTPS); more wait until one closes.
-    #[arg(long, default_value_t = 4096, value_name = "N")]
+    #[arg(long, default_value_t = 4096, value_name = "N", value_parser = in_range(1usize, 1_000_000))]
     pub max_connections: usize,
     /// Seconds a client has to send a request head or finish a TLS handshake; idle keep-alive
     /// connections are closed after it too (slow clients cannot hold connections).
-    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = in_range(1u64, 3600))]
     pub header_timeout: u64,
     /// Largest request head in bytes (request line and header fields); larger get 431.
-    #[arg(long, default_value_t = 16384, value_name = "BYTES")]
+    #[arg(long, default_value_t = 16384, value_name = "BYTES", value_parser = in_range(1024usize, 1 << 20))]
     pub max_header_bytes: usize,
     /// File of breach-API keys, one per line (also LEAKDEX_API_KEYS, comma-separated); the
     /// /api/v3/breachedaccount route answers only requests with one of them.
     #[arg(long, value_name = "FILE")]
     pub api_keys: Option<PathBuf>,
     /// Breach-API requests per minute per key (0: unlimited).
-    #[arg(long, default_value_t = 60, value_name = "N")]
+    #[arg(long, default_value_t = 60, value_name = "N", value_parser = in_range(0u32, 1_000_000))]
     pub rate_limit: u32,
     /// PEM certificate chain: serve HTTPS (with --tls-key) for deployments without a proxy.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -113,7 +114,7 @@ pub struct ExportRangesArgs {
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
     /// Prefix length in hex digits (default: 5 for passwords, 6 for emails, as the API).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = in_range(1usize, 8))]
     pub prefix_len: Option<usize>,
 }
 
@@ -138,10 +139,10 @@ pub struct BuildArgs {
     #[arg(long, value_name = "MANIFEST.toml")]
     pub sources: Option<PathBuf>,
     /// Memory budget, e.g. 512M, 1G, 4GiB.
-    #[arg(long, default_value = "1G", value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, default_value = "1G", value_name = "SIZE", value_parser = parse_memory)]
     pub memory: u64,
     /// Bloom filter false-positive rate.
-    #[arg(long, default_value_t = 0.001, value_name = "P")]
+    #[arg(long, default_value_t = 0.001, value_name = "P", value_parser = in_range(FPR_RANGE.0, FPR_RANGE.1))]
     pub fpr: f64,
     /// Input format for every file: combo, csv, json, sql, plain, text, hashes or stealer
     /// (default: detected per file; the summary says what was detected and why).
@@ -156,7 +157,7 @@ pub struct BuildArgs {
     #[arg(long)]
     pub strict: bool,
     /// Parsing threads (default: one per core).
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = in_range(0usize, MAX_THREADS))]
     pub threads: usize,
     /// Directory for temporary runs (default: the output's directory).
     #[arg(long, value_name = "DIR")]
@@ -167,9 +168,14 @@ pub struct BuildArgs {
     /// No progress and no summary; errors only.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Corpus files or directories; - is stdin.
+    /// Write the index even if no input gives a record (otherwise such a build is an error and
+    /// leaves an existing index alone).
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Corpus files or directories; - is stdin. NAME=PATH names the source NAME instead of
+    /// after the file (an argument that is an existing path is always a path).
     #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    pub paths: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -246,6 +252,35 @@ fn parse_format(s: &str) -> Result<Format, String> {
     })
 }
 
+/// Most dummy prefixes a request batch is padded to a multiple of (`--pad-requests`).
+pub const MAX_PAD_REQUESTS: usize = 100_000;
+
+/// A parser for a number between `lo` and `hi` inclusive; the error gives the range and what was
+/// given (NaN and other values outside the range are refused).
+fn in_range<T>(lo: T, hi: T) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy + Send + Sync + 'static,
+{
+    move |s: &str| {
+        let v: T = s.trim().parse().map_err(|_| format!("{s:?} is not a number (allowed: {lo} to {hi})"))?;
+        if v >= lo && v <= hi {
+            Ok(v)
+        } else {
+            Err(format!("{s} is out of range (allowed: {lo} to {hi})"))
+        }
+    }
+}
+
+/// Parses `--memory`: a size between [`MIN_MEMORY`] and [`MAX_MEMORY`].
+fn parse_memory(s: &str) -> Result<u64, String> {
+    let allowed = format!("allowed: {}M to {}T", MIN_MEMORY >> 20, MAX_MEMORY >> 40);
+    match parse_size(s) {
+        Ok(n) if (MIN_MEMORY..=MAX_MEMORY).contains(&n) => Ok(n),
+        Ok(_) => Err(format!("{s} is out of range ({allowed})")),
+        Err(e) => Err(format!("{e} ({allowed})")),
+    }
+}
+
 /// Parses a size such as `1G`, `512M`, `1.5GiB`, `800MB` or a plain number of bytes. Units are
 /// binary (K = 1024).
 pub fn parse_size(s: &str) -> Result<u64, String> {
@@ -253,6 +288,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: f64 = num.parse().map_err(|_| format!("{s:?} is not a size (try 512M or 2G)"))?;
+    if !n.is_finite() {
+        return Err(format!("{s:?} is not a size (try 512M or 2G)"));
+    }
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -261,7 +299,11 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "t" | "tb" | "tib" => 1 << 40,
         other => return Err(format!("unknown size unit {other:?} in {s:?} (use K, M, G or T)")),
     };
-    Ok((n * mult as f64) as u64)
+    let bytes = n * mult as f64;
+    if bytes >= u64::MAX as f64 {
+        return Err(format!("{s:?} is too large"));
+    }
+    Ok(bytes as u64)
 }
 
 #[cfg(test)]
@@ -276,5 +318,6 @@ mod tests {
         assert_eq!(parse_size("4096"), Ok(4096));
         assert!(parse_size("lots").is_err());
         assert!(parse_size("3X").is_err());
+        assert!(parse_size("99999999999999T").is_err());
     }
 }

@@ -145,27 +145,120 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
     opts.strict = a.strict;
     opts.threads = a.threads;
     opts.temp_dir = a.temp_dir.clone();
+    opts.allow_empty = a.allow_empty;
     if let Some(m) = &a.sources {
         opts.manifest = Some(Manifest::load(m)?);
     }
-    let inputs: Vec<InputSpec> = a.paths.iter().map(InputSpec::path).collect();
+    let inputs = a.paths.iter().map(|p| input_spec(p)).collect::<Result<Vec<InputSpec>>>()?;
+    if let Some(report) = &a.report {
+        check_report_path(report)?;
+        opts.other_outputs.push(("--report".into(), report.clone()));
+    }
     install_interrupt_handler(&a.output);
     let mut display = Display::new(a.quiet);
-    let report = leakdex_core::build(&inputs, &a.output, &opts, &mut |p| display.update(p))
-        .with_context(|| format!("building {}", a.output.display()))?;
-    if let Some(path) = &a.report {
-        let json = serde_json::to_vec_pretty(&report)?;
-        std::fs::write(path, json).with_context(|| format!("writing the report {}", path.display()))?;
-    }
+    let report = match leakdex_core::build(&inputs, &a.output, &opts, &mut |p| display.update(p)) {
+        Ok(r) => r,
+        Err(leakdex_core::Error::NothingIndexed { reason, report }) => {
+            // What was read explains why nothing was found: show it before the error.
+            if !a.quiet {
+                print_files(&report)?;
+            }
+            write_report(a.report.as_deref(), &report)?;
+            anyhow::bail!("building {}: {reason}", a.output.display());
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("building {}", a.output.display()))),
+    };
+    write_report(a.report.as_deref(), &report)?;
     if !a.quiet {
         print_summary(&report, &a.output)?;
+    } else if report.warned_files().next().is_some() {
+        let n = report.warned_files().count();
+        writeln!(
+            std::io::stderr(),
+            "leakdex: warning: {n} input file(s) gave a warning; run without --quiet or see --report"
+        )?;
     }
     Ok(Outcome::Clean)
 }
 
+fn write_report(path: Option<&Path>, report: &BuildReport) -> Result<()> {
+    if let Some(path) = path {
+        let json = serde_json::to_vec_pretty(report)?;
+        std::fs::write(path, json).with_context(|| format!("writing the report {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// A command-line input: `PATH`, or `NAME=PATH` to name its source. An argument that is an
+/// existing path (or `-`) is always a path, so a file whose name holds `=` is read as itself.
+fn input_spec(arg: &std::ffi::OsStr) -> Result<InputSpec> {
+    let as_path = Path::new(arg);
+    if arg == "-" || std::fs::symlink_metadata(as_path).is_ok() {
+        return Ok(InputSpec::path(as_path));
+    }
+    let Some((name, path)) = arg.to_str().and_then(|s| s.split_once('=')) else {
+        return Ok(InputSpec::path(as_path));
+    };
+    if name.is_empty() || name.contains('/') || name.chars().any(char::is_control) || name.trim() != name {
+        anyhow::bail!(
+            "{arg:?}: in NAME=PATH the source name must be non-empty, without /, control characters or surrounding spaces",
+            arg = arg.to_string_lossy()
+        );
+    }
+    Ok(InputSpec { path: path.into(), name: Some(name.to_string()) })
+}
+
+/// Checks before the build that the report can be written (the build checks that it is not an
+/// input).
+fn check_report_path(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        anyhow::bail!("--report {} is a directory; give a file path", path.display());
+    }
+    if path.exists() {
+        // Opened for writing without truncating: checks permission, changes nothing.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("--report {} cannot be written; nothing was read or written", path.display()))?;
+    } else {
+        leakdex_core::build::check_writable_dir(&dir_of(path), "the directory of --report")?;
+    }
+    Ok(())
+}
+
 fn print_summary(r: &BuildReport, dest: &Path) -> Result<()> {
+    print_files(r)?;
+    let mut e = std::io::stderr().lock();
+    let failed = r.failed_files().count();
+    let warned = r.warned_files().count();
+    writeln!(
+        e,
+        "built {}: {} entries from {} records in {} sources, {}, in {:.1} s",
+        dest.display(),
+        r.entries,
+        r.records,
+        r.sources.len(),
+        bytes(r.index_bytes),
+        r.elapsed.as_secs_f64()
+    )?;
+    if failed > 0 {
+        writeln!(e, "warning: {failed} input file(s) could not be read to the end; see ERROR lines above (use --strict to fail instead)")?;
+    }
+    if warned > 0 {
+        writeln!(e, "warning: {warned} input file(s) gave a WARNING above (use --strict to fail instead)")?;
+    }
+    Ok(())
+}
+
+/// One line per file (tar members too) with what was read, then its rejects, warnings and
+/// errors.
+fn print_files(r: &BuildReport) -> Result<()> {
     let mut e = std::io::stderr().lock();
     for f in &r.files {
+        if let Some(why) = &f.skipped {
+            writeln!(e, "{}  SKIPPED: {why}", f.path)?;
+            continue;
+        }
         writeln!(
             e,
             "{}  [{}, {}]  {}  {} lines  {} records  {} rejected",
@@ -188,23 +281,12 @@ fn print_summary(r: &BuildReport, dest: &Path) -> Result<()> {
                 .collect();
             writeln!(e, "    {reason}: {} ({})", rej.count, examples.join("; "))?;
         }
+        for w in &f.warnings {
+            writeln!(e, "    WARNING: {}: {w}", f.path)?;
+        }
         if let Some(err) = &f.error {
             writeln!(e, "    ERROR: {err} (records before the error were kept)")?;
         }
-    }
-    let failed = r.failed_files().count();
-    writeln!(
-        e,
-        "built {}: {} entries from {} records in {} sources, {}, in {:.1} s",
-        dest.display(),
-        r.entries,
-        r.records,
-        r.sources.len(),
-        bytes(r.index_bytes),
-        r.elapsed.as_secs_f64()
-    )?;
-    if failed > 0 {
-        writeln!(e, "warning: {failed} input file(s) could not be read to the end; see ERROR lines above (use --strict to fail instead)")?;
     }
     Ok(())
 }

@@ -26,7 +26,10 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return bad_arguments(e),
+    };
     let result = match cli.command {
         Command::Build(a) => build::run(a),
         Command::Check(a) => query::check(a),
@@ -51,6 +54,27 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A bad value for a flag is one line naming the flag, what was given and the allowed range
+/// (clap's own rendering adds a usage block); help, version and other usage errors print as
+/// clap renders them.
+fn bad_arguments(e: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue) {
+        let flag = match e.get(ContextKind::InvalidArg) {
+            Some(ContextValue::String(s)) => s.split_whitespace().next().unwrap_or(s).to_string(),
+            _ => String::new(),
+        };
+        let why = std::error::Error::source(&e).map(|s| s.to_string());
+        if let (false, Some(why)) = (flag.is_empty(), why) {
+            let _ = writeln!(io::stderr(), "leakdex: error: {flag}: {why}");
+            return ExitCode::from(2);
+        }
+    }
+    let code = if e.use_stderr() { 2 } else { 0 };
+    let _ = e.print();
+    ExitCode::from(code)
 }
 
 /// A closed pipe (`leakdex bulk ... | head`) is not an error.

@@ -647,7 +647,8 @@ fn decode_line(b: &[u8]) -> String {
 }
 
 pub fn info(a: InfoArgs) -> Result<Outcome> {
-    let index = Index::open(&a.index.index)?;
+    // The bucket figures below scan the whole table.
+    let index = Index::open_sequential(&a.index.index)?;
     let stats = index.stats();
     let meta = index.meta();
     let mut out = io::stdout().lock();
@@ -713,23 +714,37 @@ pub fn info(a: InfoArgs) -> Result<Outcome> {
 }
 
 pub fn verify(a: IndexArg) -> Result<Outcome> {
-    let store =
-        Store::open(&Target { index: Some(a.index.clone()), api: None, kind: KindArg::Email, pad_requests: 0 })?;
-    match &store {
-        Store::Index(i) => {
-            i.verify().with_context(|| format!("{} failed verification", a.index.display()))?;
+    // Verification reads the whole file front to back: a sequential map (aggressive
+    // read-ahead), not the random-access map that lookups use.
+    let path = &a.index;
+    let not_an_index = |e: &leakdex_core::Error| matches!(e, leakdex_core::Error::Open { source, .. } if matches!(**source, leakdex_core::Error::NotAnIndex));
+    match Index::open_sequential(path) {
+        Ok(i) => {
+            i.verify().with_context(|| format!("{} failed verification", path.display()))?;
             println!("ok: {} entries, every checksum and the key order check out", i.len());
         }
-        Store::Filter(f) => {
-            f.verify().with_context(|| format!("{} failed verification", a.index.display()))?;
+        Err(e) if not_an_index(&e) => {
+            let f = match Filter::open(path) {
+                Ok(f) => f,
+                Err(fe) if not_an_index(&fe) => return Err(e.into()),
+                Err(fe) => return Err(fe.into()),
+            };
+            f.verify().with_context(|| format!("{} failed verification", path.display()))?;
             println!("ok: filter of {} entries, checksum matches", f.entries());
         }
-        Store::Api { .. } => unreachable!("verify opens a file"),
+        Err(e) => return Err(e.into()),
     }
     Ok(Outcome::Clean)
 }
 
 pub fn export_filter(a: ExportFilterArgs) -> Result<Outcome> {
+    if leakdex_core::build::same_file(&a.index.index, &a.output) {
+        anyhow::bail!(
+            "-o {} is the index {} itself: the filter would replace it; write the filter to another file",
+            a.output.display(),
+            a.index.index.display()
+        );
+    }
     let index = Index::open(&a.index.index)?;
     filter::export_filter(&index, &a.output).map_err(|e: Error| anyhow::Error::new(e))?;
     let size = std::fs::metadata(&a.output).map(|m| m.len()).unwrap_or(0);

@@ -32,6 +32,13 @@ use crate::Key;
 pub const RUN_SHARE: f64 = 0.5;
 /// Smallest memory budget accepted.
 pub const MIN_MEMORY: u64 = 32 << 20;
+/// Largest memory budget accepted (64 TiB): a bound that no machine reaches, so that a typo
+/// is an error rather than an overflow.
+pub const MAX_MEMORY: u64 = 64 << 40;
+/// Most parsing threads.
+pub const MAX_THREADS: usize = 1024;
+/// Smallest and largest Bloom filter false-positive rates accepted.
+pub const FPR_RANGE: (f64, f64) = (1e-9, 0.5);
 /// Most runs merged at once; more are first merged in groups.
 pub const MAX_FAN_IN: usize = 64;
 /// Bytes of one run record: key, source id (u32), count (u64).
@@ -87,6 +94,13 @@ pub struct BuildOptions {
     pub temp_dir: Option<PathBuf>,
     /// Titles, dates and data classes of the sources.
     pub manifest: Option<Manifest>,
+    /// Write the index even when no input gave a record (by default such a build is an
+    /// error and leaves the destination alone).
+    pub allow_empty: bool,
+    /// Other files the caller writes after the build, with the flag that names them (the
+    /// report: `("--report", path)`): checked like the destination before anything is read,
+    /// so that none of them is an input.
+    pub other_outputs: Vec<(String, PathBuf)>,
 }
 
 impl BuildOptions {
@@ -102,6 +116,8 @@ impl BuildOptions {
             threads: 0,
             temp_dir: None,
             manifest: None,
+            allow_empty: false,
+            other_outputs: Vec::new(),
         }
     }
 }
@@ -155,6 +171,30 @@ pub struct FileReport {
     pub stats: FileStats,
     /// The error that stopped reading this file, if any. Records before it still count.
     pub error: Option<String>,
+    /// What may be wrong although the file was read: not a format this version reads
+    /// (`zip archive (xlsx spreadsheet?)`), no record found. `--strict` makes them errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Why a tar member was not read (a link, a device): said, never silent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+impl FileReport {
+    fn new(path: String, source: &str) -> FileReport {
+        FileReport {
+            path,
+            source: source.to_string(),
+            format: None,
+            compression: None,
+            detection: None,
+            bytes: 0,
+            stats: FileStats::default(),
+            error: None,
+            warnings: Vec::new(),
+            skipped: None,
+        }
+    }
 }
 
 /// The outcome of a build.
@@ -179,6 +219,11 @@ impl BuildReport {
     /// Files that could not be read to the end.
     pub fn failed_files(&self) -> impl Iterator<Item = &FileReport> {
         self.files.iter().filter(|f| f.error.is_some())
+    }
+
+    /// Files with a warning (not a format this version reads, no record found).
+    pub fn warned_files(&self) -> impl Iterator<Item = &FileReport> {
+        self.files.iter().filter(|f| !f.warnings.is_empty())
     }
 }
 
@@ -398,12 +443,13 @@ struct WorkerResult {
 fn worker(
     rx: Receiver<Chunk>,
     kind: Kind,
-    cap: usize,
+    recs: Vec<Rec>,
     dir: PathBuf,
     records: Arc<AtomicU64>,
     failed: Arc<AtomicBool>,
 ) -> WorkerResult {
-    let mut buf = RunBuffer { recs: Vec::with_capacity(cap), cap, source: 0, dir, runs: Vec::new(), error: None };
+    let cap = recs.capacity();
+    let mut buf = RunBuffer { recs, cap, source: 0, dir, runs: Vec::new(), error: None };
     let mut stats: HashMap<usize, FileStats> = HashMap::new();
     for chunk in rx.iter() {
         if buf.error.is_some() {
@@ -582,16 +628,7 @@ impl Reader<'_> {
     }
 
     fn new_report(&mut self, path: String, source: &str) -> usize {
-        self.reports.push(FileReport {
-            path,
-            source: source.to_string(),
-            format: None,
-            compression: None,
-            detection: None,
-            bytes: 0,
-            stats: FileStats::default(),
-            error: None,
-        });
+        self.reports.push(FileReport::new(path, source));
         self.stats.push(FileStats::default());
         self.reports.len() - 1
     }
@@ -641,6 +678,19 @@ impl Reader<'_> {
             Ok(m) => (m, None),
             Err(e) => (false, Some(e)),
         };
+        if let Some(sniffed) = ingest::container::sniff(&buf) {
+            if !sniffed.read_anyway {
+                self.reports[id].format = Some("unsupported".into());
+                self.reports[id].warnings.push(format!("{}: not read ({})", sniffed.what, ingest::container::READABLE));
+                // Account for its bytes: read them through, without parsing.
+                let rest = std::io::copy(&mut r, &mut std::io::sink());
+                return match (pending, rest) {
+                    (Some(e), _) | (None, Err(e)) => Err(describe(e, compression)),
+                    (None, Ok(_)) => Ok(()),
+                };
+            }
+            self.reports[id].warnings.push(format!("{}: read as text, check its records", sniffed.what));
+        }
         if allow_tar && ingest::is_tar(&buf) {
             self.reports[id].format = Some("tar".into());
             let rest: Box<dyn Read + '_> = match pending {
@@ -651,11 +701,13 @@ impl Reader<'_> {
             let entries = archive.entries().map_err(|e| describe(e, compression))?;
             for entry in entries {
                 let entry = entry.map_err(|e| format!("tar archive: {}", describe(e, compression)))?;
-                if !entry.header().entry_type().is_file() {
-                    continue;
-                }
                 let member =
                     format!("{name}!{}", entry.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default());
+                if let Some(why) = skipped_member(&entry) {
+                    let mid = self.new_report(member, source_name);
+                    self.reports[mid].skipped = Some(why);
+                    continue;
+                }
                 let mid = self.new_report(member.clone(), source_name);
                 let size = entry.size();
                 let result = self.read_input(
@@ -677,19 +729,7 @@ impl Reader<'_> {
             return Ok(());
         }
         let mut stats = std::mem::take(&mut self.stats[id]);
-        let mut report = std::mem::replace(
-            &mut self.reports[id],
-            FileReport {
-                path: String::new(),
-                source: String::new(),
-                format: None,
-                compression: None,
-                detection: None,
-                bytes: 0,
-                stats: FileStats::default(),
-                error: None,
-            },
-        );
+        let mut report = std::mem::replace(&mut self.reports[id], FileReport::new(String::new(), ""));
         let mut result = self.read_stream(id, source, r, buf, more, compression, name, &mut report, &mut stats);
         if let (Ok(()), Some(e)) = (&result, pending) {
             result = Err(describe(e, compression));
@@ -807,6 +847,24 @@ impl Reader<'_> {
     }
 }
 
+/// Why a tar member is not read, or `None` for a regular file (read) or a directory (walked).
+fn skipped_member<R: Read>(entry: &tar::Entry<'_, R>) -> Option<String> {
+    use tar::EntryType;
+    let t = entry.header().entry_type();
+    if t.is_file() || t.is_dir() {
+        return None;
+    }
+    let target =
+        || entry.link_name().ok().flatten().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|| "?".into());
+    Some(match t {
+        EntryType::Symlink => format!("symbolic link to {}: not followed", target()),
+        EntryType::Link => format!("hard link to {}: not read again (its target member is read)", target()),
+        EntryType::Char | EntryType::Block => "device file: not read".into(),
+        EntryType::Fifo => "named pipe: not read".into(),
+        other => format!("tar member of type {:?}: not read", other.as_byte() as char),
+    })
+}
+
 fn describe(e: std::io::Error, c: ingest::Compression) -> String {
     match c {
         ingest::Compression::None => format!("read error: {e}"),
@@ -814,8 +872,105 @@ fn describe(e: std::io::Error, c: ingest::Compression) -> String {
     }
 }
 
-/// Every file of an input, in a stable order.
-fn files_of(input: &InputSpec) -> Result<Vec<PathBuf>> {
+/// The error for a build that found no record: says, per file, what happened.
+fn nothing_indexed(
+    inputs: &[InputSpec],
+    dest: &Path,
+    files: &[(u32, PathBuf)],
+    reports: Vec<FileReport>,
+    sources: Vec<Source>,
+    started: Instant,
+) -> Error {
+    const SHOWN: usize = 3;
+    let mut why: Vec<String> = inputs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !files.iter().any(|(s, _)| *s as usize == *i))
+        .map(|(_, input)| format!("{}: a directory with no file in it", input.path.display()))
+        .collect();
+    for r in reports.iter().filter(|r| r.format.as_deref() != Some("tar") && r.skipped.is_none()) {
+        let what = match (&r.error, r.warnings.first()) {
+            (Some(e), _) => e.clone(),
+            (None, Some(w)) => w.clone(),
+            (None, None) => "no record".into(),
+        };
+        why.push(format!("{}: {what}", r.path));
+    }
+    let more = why.len().saturating_sub(SHOWN);
+    why.truncate(SHOWN);
+    if more > 0 {
+        why.push(format!("and {more} more"));
+    }
+    let state = if dest.exists() { "was not changed" } else { "was not written" };
+    Error::NothingIndexed {
+        reason: format!(
+            "no input gave a record, so {} {state} ({}); fix the inputs or options, or pass --allow-empty to write an empty index",
+            dest.display(),
+            why.join("; ")
+        ),
+        report: Box::new(BuildReport { files: reports, sources, entries: 0, records: 0, index_bytes: 0, elapsed: started.elapsed() }),
+    }
+}
+
+/// Refuses an output path that is one of the inputs (the same file by device and inode, so also
+/// through symbolic and hard links) or that lies inside an input directory: writing it would
+/// destroy the corpus, or feed the index to the next build.
+pub fn check_not_an_input(inputs: &[InputSpec], files: &[(u32, PathBuf)], out: &Path, flag: &str) -> Result<()> {
+    let refuse = |input: &Path, how: &str| {
+        Err(Error::Config(format!(
+            "{flag} {} {how} {}; write the output elsewhere (nothing was read or written)",
+            out.display(),
+            input.display()
+        )))
+    };
+    if out.exists() {
+        for (_, f) in files.iter().filter(|(_, f)| f.as_os_str() != "-") {
+            if same_file(f, out) {
+                return refuse(f, "is the same file as the input, which it would overwrite:");
+            }
+        }
+    }
+    // A new file inside an input directory: compare real directories.
+    let out_dir = std::fs::canonicalize(dir_of(out)).ok();
+    for input in inputs.iter().filter(|i| !i.is_stdin() && i.path.is_dir()) {
+        if let (Some(o), Ok(d)) = (&out_dir, std::fs::canonicalize(&input.path)) {
+            if o.starts_with(&d) {
+                return refuse(
+                    &input.path,
+                    "is inside the input directory (the next build would read it as a corpus):",
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths are the same file: the same device and inode (links followed).
+#[cfg(unix)]
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Whether two paths are the same file: the same real path (hard links are not seen).
+#[cfg(not(unix))]
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b)
+}
+
+/// Checks that files can be created in `dir` (by creating and removing one).
+pub fn check_writable_dir(dir: &Path, what: &str) -> Result<()> {
+    tempfile::tempfile_in(dir).map(drop).map_err(|e| {
+        Error::Config(format!("{what} {} does not take new files ({e}); nothing was read or written", dir.display()))
+    })
+}
+
+/// Every file of an input, in a stable order. What a directory holds that is not a file or a
+/// directory (a FIFO, a socket, a device) goes to `special`, with what it is, to be reported.
+fn files_of(input: &InputSpec, special: &mut Vec<(PathBuf, String)>) -> Result<Vec<PathBuf>> {
     if input.is_stdin() {
         return Ok(vec![input.path.clone()]);
     }
@@ -827,10 +982,14 @@ fn files_of(input: &InputSpec) -> Result<Vec<PathBuf>> {
     // Links are followed (dumps are often linked in from elsewhere; walkdir stops loops).
     for entry in walkdir::WalkDir::new(&input.path).follow_links(true).sort_by_file_name() {
         match entry {
-            // FIFOs, sockets and devices are not corpora; directories are walked.
+            // FIFOs, sockets and devices are not corpora (reading a FIFO could block the build
+            // forever): said in the summary, not read. Directories are walked.
             Ok(entry) => {
-                if entry.file_type().is_file() {
+                let t = entry.file_type();
+                if t.is_file() {
                     out.push(entry.into_path());
+                } else if !t.is_dir() {
+                    special.push((entry.into_path(), format!("{}: not read", special_kind(t))));
                 }
             }
             // A dangling link is listed like a file, so that the build reports it as unreadable
@@ -842,6 +1001,25 @@ fn files_of(input: &InputSpec) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+/// What a directory entry that is neither a file nor a directory is.
+fn special_kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "named pipe";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "device file";
+        }
+    }
+    let _ = t;
+    "special file"
 }
 
 /// Prefix of the temporary files of a build of `dest`.
@@ -947,11 +1125,25 @@ pub fn build(
     if inputs.is_empty() {
         return Err(Error::Config("no inputs given".into()));
     }
-    if opts.memory < MIN_MEMORY {
-        return Err(Error::Config(format!("--memory must be at least {} MiB", MIN_MEMORY >> 20)));
+    if !(MIN_MEMORY..=MAX_MEMORY).contains(&opts.memory) {
+        return Err(Error::Config(format!(
+            "--memory must be between {} MiB and {} TiB (got {} bytes)",
+            MIN_MEMORY >> 20,
+            MAX_MEMORY >> 40,
+            opts.memory
+        )));
     }
-    if !(opts.fpr > 0.0 && opts.fpr < 1.0) {
-        return Err(Error::Config(format!("--fpr must be between 0 and 1 (got {})", opts.fpr)));
+    if !(opts.fpr >= FPR_RANGE.0 && opts.fpr <= FPR_RANGE.1) {
+        return Err(Error::Config(format!(
+            "--fpr must be between {} and {} (got {})",
+            FPR_RANGE.0, FPR_RANGE.1, opts.fpr
+        )));
+    }
+    if opts.threads > MAX_THREADS {
+        return Err(Error::Config(format!(
+            "--threads must be between 0 (one per core) and {MAX_THREADS} (got {})",
+            opts.threads
+        )));
     }
     if let Some(f) = opts.format {
         if !f.supports(opts.kind) {
@@ -1002,10 +1194,13 @@ pub fn build(
         })
         .collect();
     let mut files: Vec<(u32, PathBuf)> = Vec::new();
+    let mut special: Vec<(u32, PathBuf, String)> = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        for f in files_of(input)? {
+        let mut found = Vec::new();
+        for f in files_of(input, &mut found)? {
             files.push((i as u32, f));
         }
+        special.extend(found.into_iter().map(|(p, why)| (i as u32, p, why)));
     }
     if inputs.iter().filter(|i| i.is_stdin()).count() > 1 {
         return Err(Error::Config("standard input (-) can be given only once".into()));
@@ -1015,11 +1210,39 @@ pub fn build(
     if !dest_dir.is_dir() {
         return Err(Error::Config(format!("the destination directory {} does not exist", dest_dir.display())));
     }
+    if dest.is_dir() {
+        return Err(Error::Config(format!("-o {} is a directory; give the index file's path", dest.display())));
+    }
+    check_not_an_input(inputs, &files, dest, "-o")?;
+    for (flag, path) in &opts.other_outputs {
+        check_not_an_input(inputs, &files, path, flag)?;
+    }
+    // Found now, not after an hour of parsing: the output and temporary directories must
+    // take files.
+    check_writable_dir(&dest_dir, "the output directory (-o)")?;
+    if let Some(t) = &opts.temp_dir {
+        if !t.is_dir() {
+            return Err(Error::Config(format!("--temp-dir {} is not a directory", t.display())));
+        }
+        check_writable_dir(t, "--temp-dir")?;
+    }
     remove_stale_temps(&dest_dir, dest);
     let temp_root = opts.temp_dir.clone().unwrap_or_else(|| dest_dir.clone());
 
-    let threads =
-        if opts.threads == 0 { std::thread::available_parallelism().map_or(2, |n| n.get()) } else { opts.threads };
+    // Each thread has chunks in flight (about three of CHUNK each): as many threads as the
+    // budget's half holds, so that --threads cannot push the build past --memory.
+    let fit = ((opts.memory / 2 / ingest::CHUNK as u64).saturating_sub(4) / 3).max(1) as usize;
+    let threads = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()).min(fit),
+        n if n > fit => {
+            return Err(Error::Config(format!(
+                "--threads {n} needs about {} MiB of buffers, more than half of --memory {} MiB allows ({fit} threads); give fewer threads or more memory",
+                (3 * n + 4) * (ingest::CHUNK >> 20),
+                opts.memory >> 20
+            )))
+        }
+        n => n,
+    };
     let in_flight = 2 * threads + 2;
     let chunk_memory = (in_flight + threads + 2) as u64 * ingest::CHUNK as u64;
     let run_memory = ((opts.memory as f64 * RUN_SHARE) as u64).saturating_sub(chunk_memory).max(4 << 20);
@@ -1033,13 +1256,37 @@ pub fn build(
     let records = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicBool::new(false));
     let (tx, rx) = bounded::<Chunk>(in_flight);
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
+    // The run buffers are allocated here, before anything is read: a budget the machine cannot
+    // give is an error now, not an abort later.
+    let mut buffers = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        let mut recs: Vec<Rec> = Vec::new();
+        recs.try_reserve_exact(cap).map_err(|_| {
+            Error::Config(format!(
+                "cannot allocate {} MiB of run buffers for --memory {} MiB; give a smaller --memory",
+                (cap * threads * RUN_RECORD) >> 20,
+                opts.memory >> 20
+            ))
+        })?;
+        buffers.push(recs);
+    }
+    let handles: Vec<_> = buffers
+        .into_iter()
+        .enumerate()
+        .map(|(i, recs)| {
             let (rx, dir, records, failed) = (rx.clone(), temp_root.clone(), records.clone(), failed.clone());
             let kind = opts.kind;
-            std::thread::spawn(move || worker(rx, kind, cap, dir, records, failed))
+            std::thread::Builder::new()
+                .name(format!("leakdex-parse-{i}"))
+                .spawn(move || worker(rx, kind, recs, dir, records, failed))
+                .map_err(|e| {
+                    Error::Config(format!(
+                        "cannot start parsing thread {} of {threads} ({e}); use fewer --threads",
+                        i + 1
+                    ))
+                })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     drop(rx);
 
     let mut reader = Reader {
@@ -1069,6 +1316,10 @@ pub fn build(
             break;
         }
     }
+    for (source, path, why) in special {
+        let id = reader.new_report(path.to_string_lossy().into_owned(), &sources[source as usize].name);
+        reader.reports[id].skipped = Some(why);
+    }
     reader.report(true);
     let Reader { tx, bytes_read, progress, mut reports, stats: mut reader_stats, .. } = reader;
     drop(tx);
@@ -1090,11 +1341,38 @@ pub fn build(
     }
     for (report, stats) in reports.iter_mut().zip(reader_stats) {
         report.stats = stats;
+        // A file that gave nothing is said, whatever the reason (a wrong format guess, a
+        // header that names no column, an empty file): never a silent "clean".
+        if report.stats.records == 0
+            && report.error.is_none()
+            && report.skipped.is_none()
+            && report.format.as_deref() != Some("tar")
+            && report.format.as_deref() != Some("unsupported")
+        {
+            report.warnings.push(format!(
+                "no record found in {} line(s){}",
+                report.stats.lines,
+                report.format.as_deref().map(|f| format!(" read as {f}")).unwrap_or_default()
+            ));
+        }
         let at = sources.iter().position(|s| s.name == report.source).expect("every report names a source");
         let s = &mut sources[at];
-        s.files += u64::from(report.format.as_deref() != Some("tar"));
+        s.files += u64::from(report.format.as_deref() != Some("tar") && report.skipped.is_none());
         s.lines += report.stats.lines;
         s.records += report.stats.records;
+    }
+
+    if opts.strict {
+        if let Some(r) = reports.iter().find(|r| !r.warnings.is_empty()) {
+            return Err(Error::Input {
+                path: r.path.clone().into(),
+                reason: format!("{} (--strict stops at warnings)", r.warnings.join("; ")),
+            });
+        }
+    }
+    let extracted: u64 = reports.iter().map(|r| r.stats.records).sum();
+    if extracted == 0 && !opts.allow_empty {
+        return Err(nothing_indexed(inputs, dest, &files, reports, sources, started));
     }
 
     // Merge.

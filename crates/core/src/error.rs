@@ -32,7 +32,7 @@ pub enum Error {
         supported: u32,
     },
     /// The file is shorter (or longer) than its header says.
-    #[error("index is {actual} bytes but its header says {expected}: the file is truncated or was still being written; rebuild it with `leakdex build`")]
+    #[error("index is {actual} bytes but its header says {expected}: the file is truncated, was still being written, or was copied over in place (replace indexes by rename, `mv`, never `cp` onto a live one); rebuild it with `leakdex build`")]
     Truncated {
         /// Length the header records.
         expected: u64,
@@ -98,6 +98,14 @@ pub enum Error {
     /// Bad build parameters.
     #[error("{0}")]
     Config(String),
+    /// A build found no record in any input, and an empty index was not asked for.
+    #[error("{reason}")]
+    NothingIndexed {
+        /// Which files, and what happened to each.
+        reason: String,
+        /// What was read, for the summary.
+        report: Box<crate::build::BuildReport>,
+    },
     /// The build was interrupted.
     #[error("interrupted; the destination was not changed")]
     Interrupted,

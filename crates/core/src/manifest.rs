@@ -53,14 +53,13 @@ impl Manifest {
         Manifest::parse(&text).map_err(|reason| Error::Manifest { path: path.into(), reason })
     }
 
-    /// Parses manifest text.
+    /// Parses manifest text. Errors are one line: `line L, column C: what is wrong`.
     pub fn parse(text: &str) -> Result<Manifest, String> {
-        let sources: BTreeMap<String, SourceInfo> =
-            toml::from_str(text).map_err(|e| e.to_string().trim().to_string())?;
+        let sources: BTreeMap<String, SourceInfo> = toml::from_str(text).map_err(|e| one_line(text, &e))?;
         for (name, info) in &sources {
             if let Some(d) = &info.breach_date {
                 if !is_date(d) {
-                    return Err(format!("source {name}: breach_date {d:?} is not a YYYY-MM-DD date"));
+                    return Err(format!("source {name}: breach_date {d:?} is not a calendar date written YYYY-MM-DD"));
                 }
             }
         }
@@ -68,23 +67,36 @@ impl Manifest {
     }
 }
 
-fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
+/// A TOML error as one line with its position: toml's own message is several lines (the
+/// source line and a caret under it).
+fn one_line(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
     }
-    let num = |r: std::ops::Range<usize>| {
-        s[r].parse::<u32>().ok().filter(|_| b[0..4].iter().chain(&b[5..7]).chain(&b[8..10]).all(u8::is_ascii_digit))
-    };
-    matches!((num(0..4), num(5..7), num(8..10)), (Some(_), Some(m @ 1..=12), Some(d @ 1..=31)) if d <= days_in(m))
 }
 
-fn days_in(month: u32) -> u32 {
-    match month {
-        2 => 29,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
+/// Whether `s` is a real calendar date written `YYYY-MM-DD` (`2021-02-29` is not: leap years
+/// come from the date crate, not from hand-written rules).
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return false;
     }
+    let (Ok(y), Ok(m), Ok(d)) = (s[0..4].parse::<i16>(), s[5..7].parse::<i8>(), s[8..10].parse::<i8>()) else {
+        return false;
+    };
+    jiff::civil::Date::new(y, m, d).is_ok()
 }
 
 #[cfg(test)]
@@ -100,5 +112,27 @@ mod tests {
         assert_eq!(m.sources["forum-2020"].breach_date.as_deref(), Some("2020-03-14"));
         assert!(Manifest::parse("[x]\nbreach_date = \"2020-13-01\"\n").unwrap_err().contains("YYYY-MM-DD"));
         assert!(Manifest::parse("[x]\ntitel = \"typo\"\n").unwrap_err().contains("titel"));
+    }
+
+    #[test]
+    fn breach_dates_that_are_not_on_the_calendar_are_rejected() {
+        for bad in ["2021-02-29", "2100-02-29", "2023-04-31", "2020-00-10", "2020-1-05", "20200105", "2020-01-0a"] {
+            let err = Manifest::parse(&format!("[x]\nbreach_date = \"{bad}\"\n")).unwrap_err();
+            assert!(err.contains("YYYY-MM-DD"), "{bad}: {err}");
+        }
+        for good in ["2020-02-29", "2000-02-29", "2023-12-31", "1999-01-01"] {
+            assert!(Manifest::parse(&format!("[x]\nbreach_date = \"{good}\"\n")).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn toml_errors_are_one_line_with_line_and_column() {
+        for (text, line, col) in
+            [("[a]\ntitle = \"x\"\n[b\n", 3, 3), ("[a]\ntitle = \"unterminated\n", 2, 22), ("[a]\n\ntitle = 5\n", 3, 9)]
+        {
+            let err = Manifest::parse(text).unwrap_err();
+            assert!(!err.contains('\n'), "{err:?}");
+            assert!(err.starts_with(&format!("line {line}, column {col}: ")), "{text:?}: {err}");
+        }
     }
 }

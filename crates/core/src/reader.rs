@@ -17,9 +17,25 @@ use crate::{email_key, Key};
 /// mapped index stays intact. Do not edit index files with other tools while they are open.
 pub(crate) fn map_file(path: &Path) -> Result<memmap2::Mmap> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // A directory opens, but cannot be mapped ("No such device"): say what it is instead.
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory, not an index file");
+        return Err(Error::io(path, e));
+    }
     // SAFETY: see the function's safety section: index files are replaced by rename, never
     // modified in place, so the mapping is not changed under us by leakdex itself.
     unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))
+}
+
+/// How a map will be read, told to the kernel before the first page is touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// No advice (the kernel's default read-ahead).
+    Normal,
+    /// Lookups: each fault reads one page (`MADV_RANDOM`).
+    Random,
+    /// Whole-file scans: aggressive read-ahead (`MADV_SEQUENTIAL`).
+    Sequential,
 }
 
 /// An open index over any byte container: a memory map (see [`Index::open`]) or a `Vec<u8>`.
@@ -116,30 +132,75 @@ pub struct Stats {
 
 impl Index<memmap2::Mmap> {
     /// Opens and memory-maps an index file. Cheap: reads the header, checks its checksum and
-    /// every section's bounds, and parses the small metadata section. Use [`Index::verify`] for
-    /// a full check.
+    /// every section's bounds, checks that the file is exactly as long as the header says, and
+    /// parses the small metadata section. Use [`Index::verify`] for a full check.
+    ///
+    /// # Hazard: the file must not change while it is open
+    ///
+    /// The index is read through a memory map, not copied. If another process truncates the
+    /// file or writes into it while the map is alive (`cp new.ldx live.ldx` does both), reads
+    /// see the new bytes halfway through a lookup, and touching a page past a truncated end
+    /// kills the process with `SIGBUS`. Replace an index by writing a new file and renaming it
+    /// over the old one (`mv`, or what `leakdex build` does): the open map keeps the old file
+    /// alive and intact.
+    ///
+    /// This is a documented hazard rather than an `unsafe fn` (as `fst` does): the hazard
+    /// comes from other processes, not from how the caller uses the API, so no caller-side
+    /// precondition could make the call sound; every index writer in leakdex renames, and the
+    /// size check above turns the common case of a file replaced in place before opening into
+    /// an error ([`Error::Truncated`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Index<memmap2::Mmap>> {
-        Self::open_with(path.as_ref(), false)
+        Self::open_with(path.as_ref(), Access::Normal)
     }
 
     /// Like [`Index::open`], for lookups and ranges: the map is marked for random access
     /// (`MADV_RANDOM`) before anything is read, so a page fault reads just that page instead of
     /// the pages around it (up to megabytes with a large read-ahead). On a cold cache, or an
-    /// index bigger than RAM, a check then reads only the pages it touches. Use [`Index::open`]
-    /// for [`Index::verify`] and other front-to-back reads.
+    /// index bigger than RAM, a check then reads only the pages it touches. Use
+    /// [`Index::open_sequential`] for [`Index::verify`] and other front-to-back reads. The
+    /// hazard described on [`Index::open`] applies.
     pub fn open_random(path: impl AsRef<Path>) -> Result<Index<memmap2::Mmap>> {
-        Self::open_with(path.as_ref(), true)
+        Self::open_with(path.as_ref(), Access::Random)
     }
 
-    fn open_with(path: &Path, random: bool) -> Result<Index<memmap2::Mmap>> {
+    /// Like [`Index::open`], for reading the whole file front to back ([`Index::verify`]): the
+    /// map is marked for sequential access (`MADV_SEQUENTIAL`), so the kernel reads ahead
+    /// aggressively. The hazard described on [`Index::open`] applies.
+    pub fn open_sequential(path: impl AsRef<Path>) -> Result<Index<memmap2::Mmap>> {
+        Self::open_with(path.as_ref(), Access::Sequential)
+    }
+
+    /// [`Index::bucket_stats`] for a map opened with [`Index::open_random`]: the scan reads the
+    /// whole table front to back, so the map is marked sequential for it and random again
+    /// after (a server's start-up scan, then lookups).
+    pub fn scan_bucket_stats(&self, prefix_len: usize) -> Result<BucketStats> {
+        advise(&self.data, Access::Sequential);
+        let stats = self.bucket_stats(prefix_len);
+        advise(&self.data, Access::Random);
+        stats
+    }
+
+    fn open_with(path: &Path, access: Access) -> Result<Index<memmap2::Mmap>> {
         let map = map_file(path).map_err(|e| Error::Open { path: path.into(), source: Box::new(e) })?;
-        if random {
-            // Advice only: a kernel that refuses it still gives correct reads.
-            #[cfg(unix)]
-            let _ = map.advise(memmap2::Advice::Random);
-        }
+        advise(&map, access);
         Index::new(map).map_err(|e| Error::Open { path: path.into(), source: Box::new(e) })
     }
+}
+
+/// Tells the kernel how a map will be read. Advice only: a kernel that refuses it still gives
+/// correct reads.
+fn advise(map: &memmap2::Mmap, access: Access) {
+    #[cfg(unix)]
+    {
+        let advice = match access {
+            Access::Normal => return,
+            Access::Random => memmap2::Advice::Random,
+            Access::Sequential => memmap2::Advice::Sequential,
+        };
+        let _ = map.advise(advice);
+    }
+    #[cfg(not(unix))]
+    let _ = (map, access);
 }
 
 impl<D: AsRef<[u8]>> Index<D> {

@@ -242,7 +242,7 @@ impl Loaded {
             Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
             Kind::Email => EMAIL_PREFIX_LEN,
         };
-        let stats = index.bucket_stats(prefix_len).map_err(Error::Index)?;
+        let stats = index.scan_bucket_stats(prefix_len).map_err(Error::Index)?;
         if stats.min < config.min_k && !index.is_empty() {
             return Err(Error::Anonymity { prefix_len, smallest: stats.min, min_k: config.min_k });
         }

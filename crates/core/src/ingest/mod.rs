@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::format::Kind;
 
 pub mod combo;
+pub mod container;
 pub mod csvfmt;
 mod parse;
 pub mod sql;
@@ -289,18 +290,30 @@ fn sample_lines(head: &[u8]) -> Vec<&[u8]> {
     lines
 }
 
-/// The name a path gives its source: the file or directory name without its extensions
-/// (`forum-2020.sql.gz` → `forum-2020`).
+/// File name extensions dropped from a source name: compression, archive and corpus formats,
+/// lowercase. Only these: other dots belong to the name (`acme.com.sql` → `acme.com`).
+pub const NAME_EXTENSIONS: &[&str] = &[
+    "gz", "gzip", "tgz", "zst", "zstd", "tzst", "bz2", "bzip2", "tbz", "tbz2", "tar", "sql", "dump", "csv", "tsv",
+    "psv", "txt", "text", "json", "jsonl", "ndjson", "log", "lst", "list", "combo", "hash", "hashes", "mbox", "eml",
+];
+
+/// The name a path gives its source: the file or directory name without its known extensions
+/// ([`NAME_EXTENSIONS`], dropped one after another from the end: `forum-2020.sql.gz` →
+/// `forum-2020`, `2023.10.05-linkedin.txt` → `2023.10.05-linkedin`, `acme.com.sql` →
+/// `acme.com`). Leading dots are dropped (`.hidden.csv` → `hidden`).
 pub fn source_name(path: &Path) -> String {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "stdin".into());
     if path.is_dir() {
         return name;
     }
-    let trimmed = name.trim_start_matches('.');
-    match trimmed.find('.') {
-        Some(0) | None => trimmed.to_string(),
-        Some(p) => trimmed[..p].to_string(),
+    let mut trimmed = name.trim_start_matches('.');
+    while let Some((stem, ext)) = trimmed.rsplit_once('.') {
+        if stem.is_empty() || !NAME_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext)) {
+            break;
+        }
+        trimmed = stem;
     }
+    trimmed.to_string()
 }
 
 #[cfg(test)]
@@ -418,5 +431,24 @@ mod tests {
         assert_eq!(source_name(Path::new("/x/forum-2020.sql.gz")), "forum-2020");
         assert_eq!(source_name(Path::new("shop.csv")), "shop");
         assert_eq!(source_name(Path::new("noext")), "noext");
+    }
+
+    #[test]
+    fn source_names_keep_dots_that_are_not_known_extensions() {
+        for (file, want) in [
+            ("2023.10.05-linkedin.txt", "2023.10.05-linkedin"),
+            ("acme.com.sql", "acme.com"),
+            ("acme.org.sql.GZ", "acme.org"),
+            ("dump.v2.tar.zst", "dump.v2"),
+            ("users.2021.csv.bz2", "users.2021"),
+            ("shop.tgz", "shop"),
+            ("report.final.pdf", "report.final.pdf"),
+            ("a..txt", "a."),
+            (".hidden.csv", "hidden"),
+            ("combo.txt.txt", "combo"),
+            (".txt", "txt"),
+        ] {
+            assert_eq!(source_name(Path::new(file)), want, "{file}");
+        }
     }
 }
