@@ -177,6 +177,12 @@ fn print_summary(r: &BuildReport, dest: &Path) -> Result<()> {
             f.stats.records,
             f.stats.rejected()
         )?;
+        if let Some(why) = &f.detection {
+            writeln!(e, "    format: {why}")?;
+        }
+        for (what, n) in &f.stats.skipped {
+            writeln!(e, "    skipped, not indexed: {what}: {n}")?;
+        }
         for (reason, rej) in &f.stats.rejects {
             let examples: Vec<String> = rej
                 .examples
