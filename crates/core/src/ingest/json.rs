@@ -252,8 +252,10 @@ pub fn document_kind(head: &[u8]) -> Option<&'static str> {
     Some(what)
 }
 
-/// Whether `head` reads as a JSON document without a structural or record error (the check
-/// that keeps a log starting with `[2024-01-01 ...]` free text).
+/// Whether `head` begins as a JSON document: the first record or value in it decodes, with no
+/// structural error before it (the check that keeps a log starting with `[2024-01-01 ...]`
+/// free text). Later errors do not matter here: a document that goes bad further on is still
+/// read as JSON, its bad records counted, never as free text that would index fragments.
 pub fn head_is_valid(head: &[u8]) -> bool {
     let mut stats = FileStats::default();
     let mut keys: Vec<(Key, u64)> = Vec::new();
@@ -265,8 +267,11 @@ pub fn head_is_valid(head: &[u8]) -> bool {
         if b == b'\n' {
             p.line += 1;
         }
+        if p.first.is_some() {
+            break;
+        }
     }
-    stats.rejected() == 0
+    p.first != Some(false)
 }
 
 /// Collects records and spine values of one chunk.
@@ -277,13 +282,15 @@ struct Parser<'a> {
     record: Option<(usize, u64)>,
     value: Option<(usize, u64)>,
     found: Vec<Key>,
+    /// Whether the first record or value read well (for [`head_is_valid`]).
+    first: Option<bool>,
     sink: &'a mut dyn Sink,
     stats: &'a mut FileStats,
 }
 
 impl<'a> Parser<'a> {
     fn new(data: &'a [u8], line: u64, sink: &'a mut dyn Sink, stats: &'a mut FileStats) -> Parser<'a> {
-        Parser { data, i: 0, line, record: None, value: None, found: Vec::new(), sink, stats }
+        Parser { data, i: 0, line, record: None, value: None, found: Vec::new(), first: None, sink, stats }
     }
 
     fn end(&mut self, inclusive: bool) -> usize {
@@ -312,6 +319,7 @@ impl Events for Parser<'_> {
         let bytes = &self.data[start..end.min(self.data.len())];
         match serde_json::from_slice::<serde_json::Value>(bytes) {
             Ok(v) => {
+                self.first.get_or_insert(true);
                 self.found.clear();
                 json_strings(&v, &mut self.found);
                 if self.found.is_empty() {
@@ -320,6 +328,7 @@ impl Events for Parser<'_> {
                 self.emit();
             }
             Err(_) => {
+                self.first.get_or_insert(false);
                 let shown = redact(&String::from_utf8_lossy(&bytes[..bytes.len().min(256)]));
                 self.stats.reject("invalid JSON record", line, || shown);
             }
@@ -334,14 +343,19 @@ impl Events for Parser<'_> {
         let bytes = &self.data[start..end.min(self.data.len())];
         match serde_json::from_slice::<serde_json::Value>(bytes) {
             Ok(v) => {
+                self.first.get_or_insert(true);
                 self.found.clear();
                 json_strings(&v, &mut self.found);
                 self.emit();
             }
-            Err(_) => self.stats.reject("invalid JSON value", line, String::new),
+            Err(_) => {
+                self.first.get_or_insert(false);
+                self.stats.reject("invalid JSON value", line, String::new);
+            }
         }
     }
     fn error(&mut self, what: &'static str) {
+        self.first.get_or_insert(false);
         let reason = match what {
             "unbalanced closing bracket" => "malformed JSON document: unbalanced closing bracket",
             "unexpected separator" => "malformed JSON document: separator outside an array or object",
@@ -478,5 +492,7 @@ mod tests {
         assert!(!head_is_valid(b"[2024-01-01 10:00] login a@example.com\n"));
         assert!(!head_is_valid(b"{INFO} started\n"));
         assert!(head_is_valid(b"[\n {\"a\": \"b@example.com\"},\n {\"a\": \"c@exa"));
+        // A document that goes bad after a good start is JSON (its bad records are counted).
+        assert!(head_is_valid(b"[\n {\"id\": 1},\n {\"a\": oops}\n]"));
     }
 }
