@@ -759,6 +759,9 @@ impl Reader<'_> {
         let format = Arc::new(format);
         let mut framer = Framer::for_format(format.format, mode);
         let mut skipping = false;
+        // Whether the skipped bytes so far end with a newline (the stateful framers skip over
+        // whole lines too).
+        let mut skipped_ends_line = false;
         loop {
             if self.failed.load(Ordering::Relaxed) {
                 return Ok(()); // a worker failed; the build reports its error
@@ -788,10 +791,13 @@ impl Reader<'_> {
                         let n = memchr::memchr_iter(b'\n', &buf).count() as u64;
                         stats.lines += n;
                         line += n;
+                        if let Some(&b) = buf.last() {
+                            skipped_ends_line = b == b'\n';
+                        }
                         buf.clear();
                         if !more {
-                            // The skipped record was the unterminated last line: it counts.
-                            stats.lines += 1;
+                            // An unterminated last line inside the skipped record counts.
+                            stats.lines += u64::from(!skipped_ends_line);
                             return Ok(());
                         }
                         continue;

@@ -249,7 +249,10 @@ pub fn document_kind(head: &[u8]) -> Option<&'static str> {
             return None; // a whole value on one line: JSON lines (or a one-line document)
         }
     }
-    Some(what)
+    // The head ends inside the first line: a minified array is a document; an object is one
+    // only if it holds an array of records (`{"users":[...`), else it is read as a long JSON
+    // line (a deeply nested single record, say).
+    (head[start] == b'[' || s.spine.contains(&b'[')).then_some(what)
 }
 
 /// Whether `head` begins as a JSON document: the first record or value in it decodes, with no
@@ -489,6 +492,13 @@ mod tests {
         assert_eq!(document_kind(b"  {\n \"users\": []\n}"), Some("top-level object"));
         assert_eq!(document_kind(b"{\"a\": 1}\n{\"a\": 2}\n"), None);
         assert_eq!(document_kind(b"hello"), None);
+        // Cut by the sniff window inside the first line.
+        assert_eq!(
+            document_kind(b"{\"users\": [{\"e\": \"a@example.com\"}, {\"e\": \"b@exa"),
+            Some("top-level object")
+        );
+        assert_eq!(document_kind(b"[{\"e\": \"a@example.com\"}, {\"e\": \"b@exa"), Some("top-level array"));
+        assert_eq!(document_kind(b"{\"a\":{\"a\":{\"a\":{\"a\":\"dee"), None);
         assert!(!head_is_valid(b"[2024-01-01 10:00] login a@example.com\n"));
         assert!(!head_is_valid(b"{INFO} started\n"));
         assert!(head_is_valid(b"[\n {\"a\": \"b@example.com\"},\n {\"a\": \"c@exa"));
