@@ -397,8 +397,13 @@ fn parse_csv(kind: Kind, fmt: &FileFormat, data: &[u8], first_line: u64, sink: &
     }
 }
 
-/// Collects string literals, tuples and COPY rows of a SQL chunk.
+/// Collects string literals, tuples and COPY rows of a SQL chunk. The addresses of a tuple or
+/// row are one record set (counted once each); a string outside any tuple or row is a record
+/// set of its own, emitted at once, so that nothing is carried across a chunk cut.
 struct SqlCollector<'a> {
+    /// Inside a tuple of `INSERT ... VALUES`, or inside a COPY block.
+    in_tuple: bool,
+    in_copy: bool,
     cur: Vec<u8>,
     overlong: bool,
     tuple: Vec<Key>,
@@ -424,8 +429,12 @@ impl sql::Events for SqlCollector<'_> {
         }
         self.cur.clear();
         self.overlong = false;
+        if !self.in_tuple && !self.in_copy {
+            self.flush();
+        }
     }
     fn tuple_end(&mut self) {
+        self.in_tuple = false;
         if self.tuple.is_empty() {
             self.stats.reject("SQL tuple without an address", self.line, String::new);
         }
@@ -441,6 +450,18 @@ impl sql::Events for SqlCollector<'_> {
     fn statement_end(&mut self) {
         self.flush();
     }
+    fn tuple_start(&mut self) {
+        self.flush();
+        self.in_tuple = true;
+    }
+    fn copy_start(&mut self) {
+        self.flush();
+        self.in_copy = true;
+    }
+    fn copy_end(&mut self) {
+        self.flush();
+        self.in_copy = false;
+    }
     fn bare_at(&mut self) {
         self.stats.reject(
             "address-like text outside SQL quotes (quotes out of step: mixed escape dialects or a broken dump)",
@@ -449,6 +470,7 @@ impl sql::Events for SqlCollector<'_> {
         );
     }
     fn unclosed_string(&mut self, rows: u64) {
+        self.in_tuple = false;
         self.cur.clear();
         self.overlong = false;
         self.stats.reject_n(
@@ -475,7 +497,16 @@ fn parse_sql(start: &sql::Lexer, last: bool, data: &[u8], first_line: u64, sink:
     let newlines = memchr::memchr_iter(b'\n', data).count() as u64;
     let lines = newlines + u64::from(last && !data.is_empty() && !data.ends_with(b"\n"));
     let mut lexer = start.clone();
-    let mut c = SqlCollector { cur: Vec::new(), overlong: false, tuple: Vec::new(), sink, stats, line: first_line };
+    let mut c = SqlCollector {
+        in_tuple: false,
+        in_copy: lexer.in_copy(),
+        cur: Vec::new(),
+        overlong: false,
+        tuple: Vec::new(),
+        sink,
+        stats,
+        line: first_line,
+    };
     for &b in data {
         // A row or tuple ending at a newline is reported on its own line, then the count moves.
         lexer.feed(b, &mut c);
@@ -604,7 +635,7 @@ not json
             let tail = Start { mode: Mode::Sql(state), last: true };
             parse_chunk_at(Kind::Email, &fmt, &tail, &data[cut..], line, &mut got, &mut stats);
             assert_eq!(keys_of(&got), keys_of(&keys), "cut at {cut}");
-            assert_eq!(stats, whole, "cut at {cut}");
+            assert_eq!(stats, whole, "{:?} cut at {cut}", String::from_utf8_lossy(data));
         }
         (keys_of(&keys), whole)
     }
@@ -729,5 +760,67 @@ From: bob@example.org\r\n";
         let (keys, stats) = run(Kind::Email, Format::Text, b"Log\nFrom erin@example.com Mon Jan  1 00:00:00 2024\n");
         assert_eq!(keys_of(&keys), [ek("erin@example.com")]);
         assert!(stats.skipped.is_empty());
+    }
+
+    #[test]
+    fn random_sql_and_json_parse_alike_whole_and_cut_at_every_boundary() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let sql_bits: [&[u8]; 16] = [
+            b"INSERT INTO t VALUES ",
+            b"(",
+            b")",
+            b",",
+            b"'",
+            b"\\",
+            b"a@example.com",
+            b";",
+            b"\n",
+            b"--",
+            b"COPY t FROM stdin;",
+            b"\t",
+            b"\\.",
+            b"E'",
+            b"\"",
+            b"x",
+        ];
+        let json_bits: [&[u8]; 12] =
+            [b"[", b"]", b"{", b"}", b"\"", b"\\", b":", b",", b"\n", b"b@example.org", b"12", b"\"k\": "];
+        for round in 0..400 {
+            let (bits, format): (&[&[u8]], _) =
+                if round % 2 == 0 { (&sql_bits, Format::Sql) } else { (&json_bits, Format::Json) };
+            let mut data = Vec::new();
+            if format == Format::Json {
+                data.extend_from_slice(b"[\n");
+            }
+            for _ in 0..rng.gen_range(0..60) {
+                data.extend_from_slice(bits[rng.gen_range(0..bits.len())]);
+            }
+            if format == Format::Sql {
+                let (keys, stats) = sql_cut_everywhere(&data);
+                assert!(stats.lines <= data.len() as u64 + 1 && keys.len() as u64 == stats.records);
+            } else {
+                // Whole, and in two chunks at each scanner boundary.
+                let fmt = FileFormat::simple(Format::Json);
+                let (keys, whole) = run(Kind::Email, Format::Json, &data);
+                let Mode::JsonDoc(first) = Start::whole(&data, &fmt).mode else { continue };
+                let mut s = first.clone();
+                for cut in 1..data.len() {
+                    s.feed(data[cut - 1], &mut json::NoEvents);
+                    if !s.at_boundary() {
+                        continue;
+                    }
+                    let mut got = Vec::new();
+                    let mut stats = FileStats::default();
+                    let head = Start { mode: Mode::JsonDoc(first.clone()), last: false };
+                    parse_chunk_at(Kind::Email, &fmt, &head, &data[..cut], 1, &mut got, &mut stats);
+                    let line = 1 + memchr::memchr_iter(b'\n', &data[..cut]).count() as u64;
+                    let tail = Start { mode: Mode::JsonDoc(s.clone()), last: true };
+                    parse_chunk_at(Kind::Email, &fmt, &tail, &data[cut..], line, &mut got, &mut stats);
+                    assert_eq!(keys_of(&got), keys_of(&keys), "{:?} cut at {cut}", String::from_utf8_lossy(&data));
+                    assert_eq!(stats, whole, "{:?} cut at {cut}", String::from_utf8_lossy(&data));
+                }
+            }
+        }
     }
 }

@@ -105,6 +105,8 @@ pub trait Events {
     fn string_byte(&mut self, b: u8);
     /// The current string literal or COPY field ended.
     fn string_end(&mut self);
+    /// A tuple `( ... )` of an `INSERT ... VALUES` statement starts.
+    fn tuple_start(&mut self) {}
     /// A tuple `( ... )` of an `INSERT ... VALUES` statement ended.
     fn tuple_end(&mut self);
     /// A row of a COPY block ended.
@@ -113,6 +115,8 @@ pub trait Events {
     fn statement_end(&mut self) {}
     /// A COPY data block starts.
     fn copy_start(&mut self) {}
+    /// A COPY data block ended (`\.`).
+    fn copy_end(&mut self) {}
     /// An unquoted `@` inside a tuple: the quotes are out of step (wrong escape dialect or a
     /// broken dump), so this tuple's strings are not what the dump meant.
     fn bare_at(&mut self) {}
@@ -274,12 +278,18 @@ impl Lexer {
                     }
                     b'(' => {
                         self.depth += 1;
+                        if self.depth == 1 && self.stmt == Stmt::Values {
+                            ev.tuple_start();
+                        }
                         State::Normal
                     }
                     b')' => {
-                        self.depth = self.depth.saturating_sub(1);
-                        if self.depth == 0 && self.stmt == Stmt::Values {
-                            ev.tuple_end();
+                        // A stray `)` at depth 0 closes nothing.
+                        if self.depth > 0 {
+                            self.depth -= 1;
+                            if self.depth == 0 && self.stmt == Stmt::Values {
+                                ev.tuple_end();
+                            }
                         }
                         State::Normal
                     }
@@ -452,6 +462,7 @@ impl Lexer {
             },
             Copy::EndDot => match b {
                 b'\n' => {
+                    ev.copy_end();
                     self.stmt = Stmt::Start;
                     self.depth = 0;
                     self.word_len = 0;
