@@ -120,13 +120,16 @@ pub trait Events {
     /// An unquoted `@` inside a tuple: the quotes are out of step (wrong escape dialect or a
     /// broken dump), so this tuple's strings are not what the dump meant.
     fn bare_at(&mut self) {}
-    /// A string ran into the next `INSERT INTO` line: it never closed where the dump meant.
+    /// A string ran into the next `INSERT INTO` or `COPY` line: it never closed where the dump
+    /// meant.
     /// The current string is dropped; `rows` tuples were swallowed by it (an estimate).
     fn unclosed_string(&mut self, _rows: u64) {}
 }
 
-/// The line that ends a runaway string: a string literal never holds it in a real dump.
+/// The lines that end a runaway string: a string literal never holds them in a real dump.
 const RESYNC: &[u8] = b"\nINSERT INTO ";
+/// The same, for PostgreSQL dumps made of COPY blocks.
+const RESYNC_COPY: &[u8] = b"\nCOPY ";
 /// Longest keyword the lexer needs to recognize (`REPLACE`).
 const WORD: usize = 8;
 
@@ -143,8 +146,9 @@ pub struct Lexer {
     copy_pending: bool,
     word: [u8; WORD],
     word_len: u8,
-    /// Progress matching [`RESYNC`] inside a string.
+    /// Progress matching [`RESYNC`] and [`RESYNC_COPY`] inside a string.
     guard: u8,
+    guard_copy: u8,
     /// Last two non-blank bytes inside the current string, and tuples it swallowed.
     tail: [u8; 2],
     swallowed: u64,
@@ -214,29 +218,35 @@ impl Lexer {
 
     fn open_string(&mut self, q: u8, escapes: bool) -> State {
         self.guard = 0;
+        self.guard_copy = 0;
         self.tail = [0; 2];
         self.swallowed = 0;
         State::Quoted(q, escapes)
     }
 
     /// Watches string content for the signs of a runaway string. Returns true when the
-    /// string ran into the next `INSERT INTO` line (the lexer is then reset to read it).
+    /// string ran into the next `INSERT INTO` or `COPY` line (the lexer is then reset to read
+    /// it).
     fn watch<E: Events>(&mut self, b: u8, ev: &mut E) -> bool {
-        self.guard = if b == RESYNC[self.guard as usize] { self.guard + 1 } else { u8::from(b == b'\n') };
+        let step = |at: u8, pattern: &[u8]| if b == pattern[at as usize] { at + 1 } else { u8::from(b == b'\n') };
+        self.guard = step(self.guard, RESYNC);
+        self.guard_copy = step(self.guard_copy, RESYNC_COPY);
         if !b.is_ascii_whitespace() {
             if b == b'(' && self.tail == [b')', b','] {
                 self.swallowed += 1;
             }
             self.tail = [self.tail[1], b];
         }
-        if self.guard as usize == RESYNC.len() {
+        let insert = self.guard as usize == RESYNC.len();
+        if insert || self.guard_copy as usize == RESYNC_COPY.len() {
             ev.unclosed_string(self.swallowed + 1);
             self.state = State::Normal;
-            self.stmt = Stmt::Insert;
+            self.stmt = if insert { Stmt::Insert } else { Stmt::Copy };
             self.depth = 0;
             self.word_len = 0;
             self.prev = b' ';
             self.guard = 0;
+            self.guard_copy = 0;
             return true;
         }
         false
@@ -622,6 +632,15 @@ mod tests {
         let c = lex(Dialect::MySql, &format!("{sql}\nINSERT INTO public.u VALUES (3, 'c@example.com');\n"));
         assert!(c.bare > 0 || c.lost > 0, "bare {} lost {}", c.bare, c.lost);
         assert_eq!(c.strings.last().map(String::as_str), Some("c@example.com"));
+    }
+
+    #[test]
+    fn runaway_string_resyncs_at_the_next_copy_block() {
+        // standard_conforming_strings off, yet a string written for on: `'C:\'` runs away.
+        let sql = "COMMENT ON TABLE t IS 'C:\\';\nCOPY public.u (email) FROM stdin;\na@example.com\n\\.\n";
+        let c = lex(Dialect::PostgresLegacy, sql);
+        assert_eq!((c.lost, c.rows), (1, 1));
+        assert_eq!(c.strings, ["a@example.com"]);
     }
 
     #[test]
