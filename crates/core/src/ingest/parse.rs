@@ -766,7 +766,9 @@ From: bob@example.org\r\n";
     fn random_sql_and_json_parse_alike_whole_and_cut_at_every_boundary() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(9);
-        let sql_bits: [&[u8]; 16] = [
+        let sql_bits: [&[u8]; 18] = [
+            b"$$",
+            b"$a$",
             b"INSERT INTO t VALUES ",
             b"(",
             b")",

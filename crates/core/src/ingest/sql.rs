@@ -76,6 +76,12 @@ pub enum State {
     Ident(u8),
     /// A quote that may close the identifier or start a doubled quote.
     IdentEnd(u8),
+    /// PostgreSQL: read `$` and this many bytes of a dollar-quote tag (`$tag$`).
+    DollarTag(u8),
+    /// PostgreSQL: inside a dollar-quoted body (a function body; not data, no events).
+    Dollar,
+    /// PostgreSQL: read `$` and this many bytes of the closing tag.
+    DollarEnd(u8),
     /// Inside `-- ...` up to the end of the line.
     LineComment,
     /// Inside `/* ... */`.
@@ -130,6 +136,8 @@ pub trait Events {
 const RESYNC: &[u8] = b"\nINSERT INTO ";
 /// The same, for PostgreSQL dumps made of COPY blocks.
 const RESYNC_COPY: &[u8] = b"\nCOPY ";
+/// Longest dollar-quote tag recognized (`$body$`); a longer one is not read as a quote.
+const DOLLAR_TAG: usize = 16;
 /// Longest keyword the lexer needs to recognize (`REPLACE`).
 const WORD: usize = 8;
 
@@ -146,6 +154,9 @@ pub struct Lexer {
     copy_pending: bool,
     word: [u8; WORD],
     word_len: u8,
+    /// Tag of the current dollar quote.
+    tag: [u8; DOLLAR_TAG],
+    tag_len: u8,
     /// Progress matching [`RESYNC`] and [`RESYNC_COPY`] inside a string.
     guard: u8,
     guard_copy: u8,
@@ -280,6 +291,8 @@ impl Lexer {
                     }
                     b'"' if self.dialect == Dialect::MySql => self.open_string(b, true),
                     b'"' | b'`' => State::Ident(b),
+                    // `$tag$...$tag$` (not inside an identifier such as `a$b`).
+                    b'$' if self.dialect != Dialect::MySql && !is_word_byte(self.prev) => State::DollarTag(0),
                     b'-' if self.prev == b'-' => State::LineComment,
                     b'*' if self.prev == b'/' => State::BlockComment,
                     b'@' if self.stmt == Stmt::Values && self.depth > 0 => {
@@ -347,6 +360,38 @@ impl Lexer {
                     self.state = State::Normal;
                     self.prev = 0;
                     return self.feed(b, ev);
+                }
+            }
+            State::DollarTag(n) => {
+                if b == b'$' {
+                    self.tag_len = n;
+                    State::Dollar
+                } else if is_word_byte(b) && !(n == 0 && b.is_ascii_digit()) && (n as usize) < DOLLAR_TAG {
+                    self.tag[n as usize] = b;
+                    State::DollarTag(n + 1)
+                } else {
+                    // `$1`, a lone `$`: not a quote.
+                    self.state = State::Normal;
+                    self.prev = 0;
+                    return self.feed(b, ev);
+                }
+            }
+            State::Dollar => {
+                if b == b'$' {
+                    State::DollarEnd(0)
+                } else {
+                    State::Dollar
+                }
+            }
+            State::DollarEnd(k) => {
+                if k == self.tag_len && b == b'$' {
+                    State::Normal
+                } else if k < self.tag_len && b == self.tag[k as usize] {
+                    State::DollarEnd(k + 1)
+                } else if b == b'$' {
+                    State::DollarEnd(0)
+                } else {
+                    State::Dollar
                 }
             }
             State::Ident(q) => {
@@ -641,6 +686,14 @@ mod tests {
         let c = lex(Dialect::PostgresLegacy, sql);
         assert_eq!((c.lost, c.rows), (1, 1));
         assert_eq!(c.strings, ["a@example.com"]);
+    }
+
+    #[test]
+    fn postgres_dollar_quoted_bodies_are_skipped_whole() {
+        let sql = "CREATE FUNCTION f() RETURNS text LANGUAGE plpython3u AS $body$\n# don't $x$ 'a@example.com\nreturn \"$\"\n$body$;\nCREATE FUNCTION g() AS $$ SELECT $1 $$;\nINSERT INTO public.t VALUES ('b@example.com', 'x$y');\n";
+        let c = lex(Dialect::Postgres, sql);
+        assert_eq!(c.strings, ["b@example.com", "x$y"]);
+        assert_eq!((c.tuples, c.lost, c.bare), (1, 0, 0));
     }
 
     #[test]
