@@ -273,6 +273,9 @@ fn print_files(r: &BuildReport) -> Result<()> {
         if let Some(d) = &f.detection {
             writeln!(e, "    detected: {d}")?;
         }
+        for (what, n) in &f.stats.skipped {
+            writeln!(e, "    skipped, not indexed: {what}: {n}")?;
+        }
         for (reason, rej) in &f.stats.rejects {
             let examples: Vec<String> = rej
                 .examples

@@ -161,8 +161,9 @@ pub struct FileReport {
     pub format: Option<String>,
     /// Compression found.
     pub compression: Option<String>,
-    /// How the format was detected and why (`csv, column "E-mail Address" (+2 e-mail columns)
-    /// by header and content, delimiter ';' from sep= line`).
+    /// How the format (and column, dialect or document shape) was detected and why (`csv,
+    /// column "E-mail Address" (+2 e-mail columns) by header and content, delimiter ';' from
+    /// sep= line`).
     pub detection: Option<String>,
     /// Bytes read from disk.
     pub bytes: u64,
@@ -227,11 +228,13 @@ impl BuildReport {
     }
 }
 
-/// A chunk of whole records for a parsing thread.
+/// A chunk of whole records for a parsing thread, with the framer's state at its first byte
+/// (see [`ingest::stream`]: the parser resumes from exactly that state).
 struct Chunk {
     file: usize,
     source: u32,
     format: Arc<FileFormat>,
+    start: ingest::Start,
     first_line: u64,
     data: Vec<u8>,
 }
@@ -459,7 +462,7 @@ fn worker(
         buf.source = chunk.source;
         let s = stats.entry(chunk.file).or_default();
         let before = s.records;
-        ingest::parse_chunk(kind, &chunk.format, &chunk.data, chunk.first_line, &mut buf, s);
+        ingest::parse_chunk_at(kind, &chunk.format, &chunk.start, &chunk.data, chunk.first_line, &mut buf, s);
         records.fetch_add(s.records - before, Ordering::Relaxed);
     }
     buf.spill();
@@ -467,11 +470,19 @@ fn worker(
 }
 
 /// Where the stream may be cut after whole records.
+///
+/// Stateful formats (SQL, JSON documents) run the parser's own state machine, from the state
+/// at the previous cut, and cut only where it is between records; that state is the next
+/// chunk's [`ingest::Start`]. So chunk splitting and parsing never disagree.
 enum Framer {
-    Lines,
+    /// Records are lines; the mode (plain, or mbox) is the same for every chunk.
+    Lines(ingest::Mode),
     /// CSV with this delimiter.
     Csv(u8),
-    Sql,
+    /// The SQL lexer at the start of the unsent data.
+    Sql(ingest::sql::Lexer),
+    /// The JSON document scanner at the start of the unsent data.
+    Json(ingest::json::Scanner),
     /// Stealer logs: cut only between blocks.
     Stealer,
 }
@@ -494,19 +505,33 @@ impl ingest::sql::Events for NoEvents {
 }
 
 impl Framer {
-    fn for_format(f: &FileFormat) -> Framer {
-        match f.format {
-            Format::Csv => Framer::Csv(f.delimiter),
-            Format::Sql => Framer::Sql,
-            Format::Stealer => Framer::Stealer,
-            _ => Framer::Lines,
+    fn for_format(f: &FileFormat, mode: ingest::Mode) -> Framer {
+        match (f.format, mode) {
+            (Format::Csv, _) => Framer::Csv(f.delimiter),
+            (Format::Stealer, _) => Framer::Stealer,
+            (_, ingest::Mode::Sql(l)) => Framer::Sql(l),
+            (Format::Sql, _) => Framer::Sql(ingest::sql::Lexer::default()),
+            (_, ingest::Mode::JsonDoc(s)) => Framer::Json(s),
+            (_, mode) => Framer::Lines(mode),
         }
     }
 
-    /// The end of the last whole record in `buf` (which starts at a record boundary).
+    /// The parser state at the start of the unsent data.
+    fn start(&self) -> ingest::Mode {
+        match self {
+            Framer::Lines(m) => m.clone(),
+            Framer::Csv(_) | Framer::Stealer => ingest::Mode::Records,
+            Framer::Sql(l) => ingest::Mode::Sql(l.clone()),
+            Framer::Json(s) => ingest::Mode::JsonDoc(s.clone()),
+        }
+    }
+
+    /// The end of the last whole record in `buf` (which starts at a record boundary); the
+    /// framer's state moves to that point. The stateful framers never cut at the very end, so
+    /// that the file's last chunk is never empty and counts an unterminated last line.
     fn cut(&mut self, buf: &[u8]) -> Option<usize> {
         match self {
-            Framer::Lines => memchr::memrchr(b'\n', buf).map(|p| p + 1),
+            Framer::Lines(_) => memchr::memrchr(b'\n', buf).map(|p| p + 1),
             Framer::Csv(delimiter) => {
                 let delimiter = *delimiter;
                 let mut state = CsvState::FieldStart;
@@ -527,34 +552,70 @@ impl Framer {
                 cut
             }
             Framer::Stealer => ingest::stealer::cut(buf),
-            Framer::Sql => {
-                let mut l = ingest::sql::Lexer::default();
+            Framer::Sql(start) => {
+                let mut l = start.clone();
                 let mut cut = None;
                 for (i, &b) in buf.iter().enumerate() {
                     l.feed(b, &mut NoEvents);
-                    if l.is_normal() && matches!(b, b'\n' | b',' | b';' | b')') {
-                        cut = Some(i + 1);
+                    if i + 1 < buf.len() && l.cut_after(b) {
+                        cut = Some((i + 1, l.clone()));
                     }
                 }
-                cut
+                cut.map(|(p, l)| {
+                    *start = l;
+                    p
+                })
+            }
+            Framer::Json(start) => {
+                let mut s = start.clone();
+                let mut cut = None;
+                for (i, &b) in buf.iter().enumerate() {
+                    s.feed(b, &mut ingest::json::NoEvents);
+                    if i + 1 < buf.len() && s.at_boundary() {
+                        cut = Some((i + 1, s.clone()));
+                    }
+                }
+                cut.map(|(p, s)| {
+                    *start = s;
+                    p
+                })
             }
         }
     }
 
     fn overlong_reason(&self) -> &'static str {
         match self {
-            Framer::Lines => "line over 64 KiB",
+            Framer::Lines(_) => "line over 64 KiB",
             Framer::Stealer => "stealer-log block over 1 MiB",
             Framer::Csv(_) => "CSV record over 1 MiB or unbalanced quote",
-            Framer::Sql => "SQL string or comment over 1 MiB, or unbalanced quote",
+            Framer::Sql(_) => "SQL tuple, string or comment over 1 MiB, or unbalanced quote",
+            Framer::Json(_) => "JSON record over 1 MiB",
         }
     }
 
-    /// In skip mode, where the stream can be picked up again in `buf`: after the next newline
-    /// (or, for SQL, at the next line that starts an `INSERT`).
-    fn resync(&self, buf: &[u8]) -> Option<usize> {
+    /// In skip mode, where the stream can be picked up again in `buf`: after the next newline,
+    /// or for the stateful framers, at the first record boundary (their state runs on through
+    /// the skipped bytes, so it stays right).
+    fn resync(&mut self, buf: &[u8]) -> Option<usize> {
         match self {
-            Framer::Sql => memchr::memmem::find(buf, b"\nINSERT ").map(|p| p + 1),
+            Framer::Sql(l) => {
+                for (i, &b) in buf.iter().enumerate() {
+                    l.feed(b, &mut NoEvents);
+                    if l.cut_after(b) {
+                        return Some(i + 1);
+                    }
+                }
+                None
+            }
+            Framer::Json(s) => {
+                for (i, &b) in buf.iter().enumerate() {
+                    s.feed(b, &mut ingest::json::NoEvents);
+                    if s.at_boundary() {
+                        return Some(i + 1);
+                    }
+                }
+                None
+            }
             _ => memchr::memchr(b'\n', buf).map(|p| p + 1),
         }
     }
@@ -756,12 +817,19 @@ impl Reader<'_> {
         let (format, skip) = ingest::detect(&buf, name, self.opts.kind, self.opts.format, columns).map_err(|e| e.0)?;
         report.format = Some(format.format.name().into());
         report.detection = (!format.detection.is_empty()).then(|| format.detection.clone());
-        let format = Arc::new(format);
         let mut line = 1 + memchr::memchr_iter(b'\n', &buf[..skip]).count() as u64;
         stats.lines += line - 1;
         buf.drain(..skip);
-        let mut framer = Framer::for_format(&format);
+        let (mode, detection) = ingest::initial_mode(&buf, &format);
+        if detection.is_some() {
+            report.detection = detection;
+        }
+        let format = Arc::new(format);
+        let mut framer = Framer::for_format(&format, mode);
         let mut skipping = false;
+        // Whether the skipped bytes so far end with a newline (the stateful framers skip over
+        // whole lines too).
+        let mut skipped_ends_line = false;
         loop {
             if self.failed.load(Ordering::Relaxed) {
                 return Ok(()); // a worker failed; the build reports its error
@@ -771,7 +839,9 @@ impl Reader<'_> {
                     Ok(m) => more = m,
                     Err(e) => {
                         // Records before the damage still count.
-                        self.send_rest(file_id, source, &format, &mut buf, &mut line, skipping);
+                        if !skipping {
+                            self.send_rest(file_id, source, &format, &framer, &mut buf, &mut line);
+                        }
                         return Err(describe(e, compression));
                     }
                 }
@@ -784,16 +854,18 @@ impl Reader<'_> {
                         line += n;
                         buf.drain(..p);
                         skipping = false;
-                        framer = Framer::for_format(&format);
                     }
                     None => {
                         let n = memchr::memchr_iter(b'\n', &buf).count() as u64;
                         stats.lines += n;
                         line += n;
+                        if let Some(&b) = buf.last() {
+                            skipped_ends_line = b == b'\n';
+                        }
                         buf.clear();
                         if !more {
-                            // The skipped record was the unterminated last line: it counts.
-                            stats.lines += 1;
+                            // An unterminated last line inside the skipped record counts.
+                            stats.lines += u64::from(!skipped_ends_line);
                             return Ok(());
                         }
                         continue;
@@ -801,17 +873,19 @@ impl Reader<'_> {
                 }
             }
             if !more {
-                self.send_rest(file_id, source, &format, &mut buf, &mut line, false);
+                self.send_rest(file_id, source, &format, &framer, &mut buf, &mut line);
                 self.report(false);
                 return Ok(());
             }
+            let start = framer.start();
             match framer.cut(&buf) {
                 Some(p) => {
                     let rest = buf[p..].to_vec();
                     buf.truncate(p);
                     let data = std::mem::replace(&mut buf, rest);
                     buf.reserve(ingest::CHUNK.saturating_sub(buf.len()));
-                    self.send(file_id, source, &format, data, &mut line);
+                    let start = ingest::Start { mode: start, last: false };
+                    self.send(file_id, source, &format, start, data, &mut line);
                 }
                 None if buf.len() >= ingest::CHUNK => {
                     stats.reject(framer.overlong_reason(), line, || format!("<over {} bytes>", buf.len()));
@@ -823,10 +897,18 @@ impl Reader<'_> {
         }
     }
 
-    fn send(&mut self, file: usize, source: u32, format: &Arc<FileFormat>, data: Vec<u8>, line: &mut u64) {
+    fn send(
+        &mut self,
+        file: usize,
+        source: u32,
+        format: &Arc<FileFormat>,
+        start: ingest::Start,
+        data: Vec<u8>,
+        line: &mut u64,
+    ) {
         let first_line = *line;
         *line += memchr::memchr_iter(b'\n', &data).count() as u64;
-        let chunk = Chunk { file, source, format: format.clone(), first_line, data };
+        let chunk = Chunk { file, source, format: format.clone(), start, first_line, data };
         // Workers only stop once the channel is closed, so this fails only if all of them
         // panicked; the join below reports that.
         let _ = self.tx.send(chunk);
@@ -837,12 +919,16 @@ impl Reader<'_> {
         file: usize,
         source: u32,
         format: &Arc<FileFormat>,
+        framer: &Framer,
         buf: &mut Vec<u8>,
         line: &mut u64,
-        skipping: bool,
     ) {
-        if !buf.is_empty() && !skipping {
-            self.send(file, source, format, std::mem::take(buf), line);
+        // Sent even when empty for the stateful formats: the last chunk reports what is left
+        // open at the end of the file (a string, a bracket).
+        let stateful = matches!(framer, Framer::Sql(_) | Framer::Json(_));
+        if !buf.is_empty() || stateful {
+            let start = ingest::Start { mode: framer.start(), last: true };
+            self.send(file, source, format, start, std::mem::take(buf), line);
         }
     }
 }

@@ -12,13 +12,16 @@ use crate::format::Kind;
 pub mod combo;
 pub mod container;
 pub mod csvfmt;
+pub mod json;
 mod parse;
 pub mod sql;
 pub mod stealer;
+pub mod stream;
 pub mod text;
 
 pub use csvfmt::{choose_columns, ColumnChoice};
-pub use parse::{parse_chunk, FileStats, Reject, Sink};
+pub use parse::{parse_chunk, parse_chunk_at, FileStats, Reject, Sink, MBOX_SEPARATOR};
+pub use stream::{initial_mode, Mode, Start};
 
 /// Longest line (or CSV record, or SQL string literal) kept, in bytes. Longer ones are skipped
 /// and counted, so that a junk line cannot make memory grow.
@@ -36,9 +39,9 @@ pub enum Format {
     Combo,
     /// CSV or TSV with a header row.
     Csv,
-    /// JSON lines.
+    /// JSON: JSON lines, or one JSON document (a top-level array or object holding arrays).
     Json,
-    /// SQL dump (`INSERT ... VALUES`).
+    /// SQL dump (`INSERT ... VALUES`, PostgreSQL `COPY ... FROM stdin`).
     Sql,
     /// One address (or password) per line.
     Plain,
@@ -256,8 +259,11 @@ pub fn detect(
     if let Some(why) = stealer::sniff(&lines) {
         return Ok((FileFormat::simple(Format::Stealer).with_detection(why), 0));
     }
+    if kind == Kind::Email && json_document(head) {
+        return Ok((FileFormat::simple(Format::Json), 0));
+    }
     let head_text = String::from_utf8_lossy(head).to_ascii_lowercase();
-    if kind == Kind::Email && (head_text.contains("insert into") || name.to_ascii_lowercase().contains(".sql")) {
+    if kind == Kind::Email && (looks_like_sql(&head_text) || name.to_ascii_lowercase().contains(".sql")) {
         return Ok((FileFormat::simple(Format::Sql), 0));
     }
     if kind == Kind::Email {
@@ -273,6 +279,19 @@ pub fn detect(
     let mut f = FileFormat::simple(sniffed.format).with_detection(sniffed.detection);
     f.delimiter = sniffed.delimiter;
     Ok((f, 0))
+}
+
+/// Whether `head` starts a JSON document (a pretty-printed array, an object holding arrays,
+/// or a minified document longer than the sniff window) that reads without an error.
+fn json_document(head: &[u8]) -> bool {
+    json::document_kind(head).is_some() && json::head_is_valid(head)
+}
+
+/// Whether lowercased text looks like a SQL dump: `INSERT INTO`, or a PostgreSQL
+/// `COPY ... FROM stdin;` block, at the start of a line.
+fn looks_like_sql(lower: &str) -> bool {
+    lower.contains("insert into")
+        || lower.lines().any(|l| l.starts_with("copy ") && l.trim_end().ends_with("from stdin;"))
 }
 
 /// The first 200 non-blank lines of a sniff window, without their line ends; the last line is
@@ -416,6 +435,35 @@ mod tests {
                 parse_chunk(kind, &fmt, data.as_bytes(), 1, &mut keys, &mut FileStats::default());
             }
         }
+    }
+
+    #[test]
+    fn pretty_printed_json_and_pg_copy_dumps_are_detected_and_explained() {
+        let why = |head: &str| {
+            let f = detect(head.as_bytes(), "x", Kind::Email, None, None).unwrap().0;
+            (f.format, initial_mode(head.as_bytes(), &f).1.unwrap_or_default())
+        };
+        let array = "[\n  {\n    \"email\": \"ren\\u00e9@example.com\"\n  }\n]\n";
+        assert_eq!(why(array), (Format::Json, "json document (top-level array)".into()));
+        let object = "{\n  \"users\": [\"a@example.com\"]\n}";
+        assert_eq!(why(object), (Format::Json, "json document (top-level object)".into()));
+        assert_eq!(why("{\"e\":\"a@example.com\"}\n").1, "json lines (one value a line)");
+        // Free text that merely starts with a bracket stays free text.
+        assert_eq!(
+            fmt_of("[2024-01-01 10:00] login a@example.com\n[x] b@example.com\n", "x", Kind::Email),
+            Format::Text
+        );
+        assert_eq!(fmt_of("{INFO} mail from a@example.com\n", "x", Kind::Email), Format::Text);
+        let pg = "--\n-- PostgreSQL database dump\n--\nCOPY public.u (id, email) FROM stdin;\n1\ta@example.com\n\\.\n";
+        assert_eq!(
+            why(pg),
+            (Format::Sql, "PostgreSQL dialect: pg_dump header; COPY ... FROM stdin blocks (first 64 KiB: 1)".into())
+        );
+        assert_eq!(why("COPY u (email) FROM stdin;\na@example.com\n").0, Format::Sql);
+        assert_eq!(why("INSERT INTO `u` VALUES ('a@example.com');\n").1, "MySQL dialect: backtick identifiers");
+        let mbox = "From a@example.com Mon Jan  1 00:00:00 2024\nFrom: a@example.com\nSubject: hi\n\nbody\n";
+        assert_eq!(why(mbox).0, Format::Text);
+        assert!(why(mbox).1.starts_with("free text, mbox"), "{}", why(mbox).1);
     }
 
     #[test]

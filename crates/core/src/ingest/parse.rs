@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use super::{sql, text, FileFormat, Format, MAX_RECORD};
+use super::stream::{Mode, Start};
+use super::{json, sql, stream, text, FileFormat, Format, MAX_RECORD};
 use crate::format::Kind;
 use crate::{normalize_email, Key};
 
@@ -42,6 +43,10 @@ pub struct FileStats {
     pub records: u64,
     /// Rejected lines, by reason.
     pub rejects: BTreeMap<&'static str, Reject>,
+    /// Lines read and deliberately not indexed, by what they are (for example mbox `From `
+    /// separators, which repeat the sender of the headers below them).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<&'static str, u64>,
 }
 
 impl FileStats {
@@ -54,10 +59,21 @@ impl FileStats {
         }
     }
 
+    /// Counts `n` rejects of one reason (lines or rows lost together) at `line`.
+    pub fn reject_n(&mut self, reason: &'static str, n: u64, line: u64) {
+        if n > 0 {
+            self.reject(reason, line, String::new);
+            self.rejects.entry(reason).or_default().count += n - 1;
+        }
+    }
+
     /// Adds another part's figures; keeps the examples with the lowest line numbers.
     pub fn merge(&mut self, other: FileStats) {
         self.lines += other.lines;
         self.records += other.records;
+        for (what, n) in other.skipped {
+            *self.skipped.entry(what).or_default() += n;
+        }
         for (reason, r) in other.rejects {
             let mine = self.rejects.entry(reason).or_default();
             mine.count += r.count;
@@ -120,7 +136,7 @@ pub fn hash_line(line: &[u8], digits: usize) -> Option<(Key, u64)> {
 
 /// Email keys found in a string: the whole string if it is an address, else the addresses
 /// extracted from it as free text. Appends keys not yet in `out`.
-fn email_candidates(s: &str, out: &mut Vec<Key>) {
+pub(super) fn email_candidates(s: &str, out: &mut Vec<Key>) {
     let mut push = |a: &str| {
         if let Ok(k) = crate::email_key(a) {
             if !out.contains(&k) {
@@ -135,8 +151,11 @@ fn email_candidates(s: &str, out: &mut Vec<Key>) {
     }
 }
 
-/// Parses one chunk of whole records of a file in format `fmt`. `first_line` is the line
-/// number of the chunk's first line (1-based).
+/// Mbox `From ` separator lines, in [`FileStats::skipped`].
+pub const MBOX_SEPARATOR: &str = "mbox `From ` separator lines (the sender is in the headers)";
+
+/// Parses a whole file held in `data`, in format `fmt`. `first_line` is the line number of its
+/// first line (1-based).
 pub fn parse_chunk(
     kind: Kind,
     fmt: &FileFormat,
@@ -145,12 +164,32 @@ pub fn parse_chunk(
     sink: &mut dyn Sink,
     stats: &mut FileStats,
 ) {
-    match fmt.format {
-        Format::Csv => return parse_csv(kind, fmt, data, first_line, sink, stats),
-        Format::Sql => return parse_sql(data, first_line, sink, stats),
-        Format::Stealer => return super::stealer::parse(kind, data, first_line, sink, stats),
+    parse_chunk_at(kind, fmt, &Start::whole(data, fmt), data, first_line, sink, stats)
+}
+
+/// Parses one chunk of a file in format `fmt`, from the state `start` the framer had at the
+/// cut (see [`stream`] for the rule that keeps cutting and parsing in agreement). `first_line`
+/// is the line number of the chunk's first line (1-based).
+pub fn parse_chunk_at(
+    kind: Kind,
+    fmt: &FileFormat,
+    start: &Start,
+    data: &[u8],
+    first_line: u64,
+    sink: &mut dyn Sink,
+    stats: &mut FileStats,
+) {
+    match (fmt.format, &start.mode) {
+        (Format::Csv, _) => return parse_csv(kind, fmt, data, first_line, sink, stats),
+        (Format::Stealer, _) => return super::stealer::parse(kind, data, first_line, sink, stats),
+        (Format::Sql, Mode::Sql(lexer)) => return parse_sql(lexer, start.last, data, first_line, sink, stats),
+        (Format::Sql, _) => return parse_sql(&sql::Lexer::default(), start.last, data, first_line, sink, stats),
+        (Format::Json, Mode::JsonDoc(scanner)) => {
+            return json::parse_chunk(scanner, start.last, data, first_line, sink, stats)
+        }
         _ => {}
     }
+    let mbox = matches!(start.mode, Mode::Mbox) && fmt.format == Format::Text;
     let mut found: Vec<Key> = Vec::new();
     let mut pieces = data.split(|&b| b == b'\n').peekable();
     let mut line_no = first_line;
@@ -168,6 +207,10 @@ pub fn parse_chunk(
         }
         if raw.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
             stats.reject("blank line", n, String::new);
+            continue;
+        }
+        if mbox && stream::is_mbox_separator(raw) {
+            *stats.skipped.entry(MBOX_SEPARATOR).or_default() += 1;
             continue;
         }
         match kind {
@@ -242,7 +285,7 @@ fn email_line(format: Format, line: &str, found: &mut Vec<Key>) -> LineResult<()
 
 /// Every string value of a JSON document, nested objects and arrays included (keys are not
 /// values). serde_json limits nesting depth, so hostile documents fail to parse instead.
-fn json_strings(v: &serde_json::Value, found: &mut Vec<Key>) {
+pub(super) fn json_strings(v: &serde_json::Value, found: &mut Vec<Key>) {
     match v {
         serde_json::Value::String(s) => email_candidates(s, found),
         serde_json::Value::Array(a) => a.iter().for_each(|x| json_strings(x, found)),
@@ -384,8 +427,13 @@ fn csv_email_record(
     }
 }
 
-/// Collects string literals and tuple boundaries of a SQL chunk.
+/// Collects string literals, tuples and COPY rows of a SQL chunk. The addresses of a tuple or
+/// row are one record set (counted once each); a string outside any tuple or row is a record
+/// set of its own, emitted at once, so that nothing is carried across a chunk cut.
 struct SqlCollector<'a> {
+    /// Inside a tuple of `INSERT ... VALUES`, or inside a COPY block.
+    in_tuple: bool,
+    in_copy: bool,
     cur: Vec<u8>,
     overlong: bool,
     tuple: Vec<Key>,
@@ -411,11 +459,55 @@ impl sql::Events for SqlCollector<'_> {
         }
         self.cur.clear();
         self.overlong = false;
+        if !self.in_tuple && !self.in_copy {
+            self.flush();
+        }
     }
     fn tuple_end(&mut self) {
+        self.in_tuple = false;
         if self.tuple.is_empty() {
             self.stats.reject("SQL tuple without an address", self.line, String::new);
         }
+        self.flush();
+    }
+    fn copy_row_end(&mut self) {
+        // The row's newline is already counted: the row was on the line before.
+        if self.tuple.is_empty() {
+            self.stats.reject("COPY row without an address", self.line, String::new);
+        }
+        self.flush();
+    }
+    fn statement_end(&mut self) {
+        self.flush();
+    }
+    fn tuple_start(&mut self) {
+        self.flush();
+        self.in_tuple = true;
+    }
+    fn copy_start(&mut self) {
+        self.flush();
+        self.in_copy = true;
+    }
+    fn copy_end(&mut self) {
+        self.flush();
+        self.in_copy = false;
+    }
+    fn bare_at(&mut self) {
+        self.stats.reject(
+            "address-like text outside SQL quotes (quotes out of step: mixed escape dialects or a broken dump)",
+            self.line,
+            String::new,
+        );
+    }
+    fn unclosed_string(&mut self, rows: u64) {
+        self.in_tuple = false;
+        self.cur.clear();
+        self.overlong = false;
+        self.stats.reject_n(
+            "SQL rows lost to a string that never closed (mixed escape dialects or a broken dump)",
+            rows,
+            self.line,
+        );
         self.flush();
     }
 }
@@ -429,18 +521,32 @@ impl SqlCollector<'_> {
     }
 }
 
-fn parse_sql(data: &[u8], first_line: u64, sink: &mut dyn Sink, stats: &mut FileStats) {
+/// Parses a SQL chunk from the lexer state `start`. Lines are counted by newline; the last
+/// chunk of a file also counts an unterminated last line (a chunk cut inside a line does not).
+fn parse_sql(start: &sql::Lexer, last: bool, data: &[u8], first_line: u64, sink: &mut dyn Sink, stats: &mut FileStats) {
     let newlines = memchr::memchr_iter(b'\n', data).count() as u64;
-    let lines = newlines + u64::from(!data.is_empty() && !data.ends_with(b"\n"));
-    let mut lexer = sql::Lexer::default();
-    let mut c = SqlCollector { cur: Vec::new(), overlong: false, tuple: Vec::new(), sink, stats, line: first_line };
+    let lines = newlines + u64::from(last && !data.is_empty() && !data.ends_with(b"\n"));
+    let mut lexer = start.clone();
+    let mut c = SqlCollector {
+        in_tuple: false,
+        in_copy: lexer.in_copy(),
+        cur: Vec::new(),
+        overlong: false,
+        tuple: Vec::new(),
+        sink,
+        stats,
+        line: first_line,
+    };
     for &b in data {
+        // A row or tuple ending at a newline is reported on its own line, then the count moves.
         lexer.feed(b, &mut c);
         if b == b'\n' {
             c.line += 1;
         }
     }
-    lexer.finish(&mut c);
+    if last {
+        lexer.finish(&mut c);
+    }
     c.flush();
     stats.lines += lines;
 }
@@ -545,5 +651,223 @@ not json
         let (keys, stats) = run(Kind::Email, Format::Plain, &data);
         assert_eq!(keys.len(), 1);
         assert_eq!(stats.rejects["line over 64 KiB"].count, 1);
+    }
+
+    fn keys_of(keys: &[(Key, u64)]) -> Vec<Key> {
+        keys.iter().map(|k| k.0).collect()
+    }
+
+    /// Parses `data` whole, then cut at every place the build's framer may cut it (the
+    /// lexer's own boundaries), and checks that every split gives the same keys and counts.
+    fn sql_cut_everywhere(data: &[u8]) -> (Vec<Key>, FileStats) {
+        let fmt = FileFormat::simple(Format::Sql);
+        let (keys, whole) = run(Kind::Email, Format::Sql, data);
+        let Mode::Sql(first) = Start::whole(data, &fmt).mode else { panic!("no SQL mode") };
+        let mut l = first.clone();
+        let mut cuts = Vec::new();
+        for (i, &b) in data.iter().enumerate() {
+            l.feed(b, &mut NoSqlEvents);
+            if l.cut_after(b) && i + 1 < data.len() {
+                cuts.push((i + 1, l.clone()));
+            }
+        }
+        for (cut, state) in cuts {
+            let mut got = Vec::new();
+            let mut stats = FileStats::default();
+            let head = Start { mode: Mode::Sql(first.clone()), last: false };
+            parse_chunk_at(Kind::Email, &fmt, &head, &data[..cut], 1, &mut got, &mut stats);
+            let line = 1 + memchr::memchr_iter(b'\n', &data[..cut]).count() as u64;
+            let tail = Start { mode: Mode::Sql(state), last: true };
+            parse_chunk_at(Kind::Email, &fmt, &tail, &data[cut..], line, &mut got, &mut stats);
+            assert_eq!(keys_of(&got), keys_of(&keys), "cut at {cut}");
+            assert_eq!(stats, whole, "{:?} cut at {cut}", String::from_utf8_lossy(data));
+        }
+        (keys_of(&keys), whole)
+    }
+
+    struct NoSqlEvents;
+    impl sql::Events for NoSqlEvents {
+        fn string_byte(&mut self, _: u8) {}
+        fn string_end(&mut self) {}
+        fn tuple_end(&mut self) {}
+    }
+
+    #[test]
+    fn pg_dump_copy_blocks_give_their_rows_and_count_rows_without_an_address() {
+        let data = b"--\n-- PostgreSQL database dump\n--\nSET standard_conforming_strings = on;\n\
+CREATE TABLE public.users (id integer, email text, name text);\n\
+COPY public.users (id, email, name) FROM stdin;\n\
+1\talice@example.com\tAlice\n\
+2\tb\\x6fb@example.org\tBob\\tthe \\\\ builder\n\
+3\t\\N\tNobody\n\
+4\tcarol@example.net\tline1\\nline2\n\
+\\.\n\
+COPY public.orders (id, contact) FROM stdin;\n\
+1\tRen\xc3\xa9 <rene@example.fr>, dan@example.com\n\
+2\tno contact\n\
+\\.\n\
+INSERT INTO public.users VALUES (5, 'eve@example.com', 'x');\n";
+        let (keys, stats) = sql_cut_everywhere(data);
+        let want = [
+            "alice@example.com",
+            "bob@example.org",
+            "carol@example.net",
+            "rene@example.fr",
+            "dan@example.com",
+            "eve@example.com",
+        ];
+        assert_eq!(keys, want.map(ek));
+        // 16 lines; row 3 of users (line 9) and row 2 of orders (line 14) hold no address.
+        assert_eq!((stats.lines, stats.records, stats.rejected()), (16, 6, 2));
+        assert_eq!(stats.rejects["COPY row without an address"].examples, [(9, String::new()), (14, String::new())]);
+        // Without the header and SET line, the COPY block alone still makes it PostgreSQL.
+        let data = b"COPY users (email) FROM stdin;\nzoe@example.com\n\\.\n";
+        let (keys, stats) = sql_cut_everywhere(data);
+        assert_eq!(keys, [ek("zoe@example.com")]);
+        assert_eq!((stats.lines, stats.rejected()), (3, 0));
+    }
+
+    #[test]
+    fn postgres_string_ending_in_backslash_keeps_every_later_address() {
+        for header in [
+            "-- PostgreSQL database dump\n",
+            "SET standard_conforming_strings = on;\n",
+            "-- Dumped by pg_dump version 16.2\n",
+        ] {
+            let data = format!(
+                "{header}INSERT INTO public.paths VALUES (1, 'C:\\', 'a@example.com');\n\
+INSERT INTO public.paths VALUES (2, 'D:\\dir\\', 'b@example.com'), (3, E'it\\'s', 'c@example.com'), (4, '\\', 'd@example.com');\n"
+            );
+            let (keys, stats) = sql_cut_everywhere(data.as_bytes());
+            assert_eq!(keys, ["a@example.com", "b@example.com", "c@example.com", "d@example.com"].map(ek), "{header}");
+            assert_eq!((stats.lines, stats.rejected()), (3, 0), "{header}");
+        }
+    }
+
+    #[test]
+    fn mysql_dump_keeps_backslash_escapes() {
+        let data = b"-- MySQL dump 10.13\nINSERT INTO `u` (`id`,`email`,`path`) VALUES (1,'o\\'neil@example.com','C:\\\\'),(2,'z@example.com','it\\'s');\n";
+        let (keys, stats) = sql_cut_everywhere(data);
+        assert_eq!(keys, [ek("o'neil@example.com"), ek("z@example.com")]);
+        assert_eq!((stats.lines, stats.rejected()), (2, 0));
+    }
+
+    #[test]
+    fn mixed_escape_dialects_count_the_rows_they_lose() {
+        const BARE: &str =
+            "address-like text outside SQL quotes (quotes out of step: mixed escape dialects or a broken dump)";
+        const LOST: &str = "SQL rows lost to a string that never closed (mixed escape dialects or a broken dump)";
+        // No marker (MySQL rules) and a PostgreSQL string ending in a backslash.
+        let data = b"INSERT INTO t VALUES (1,'C:\\','a@example.com'),(2,'x','b@example.com');\nINSERT INTO t VALUES (3,'c@example.com');\n";
+        let (keys, stats) = sql_cut_everywhere(data);
+        assert_eq!(keys, [ek("c@example.com")]);
+        assert_eq!((stats.rejects[BARE].count, stats.rejects[LOST].count), (2, 1));
+        // A pg_dump header and a MySQL `\'`.
+        let data = b"-- PostgreSQL database dump\nINSERT INTO t VALUES (1,'o\\'neil@example.com'),(2,'b@example.com');\nINSERT INTO t VALUES (3,'c@example.com');\n";
+        let (keys, stats) = sql_cut_everywhere(data);
+        assert_eq!(keys, [ek("c@example.com")]);
+        assert_eq!((stats.rejects[BARE].count, stats.rejects[LOST].count), (2, 1));
+        // A quote never closed at the end of the file.
+        let (keys, stats) = sql_cut_everywhere(b"INSERT INTO t VALUES (1,'a@example.com'),(2,'b@example.com");
+        assert_eq!(keys, [ek("a@example.com")]);
+        assert_eq!((stats.lines, stats.rejects[LOST].count), (1, 1));
+    }
+
+    #[test]
+    fn one_line_insert_cut_into_chunks_is_one_line_without_rejects() {
+        let mut data = b"INSERT INTO `u` VALUES ".to_vec();
+        for i in 0..300 {
+            data.extend_from_slice(format!("({i},'user{i}@example.com','pw,({i})'),").as_bytes());
+        }
+        data.extend_from_slice(b"(300,'last@example.com','x');");
+        let (keys, stats) = sql_cut_everywhere(&data);
+        assert_eq!(keys.len(), 301);
+        assert_eq!((stats.lines, stats.records, stats.rejected()), (1, 301, 0));
+    }
+
+    #[test]
+    fn mbox_from_separator_lines_are_skipped_not_counted_as_records() {
+        let data = b"From alice@example.com Mon Jan  1 00:00:00 2024\n\
+From: Alice <alice@example.com>\n\
+To: bob@example.org\n\
+\n\
+Write to carol@example.net.\n\
+>From dave@example.com Mon Jan  1 00:00:00 2024\n\
+\n\
+From bob@example.org Tue Jan  2 10:00:00 2024\r\n\
+From: bob@example.org\r\n";
+        let (keys, stats) = run(Kind::Email, Format::Text, data);
+        let want = ["alice@example.com", "bob@example.org", "carol@example.net", "dave@example.com", "bob@example.org"];
+        assert_eq!(keys_of(&keys), want.map(ek));
+        assert_eq!((stats.lines, stats.records, stats.rejected()), (9, 5, 2));
+        assert_eq!(stats.skipped[MBOX_SEPARATOR], 2);
+        // Not an mbox (the first line is prose): the same line is an occurrence like any other.
+        let (keys, stats) = run(Kind::Email, Format::Text, b"Log\nFrom erin@example.com Mon Jan  1 00:00:00 2024\n");
+        assert_eq!(keys_of(&keys), [ek("erin@example.com")]);
+        assert!(stats.skipped.is_empty());
+    }
+
+    #[test]
+    fn random_sql_and_json_parse_alike_whole_and_cut_at_every_boundary() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let sql_bits: [&[u8]; 18] = [
+            b"$$",
+            b"$a$",
+            b"INSERT INTO t VALUES ",
+            b"(",
+            b")",
+            b",",
+            b"'",
+            b"\\",
+            b"a@example.com",
+            b";",
+            b"\n",
+            b"--",
+            b"COPY t FROM stdin;",
+            b"\t",
+            b"\\.",
+            b"E'",
+            b"\"",
+            b"x",
+        ];
+        let json_bits: [&[u8]; 12] =
+            [b"[", b"]", b"{", b"}", b"\"", b"\\", b":", b",", b"\n", b"b@example.org", b"12", b"\"k\": "];
+        for round in 0..400 {
+            let (bits, format): (&[&[u8]], _) =
+                if round % 2 == 0 { (&sql_bits, Format::Sql) } else { (&json_bits, Format::Json) };
+            let mut data = Vec::new();
+            if format == Format::Json {
+                data.extend_from_slice(b"[\n");
+            }
+            for _ in 0..rng.gen_range(0..60) {
+                data.extend_from_slice(bits[rng.gen_range(0..bits.len())]);
+            }
+            if format == Format::Sql {
+                let (keys, stats) = sql_cut_everywhere(&data);
+                assert!(stats.lines <= data.len() as u64 + 1 && keys.len() as u64 == stats.records);
+            } else {
+                // Whole, and in two chunks at each scanner boundary.
+                let fmt = FileFormat::simple(Format::Json);
+                let (keys, whole) = run(Kind::Email, Format::Json, &data);
+                let Mode::JsonDoc(first) = Start::whole(&data, &fmt).mode else { continue };
+                let mut s = first.clone();
+                for cut in 1..data.len() {
+                    s.feed(data[cut - 1], &mut json::NoEvents);
+                    if !s.at_boundary() {
+                        continue;
+                    }
+                    let mut got = Vec::new();
+                    let mut stats = FileStats::default();
+                    let head = Start { mode: Mode::JsonDoc(first.clone()), last: false };
+                    parse_chunk_at(Kind::Email, &fmt, &head, &data[..cut], 1, &mut got, &mut stats);
+                    let line = 1 + memchr::memchr_iter(b'\n', &data[..cut]).count() as u64;
+                    let tail = Start { mode: Mode::JsonDoc(s.clone()), last: true };
+                    parse_chunk_at(Kind::Email, &fmt, &tail, &data[cut..], line, &mut got, &mut stats);
+                    assert_eq!(keys_of(&got), keys_of(&keys), "{:?} cut at {cut}", String::from_utf8_lossy(&data));
+                    assert_eq!(stats, whole, "{:?} cut at {cut}", String::from_utf8_lossy(&data));
+                }
+            }
+        }
     }
 }
