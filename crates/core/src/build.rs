@@ -1547,14 +1547,14 @@ mod tests {
         let fmt = |d: u8| FileFormat { delimiter: d, ..FileFormat::simple(Format::Csv) };
         // A stray quote in an unquoted field used to flip the framer into "quoted" for good.
         let data = b"1,Jane \"JJ\" Doe,jj@example.com\n2,Bo\"b,bob@example.com\n3,x,c@example.com\n";
-        assert_eq!(Framer::for_format(&fmt(b',')).cut(data), Some(data.len()));
+        assert_eq!(Framer::for_format(&fmt(b','), ingest::Mode::Records).cut(data), Some(data.len()));
         // A quoted field with a newline and doubled quotes is one record.
         let data = b"1,\"a \"\"b\"\"\nc\",x@example.com\n2,\"open";
-        let cut = Framer::for_format(&fmt(b',')).cut(data).unwrap();
+        let cut = Framer::for_format(&fmt(b','), ingest::Mode::Records).cut(data).unwrap();
         assert_eq!(&data[..cut], b"1,\"a \"\"b\"\"\nc\",x@example.com\n");
         // With ';' as the delimiter, a quote after ',' is inside an unquoted field.
         let data = b"1;a,\"b;c@example.com\n2;d;e@example.com\n";
-        assert_eq!(Framer::for_format(&fmt(b';')).cut(data), Some(data.len()));
+        assert_eq!(Framer::for_format(&fmt(b';'), ingest::Mode::Records).cut(data), Some(data.len()));
     }
 
     #[test]

@@ -440,7 +440,7 @@ mod tests {
     #[test]
     fn pretty_printed_json_and_pg_copy_dumps_are_detected_and_explained() {
         let why = |head: &str| {
-            let f = detect(head.as_bytes(), "x", Kind::Email, None, None).unwrap().0;
+            let f = detect(head.as_bytes(), "x", Kind::Email, None, &[]).unwrap().0;
             (f.format, initial_mode(head.as_bytes(), &f).1.unwrap_or_default())
         };
         let array = "[\n  {\n    \"email\": \"ren\\u00e9@example.com\"\n  }\n]\n";
