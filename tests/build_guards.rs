@@ -286,11 +286,11 @@ fn a_build_that_indexes_nothing_never_replaces_an_index() {
     dir.write("words.txt", "no addresses here\n");
     dir.write("pic.png", [&b"\x89PNG\r\n\x1a\n"[..], &noise(100, 7)].concat());
     let cases: &[(&[&str], &str)] = &[
-        (&["--column", "nope", "people.csv"], "no column named \"nope\""),
+        (&["--column", "nope", "people.csv"], "none of the asked columns (\"nope\")"),
         (&["unknown.csv"], "unknown.csv"),
         (&["empty-dir"], "empty-dir: a directory with no file in it"),
         (&["words.txt", "pic.png"], "PNG image"),
-        (&["--kind", "password", "--column", "secret", "people.csv"], "no column named \"secret\""),
+        (&["--kind", "password", "--column", "secret", "people.csv"], "none of the asked columns (\"secret\")"),
     ];
     for (args, why) in cases {
         for out in ["x.ldx", "new.ldx"] {

@@ -4,6 +4,7 @@ mod build_guards;
 mod dumps;
 mod faults;
 mod formats;
+mod hostile_corpus;
 mod server;
 mod staff_lists;
 mod util;

@@ -92,10 +92,13 @@ pub fn password_of(line: &str, delimiter: u8) -> Result<&str, &'static str> {
             return c.password.ok_or("no password after the address");
         }
     }
-    if let Some((_, pw)) = split_url_login(line) {
+    let line = line.trim_start_matches([' ', '\t', '\u{feff}']);
+    // A login-shaped field before the line's first separator wins over the file's separator:
+    // combolists mix separators (`+81-90-1234-5678|p@ss:w0rd` in a file of `:` lines), and a
+    // login never holds one.
+    if let Some((_, _, pw)) = login_split(line) {
         return Ok(pw);
     }
-    let line = line.trim_start_matches([' ', '\t', '\u{feff}']);
     let p = if LOGIN_SEPARATORS.contains(&delimiter) { line.bytes().position(|b| b == delimiter) } else { None };
     let p = p
         .or_else(|| line.bytes().position(|b| LOGIN_SEPARATORS.contains(&b)))
@@ -246,6 +249,13 @@ mod tests {
             "{}",
             s.detection
         );
+    }
+
+    #[test]
+    fn a_login_before_the_first_separator_wins_over_the_files_separator() {
+        assert_eq!(password_of("+81-90-1234-5678|p@ss:w0rd", b':'), Ok("p@ss:w0rd"));
+        assert_eq!(password_of("bob;pa:ss", b':'), Ok("pa:ss"));
+        assert_eq!(password_of("gamer01:pa;ss|x", b';'), Ok("pa;ss|x"));
     }
 
     #[test]

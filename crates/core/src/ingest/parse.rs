@@ -89,16 +89,23 @@ impl FileStats {
     }
 }
 
-/// Renders a rejected candidate without revealing it: an address-like string keeps its first
-/// character and its domain (`j***@example.com`), anything else only its length.
+/// Renders a rejected candidate without revealing it: an address-like string keeps only its
+/// domain (`***@example.com`), anything else only its length.
 pub fn redact(s: &str) -> String {
     let s = s.trim();
-    match s.rfind('@') {
-        Some(at) if at > 0 => {
-            let domain: String = s[at + 1..].chars().take(64).collect();
-            format!("***@{domain}")
-        }
-        _ => format!("<{} bytes>", s.len()),
+    let Some(at) = s.rfind('@').filter(|&at| at > 0) else {
+        return format!("<{} bytes>", s.len());
+    };
+    // Only a domain is shown, and only one that is a real domain on its own: whatever follows
+    // it on the line (a password after a separator of any script) and a "domain" that is part
+    // of a password (`pa@ss:word`) are never printed.
+    let rest = &s[at + 1..];
+    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '.' || c == '-')).unwrap_or(rest.len());
+    let domain = &rest[..end];
+    if end > 0 && domain.len() <= 253 && crate::normalize_email(&format!("x@{domain}")).is_ok() {
+        format!("***@{domain}")
+    } else {
+        format!("<{} bytes>", s.len())
     }
 }
 
@@ -585,6 +592,17 @@ mod tests {
         let (_, stats) = run(Kind::Email, Format::Combo, b"bad@@example.com:SuperSecret1\n");
         let shown = format!("{:?}", stats.rejects);
         assert!(!shown.contains("SuperSecret1"), "{shown}");
+        // The rest of a line after a domain, whatever the separator, and a password holding an
+        // `@` are never shown (issue 10).
+        let lines = "***@intranet pass: Winter2024!\nann@example.com\u{a0}Hunter2024\nbob@example.com\u{3000}Sakura2024\ngamer01:pa@ssword\n";
+        for format in [Format::Text, Format::Plain, Format::Combo] {
+            let (_, stats) = run(Kind::Email, format, lines.as_bytes());
+            let shown = format!("{:?}", stats.rejects);
+            for secret in ["Winter2024", "Hunter2024", "Sakura2024", "ssword", "intranet"] {
+                assert!(!shown.contains(secret), "{format:?}: {shown}");
+            }
+        }
+        assert_eq!(redact("x@@example.com"), "***@example.com");
     }
 
     #[test]
