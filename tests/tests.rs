@@ -1,6 +1,7 @@
 //! End-to-end tests through the real `leakdex` binary, real files and real memory maps.
 
 mod faults;
+mod normalization;
 mod server;
 mod util;
 
