@@ -10,7 +10,7 @@
 //!    (letters, digits and ``! # $ % & ' * + - / = ? ^ _ ` { | } ~``) and `.`, and non-ASCII
 //!    letters, digits and combining marks (so a decomposed `jose\u{301}` is read whole). Read
 //!    right over domain characters: letters, digits, `-`, `.`, non-ASCII letters, digits and
-//!    marks, and the ideographic full stops `。` `．` `｡` when an ASCII letter or digit follows
+//!    marks, and the ideographic full stops `。` `．` `｡` when an ASCII domain character follows
 //!    (UTS-46 maps them to `.`; before anything else they end a Japanese or Chinese sentence).
 //! 2. **What ends a token.** ASCII that is not `atext` (white space, `" ( ) , : ; < > [ \ ]`,
 //!    controls), and non-ASCII white space and punctuation (`‘ ’ “ ” « » （ ） ： 、 。`...).
@@ -187,7 +187,7 @@ fn token_at(s: &str, at: usize) -> Option<(usize, usize)> {
                 while chars.peek().is_some_and(|&(_, c)| local_class(c) == Class::Opaque) {
                     chars.next();
                 }
-                if chars.peek().is_some_and(|&(_, c)| local_class(c) == Class::Token) {
+                if chars.peek().is_some_and(|&(_, c)| c == '@' || local_class(c) == Class::Token) {
                     return None;
                 }
                 if start == at {
@@ -206,10 +206,12 @@ fn token_at(s: &str, at: usize) -> Option<(usize, usize)> {
     while let Some(&(i, c)) = rest.peek() {
         let mut class = domain_class(c);
         if matches!(c, '\u{3002}' | '\u{FF0E}' | '\u{FF61}') {
-            // An ideographic full stop separates labels only before an ASCII label
+            // An ideographic full stop separates labels only before ASCII domain characters
             // (`example。com`); before other text it ends a sentence (`…@example.com。次`).
             let next = s[at + 1 + i + c.len_utf8()..].chars().next();
-            if !next.is_some_and(|n| n.is_ascii_alphanumeric()) {
+            if !next.is_some_and(|n| {
+                n.is_ascii_alphanumeric() || matches!(n, '.' | '-' | '\u{3002}' | '\u{FF0E}' | '\u{FF61}')
+            }) {
                 class = Class::Delimiter;
             }
         }
@@ -228,7 +230,9 @@ fn token_at(s: &str, at: usize) -> Option<(usize, usize)> {
                 while rest.peek().is_some_and(|&(_, c)| domain_class(c) == Class::Opaque) {
                     rest.next();
                 }
-                if end == at + 1 || rest.peek().is_some_and(|&(_, c)| domain_class(c) == Class::Token) {
+                if end == at + 1
+                    || rest.peek().is_some_and(|&(_, c)| c == '@' || c == '_' || domain_class(c) == Class::Token)
+                {
                     return None;
                 }
                 break;
@@ -254,6 +258,10 @@ fn token_at(s: &str, at: usize) -> Option<(usize, usize)> {
     (local_start < at).then_some((local_start, end))
 }
 
+/// How far before a token `scheme://` is looked for, in bytes: a URL whose part before the
+/// address is longer is read as plain text.
+const URL_LOOKBACK: usize = 2048;
+
 enum UrlContext {
     /// Not in a URL.
     None,
@@ -265,8 +273,14 @@ enum UrlContext {
 
 /// Rule 5: whether the token `s[start..at]` is in a URL, and where its local part starts.
 fn url_local_start(s: &str, start: usize, at: usize) -> UrlContext {
-    let word_start =
-        s[..start].rfind(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '(' | '[')).map_or(0, |p| p + 1);
+    // Bounded, so that a long line with many `@` and no white space stays linear.
+    let mut floor = start.saturating_sub(URL_LOOKBACK);
+    while !s.is_char_boundary(floor) {
+        floor += 1;
+    }
+    let word_start = s[floor..start]
+        .rfind(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '(' | '['))
+        .map_or(floor, |p| floor + p + 1);
     let Some(p) = s[word_start..at].rfind("://") else { return UrlContext::None };
     let authority = &s[word_start + p + 3..at];
     if !authority.contains(['/', '?', '#']) {
@@ -448,6 +462,61 @@ mod tests {
         ] {
             assert!(all(line).is_empty(), "{line:?}");
         }
+    }
+
+    /// The property of the `extract` fuzz target, on a small alphabet of troublesome
+    /// characters: an accepted candidate is a slice of the line that nothing that could
+    /// continue the address touches on either side (invisible characters skipped).
+    fn assert_bounded(line: &str) {
+        let gc = CodePointMapData::<GeneralCategory>::new();
+        let mark = |c: char| GeneralCategoryGroup::Mark.contains(gc.get(c));
+        let continues_local = |c: char| c.is_alphanumeric() || mark(c) || "_+!$%*^{|}~@".contains(c);
+        let continues_domain = |c: char| c.is_alphanumeric() || mark(c) || c == '@' || c == '_';
+        let mut found = Vec::new();
+        extract(line, &mut |c| found.push((c.as_ptr() as usize - line.as_ptr() as usize, c.len())));
+        for (start, len) in found {
+            let cand = &line[start..start + len];
+            if cand.to_ascii_lowercase().starts_with("mailto:") || crate::normalize_email(cand).is_err() {
+                continue;
+            }
+            let mut left = line[..start].chars().rev().skip_while(|&c| is_format(c)).peekable();
+            if let Some(&p) = left.peek() {
+                assert!(!continues_local(p), "{cand:?} cut after {p:?} in {line:?}");
+                if "'`.-".contains(p) {
+                    let beyond = left.find(|&c| !"'`.-".contains(c));
+                    assert!(!beyond.is_some_and(continues_local), "{cand:?} cut inside a token in {line:?}");
+                }
+            }
+            let mut right = line[start + len..].chars().skip_while(|&c| is_format(c)).peekable();
+            if let Some(&n) = right.peek() {
+                assert!(!continues_domain(n), "{cand:?} cut before {n:?} in {line:?}");
+                if ".-\u{3002}\u{FF0E}\u{FF61}".contains(n) {
+                    let beyond = right.find(|&c| !".-\u{3002}\u{FF0E}\u{FF61}".contains(c));
+                    assert!(!beyond.is_some_and(|c| c.is_ascii_alphanumeric()), "{cand:?} cut in a domain in {line:?}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn extraction_never_truncates_a_token(
+            line in "([abé0-9 '`./=?&#_+:<>\"!%{}-]|@|example\\.com|https://h\\.example\\.org/|user=|\u{2018}|\u{2019}|\u{200b}|\u{feff}|\u{301}|\u{3002}|\u{1F4E7}){0,24}"
+        ) {
+            assert_bounded(&line);
+        }
+    }
+
+    #[test]
+    fn a_long_line_of_at_signs_without_spaces_is_read_in_linear_time() {
+        let line =
+            "a@".repeat(30_000) + &"x/".repeat(2_000) + "https://h.example.org/" + &"b@example.com/".repeat(2_000);
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        extract(&line, &mut |_| n += 1);
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
+        assert!(n > 0);
     }
 
     #[test]
