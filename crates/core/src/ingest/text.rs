@@ -26,7 +26,8 @@
 //! 4. **Quotes and sentence punctuation around the token are dropped:** leading `'`, `` ` ``,
 //!    `.` and `-` (`'bob@example.com'`, `...dave@…`, `--bob@…`), trailing `.` and `-` after
 //!    the domain. A `'` inside the token is kept (`o'brien@…`).
-//! 5. **URLs.** In a word with `scheme://`, an `@` in the authority (no `/`, `?` or `#` between
+//! 5. **URLs.** In a word with `scheme://` (looked for up to [`URL_LOOKBACK`] bytes back, to
+//!    stay linear on hostile lines), an `@` in the authority (no `/`, `?` or `#` between
 //!    `://` and the `@`) is URL userinfo (`https://user:secret@host/`): skipped. An `@` in the
 //!    path, query or fragment is an address whose local part starts after the last `/`, `?`,
 //!    `#`, `&` or `=` (`https://host/u/tina@example.com`, `…?email=tina@example.com&x=1`). A
@@ -260,7 +261,7 @@ fn token_at(s: &str, at: usize) -> Option<(usize, usize)> {
 
 /// How far before a token `scheme://` is looked for, in bytes: a URL whose part before the
 /// address is longer is read as plain text.
-const URL_LOOKBACK: usize = 2048;
+pub const URL_LOOKBACK: usize = 2048;
 
 enum UrlContext {
     /// Not in a URL.
