@@ -280,8 +280,10 @@ fn url_local_start(s: &str, start: usize, at: usize) -> UrlContext {
         floor += 1;
     }
     let word_start = s[floor..start]
-        .rfind(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '(' | '['))
-        .map_or(floor, |p| floor + p + 1);
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| c.is_whitespace() || matches!(c, '"' | '<' | '(' | '['))
+        .map_or(floor, |(p, c)| floor + p + c.len_utf8());
     let Some(p) = s[word_start..at].rfind("://") else { return UrlContext::None };
     let authority = &s[word_start + p + 3..at];
     if !authority.contains(['/', '?', '#']) {
@@ -503,7 +505,7 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
         #[test]
         fn extraction_never_truncates_a_token(
-            line in "([abé0-9 '`./=?&#_+:<>\"!%{}-]|@|example\\.com|https://h\\.example\\.org/|user=|\u{2018}|\u{2019}|\u{200b}|\u{feff}|\u{301}|\u{3002}|\u{1F4E7}){0,24}"
+            line in "([abé0-9 '`./=?&#_+:<>\"!%{}-]|@|example\\.com|https://h\\.example\\.org/|user=|\u{2018}|\u{2019}|\u{200b}|\u{feff}|\u{301}|\u{3002}|\u{1F4E7}|\u{a0}|\u{3000}){0,24}"
         ) {
             assert_bounded(&line);
         }
@@ -518,6 +520,16 @@ mod tests {
         extract(&line, &mut |_| n += 1);
         assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
         assert!(n > 0);
+    }
+
+    #[test]
+    fn a_multibyte_space_before_an_address_or_url_is_stepped_over_whole() {
+        // Regression (found by the `extract` fuzz target): a word start after U+00A0 or U+3000
+        // was computed one byte into the space, a panic on ordinary text.
+        assert_eq!(all("\u{540d}\u{524d}\u{3000}bob@example.com"), ["bob@example.com"]);
+        assert_eq!(all("mail:\u{a0}ann@example.org"), ["ann@example.org"]);
+        assert_eq!(all("x\u{2003}https://h.example.org/u/tina@example.com"), ["tina@example.com"]);
+        assert!(all("x\u{a0}https://user:pw@h.example.org/").is_empty());
     }
 
     #[test]
