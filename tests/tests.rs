@@ -5,6 +5,7 @@ mod dumps;
 mod faults;
 mod formats;
 mod hostile_corpus;
+mod normalization;
 mod server;
 mod staff_lists;
 mod util;

@@ -56,7 +56,12 @@ impl Store {
         // may be an exported filter; `Filter::open` checks its own magic.
         let not_an_index = |e: &leakdex_core::Error| matches!(e, leakdex_core::Error::Open { source, .. } if matches!(**source, leakdex_core::Error::NotAnIndex));
         match Index::open_random(path) {
-            Ok(index) => Ok(Store::Index(Box::new(index))),
+            Ok(index) => {
+                if let Some(w) = index.meta().policy_warning() {
+                    eprintln!("warning: {}: {w}", path.display());
+                }
+                Ok(Store::Index(Box::new(index)))
+            }
             Err(e) if not_an_index(&e) => match Filter::open(path) {
                 Ok(f) => Ok(Store::Filter(f)),
                 Err(fe) if not_an_index(&fe) => Err(e.into()),

@@ -50,3 +50,21 @@ pub struct Meta {
     /// Sources, by id.
     pub sources: Vec<Source>,
 }
+
+impl Meta {
+    /// For an email index built with another normalization policy than this version's
+    /// ([`crate::normalize::POLICY_VERSION`]), a one-line warning saying so and what to do:
+    /// queries are normalized with the current policy, so addresses whose normalized form
+    /// changed between the two policies are not found until the index is rebuilt. `None` for
+    /// a current index and for password and NTLM indexes (passwords are never normalized).
+    pub fn policy_warning(&self) -> Option<String> {
+        let current = crate::normalize::POLICY_VERSION;
+        (self.kind == Kind::Email && self.normalization_policy != current).then(|| {
+            format!(
+                "this index was built with email normalization policy {}, this leakdex uses policy {current}: \
+                 some addresses may not be found until you rebuild the index with `leakdex build`",
+                self.normalization_policy
+            )
+        })
+    }
+}

@@ -2,17 +2,28 @@
 //!
 //! The policy (version [`POLICY_VERSION`], recorded in every index):
 //!
-//! 1. Trim surrounding white space.
+//! 1. Trim surrounding white space (Unicode `White_Space`, so also `\v`, `\f`, U+0085, U+00A0,
+//!    U+3000...) and invisible format characters (general category `Cf`: BOM, zero-width space,
+//!    word joiner, soft hyphen, LRM/RLM, ZWNJ/ZWJ...). See [`is_trimmed`].
 //! 2. Unwrap `mailto:` (percent-decoded, `?query` dropped), `"Display Name" <addr>` and `<addr>`.
-//! 3. Lowercase the whole address (Unicode lowercase), as HIBP and Mozilla Monitor do.
-//! 4. Map the domain with UTS-46 to ASCII (punycode), so `münchen.example` and
-//!    `xn--mnchen-3ya.example` meet; strip one trailing dot of the domain.
-//! 5. Reject what is not an address: no or several `@`, an empty local part, a local part over
+//! 3. Reject a format character left inside the address ([`Invalid::FormatChar`]): it is
+//!    invisible, so `bob\u{200B}@example.com` cannot be told from `bob@example.com` by a reader,
+//!    and silently dropping it would merge two different strings into one key.
+//! 4. Lowercase the whole address (Unicode lowercase), as HIBP and Mozilla Monitor do, then
+//!    normalize the local part to NFC, so a decomposed `jose\u{301}` and a composed `jos\u{e9}`
+//!    meet.
+//! 5. Map the domain with UTS-46 to ASCII (punycode, which includes NFC), so `münchen.example`
+//!    and `xn--mnchen-3ya.example` meet; then strip one trailing dot of the mapped domain (so a
+//!    trailing ideographic full stop `。`, `．` or `｡` counts as that dot).
+//! 6. Reject what is not an address: no or several `@`, an empty local part, a local part over
 //!    64 octets, with `..` or a leading or trailing `.`, characters outside RFC 5322 `atext`
 //!    (non-ASCII is allowed, RFC 6531), IP-literal domains, a label empty, over 63 octets or
 //!    starting or ending with `-`, a single-label domain, a TLD that is numeric or not in the
 //!    public suffix list (`.test` and `.example` are accepted, RFC 2606), an address over 254
 //!    octets.
+//!
+//! Policy 2 added NFC, the format-character rule, the Unicode white space of the fast path
+//! and the order of step 5 (policy 1 stripped the dot before mapping).
 //!
 //! `+tags` and dots are kept: `ivan+shop@example.com` is a different account from
 //! `ivan@example.com`.
@@ -26,7 +37,7 @@ use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 
 /// Version of the normalization policy; stored in index metadata so that an index built with
 /// another policy can be recognised.
-pub const POLICY_VERSION: u32 = 1;
+pub const POLICY_VERSION: u32 = 2;
 
 /// Longest local part, in octets (RFC 5321 section 4.5.3.1.1).
 pub const MAX_LOCAL_LEN: usize = 64;
@@ -71,6 +82,9 @@ pub enum Invalid {
     UnknownTld,
     /// The whole address is over 254 octets.
     TooLong,
+    /// An invisible format character (zero-width space, BOM, word joiner, soft hyphen,
+    /// directional mark...) inside the address.
+    FormatChar,
 }
 
 impl Invalid {
@@ -90,6 +104,7 @@ impl Invalid {
             Invalid::SingleLabel => "domain has a single label",
             Invalid::UnknownTld => "unknown or numeric top-level domain",
             Invalid::TooLong => "address over 254 octets",
+            Invalid::FormatChar => "invisible format character inside the address",
         }
     }
 }
@@ -119,10 +134,13 @@ pub fn normalize_email(input: &str) -> Result<String, Invalid> {
 
 /// The policy for any input: the reference for [`normalize_plain_ascii`].
 fn normalize_general(input: &str) -> Result<String, Invalid> {
-    let unwrapped = unwrap(input.trim());
-    let s = unwrapped.trim();
+    let unwrapped = unwrap(trim(input));
+    let s = trim(&unwrapped);
     if s.is_empty() {
         return Err(Invalid::Empty);
+    }
+    if !s.is_ascii() && s.chars().any(is_format) {
+        return Err(Invalid::FormatChar);
     }
     let at = s.rfind('@').ok_or(Invalid::NoAt)?;
     let (local, domain) = (&s[..at], &s[at + 1..]);
@@ -139,6 +157,33 @@ fn normalize_general(input: &str) -> Result<String, Invalid> {
         return Err(Invalid::TooLong);
     }
     Ok(out)
+}
+
+/// Whether `c` is trimmed from both ends of an address (step 1 of the policy): Unicode
+/// `White_Space` (as [`char::is_whitespace`]) or an invisible format character ([`is_format`]).
+pub fn is_trimmed(c: char) -> bool {
+    c.is_whitespace() || is_format(c)
+}
+
+/// Whether `c` is an invisible format character: Unicode general category `Cf` (U+00AD soft
+/// hyphen, U+200B zero-width space, U+200C/U+200D ZWNJ/ZWJ, U+200E/U+200F LRM/RLM, U+2060 word
+/// joiner, U+FEFF BOM, bidi embeddings and isolates, tags...). No ASCII character is one.
+pub fn is_format(c: char) -> bool {
+    !c.is_ascii()
+        && icu_properties::CodePointMapData::<icu_properties::props::GeneralCategory>::new().get(c)
+            == icu_properties::props::GeneralCategory::Format
+}
+
+/// Trims what [`is_trimmed`] accepts from both ends.
+fn trim(s: &str) -> &str {
+    s.trim_matches(is_trimmed)
+}
+
+/// ASCII bytes that are Unicode white space: what [`is_trimmed`] accepts among ASCII (tab, line
+/// feed, vertical tab, form feed, carriage return, space). `u8::is_ascii_whitespace` leaves out
+/// the vertical tab, which `str::trim` removes.
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
 }
 
 /// Bytes allowed in an ASCII local part: RFC 5322 `atext` and `.`.
@@ -180,7 +225,9 @@ const LOCAL_BYTE: [bool; 256] = {
 /// `None` when the input needs the general path, which gives identical results (a property
 /// test checks this).
 fn normalize_plain_ascii(input: &[u8]) -> Option<Result<String, Invalid>> {
-    let s = input.trim_ascii();
+    let start = input.iter().position(|&b| !is_ascii_space(b)).unwrap_or(input.len());
+    let end = input.iter().rposition(|&b| !is_ascii_space(b)).map_or(start, |p| p + 1);
+    let s = &input[start..end];
     if s.is_empty() || !s.is_ascii() {
         return None;
     }
@@ -255,14 +302,14 @@ fn normalize_plain_ascii(input: &[u8]) -> Option<Result<String, Invalid>> {
 fn unwrap(s: &str) -> Cow<'_, str> {
     // `"Name" <addr>` or `Name <addr>` or `<addr>`: take what is inside the last `<...>`.
     let s = match (s.rfind('<'), s.ends_with('>')) {
-        (Some(open), true) => s[open + 1..s.len() - 1].trim(),
+        (Some(open), true) => trim(&s[open + 1..s.len() - 1]),
         _ => s,
     };
     if s.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("mailto:")) {
         let rest = &s[7..];
         let rest = rest.split('?').next().unwrap_or(rest);
         return match percent_encoding::percent_decode_str(rest).decode_utf8() {
-            Ok(decoded) => Cow::Owned(decoded.trim().to_owned()),
+            Ok(decoded) => Cow::Owned(trim(&decoded).to_owned()),
             // Not UTF-8 once decoded: keep it encoded, the checks below reject the `%`.
             Err(_) => Cow::Borrowed(rest),
         };
@@ -295,10 +342,20 @@ fn check_local(local: &str) -> Result<Cow<'_, str>, Invalid> {
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return Err(Invalid::LocalDots);
     }
-    let lowered = if local.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
-        Cow::Owned(local.to_lowercase())
+    let lowered = if local.is_ascii() {
+        if local.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(local.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(local)
+        }
     } else {
-        Cow::Borrowed(local)
+        // Lowercase first, then compose: lowercasing can decompose (`İ` → `i\u{307}`), and NFC
+        // is the last step so that the result is NFC.
+        let lower = local.to_lowercase();
+        match icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(&lower) {
+            Cow::Borrowed(_) => Cow::Owned(lower),
+            Cow::Owned(nfc) => Cow::Owned(nfc),
+        }
     };
     if lowered.len() > MAX_LOCAL_LEN {
         return Err(Invalid::LocalTooLong);
@@ -307,8 +364,7 @@ fn check_local(local: &str) -> Result<Cow<'_, str>, Invalid> {
 }
 
 fn check_domain(domain: &str) -> Result<Cow<'_, str>, Invalid> {
-    let domain = domain.strip_suffix('.').unwrap_or(domain);
-    if domain.is_empty() {
+    if domain.is_empty() || domain == "." {
         return Err(Invalid::EmptyDomain);
     }
     if domain.starts_with('[') {
@@ -328,9 +384,22 @@ fn check_domain(domain: &str) -> Result<Cow<'_, str>, Invalid> {
         // UTS-46 with STD3 rules: lowercases, maps full-width and other compatibility forms,
         // converts to punycode and rejects characters that cannot appear in a host name.
         Uts46::new()
-            .to_ascii(domain.as_bytes(), AsciiDenyList::STD3, Hyphens::Allow, DnsLength::Verify)
+            .to_ascii(domain.as_bytes(), AsciiDenyList::STD3, Hyphens::Allow, DnsLength::VerifyAllowRootDot)
             .map_err(|_| Invalid::BadDomain)?
     };
+    // Mapped first, then one trailing dot stripped: a trailing `。` has become `.` by now.
+    let ascii = match ascii {
+        Cow::Borrowed(d) => Cow::Borrowed(d.strip_suffix('.').unwrap_or(d)),
+        Cow::Owned(mut d) => {
+            if d.ends_with('.') {
+                d.pop();
+            }
+            Cow::Owned(d)
+        }
+    };
+    if ascii.is_empty() {
+        return Err(Invalid::EmptyDomain);
+    }
     if ascii.len() > MAX_DOMAIN_LEN {
         return Err(Invalid::BadDomain);
     }
@@ -370,7 +439,17 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
         #[test]
-        fn fast_path_agrees_with_the_general_path(s in "[ a-zA-Z0-9.+_'!#=-]{0,12}@?[a-zA-Z0-9.@-]{0,12}(\\.(com|example|test|png|123|x))?\\.?") {
+        fn fast_path_agrees_with_the_general_path(
+            s in "[ \t\n\r\x0b\x0c\x1c\u{85}\u{a0}\u{3000}\u{200b}\u{feff}\u{ad}a-zA-Z0-9.+_'!#=<>\":-]{0,12}@?[a-zA-Z0-9.@<>-]{0,12}(\\.(com|example|test|png|123|x))?[.\u{3002}\u{ff0e}]?[ \t\x0b\x0c\u{85}\u{a0}\u{200b}>]{0,2}"
+        ) {
+            proptest::prop_assert_eq!(normalize_email(&s), normalize_general(&s), "input {:?}", s);
+        }
+
+        #[test]
+        fn every_ascii_white_space_is_trimmed_alike_by_both_paths(
+            pre in "[ \t\n\r\x0b\x0c]{0,3}", post in "[ \t\n\r\x0b\x0c]{0,3}", local in "[a-z0-9.+_-]{1,8}"
+        ) {
+            let s = format!("{pre}{local}@example.com{post}");
             proptest::prop_assert_eq!(normalize_email(&s), normalize_general(&s), "input {:?}", s);
         }
 
@@ -446,6 +525,97 @@ mod tests {
     fn accepts_limits_exactly() {
         let local = "a".repeat(64);
         ok(&format!("{local}@example.com"), &format!("{local}@example.com"));
+    }
+
+    /// SHA-1 keys computed independently with Python:
+    /// `hashlib.sha1(unicodedata.normalize("NFC", s.lower()).encode()).hexdigest()`.
+    #[test]
+    fn decomposed_local_parts_get_the_key_of_the_composed_nfc_form() {
+        for (input, nfc, sha1) in [
+            ("Jose\u{301}@example.com", "jos\u{e9}@example.com", "9a854c23ee0d6eaecde59b38649bf584266d483e"),
+            (
+                "Ame\u{301}lie.Co\u{302}te\u{301}@example.fr",
+                "am\u{e9}lie.c\u{f4}t\u{e9}@example.fr",
+                "b530fc1e12f05da26a84cc1c5ccbca070497bb08",
+            ),
+            // Vietnamese: two stacked marks on one letter (e + circumflex + tilde = U+1EC5).
+            (
+                "Nguye\u{302}\u{303}n.Thi\u{323}.A\u{301}nh@example.vn",
+                "nguy\u{1ec5}n.th\u{1ecb}.\u{e1}nh@example.vn",
+                "dee37489d57e7b2ee0ed2feeed918ae87799f33f",
+            ),
+            // Hangul conjoining jamo compose into syllables.
+            (
+                "\u{1112}\u{1161}\u{11ab}\u{1100}\u{1173}\u{11af}@example.kr",
+                "\u{d55c}\u{ae00}@example.kr",
+                "a0c69f6c9339c87c39ae8ed4614925b15f665369",
+            ),
+            // Japanese: ka + combining dakuten is ga.
+            (
+                "\u{304b}\u{3099}\u{3044}\u{3053}@example.jp",
+                "\u{304c}\u{3044}\u{3053}@example.jp",
+                "547d8f6c1e9a9f408b5470392aa8a12e0b98d7fa",
+            ),
+        ] {
+            ok(input, nfc);
+            ok(nfc, nfc);
+            assert_eq!(crate::email_key(input).ok(), crate::parse_key(sha1), "input {input:?}");
+        }
+        // A decomposed domain meets its composed form through UTS-46.
+        ok("anna@mu\u{308}nchen.example", "anna@xn--mnchen-3ya.example");
+    }
+
+    #[test]
+    fn format_characters_are_trimmed_at_the_ends_and_rejected_inside() {
+        for input in [
+            "\u{feff}bob@example.com",
+            "bob@example.com\u{200b}",
+            "\u{2060}bob@example.com\u{ad}",
+            "\u{200e}bob@example.com\u{200f}",
+            "\u{200d} \u{feff}Bob@Example.com \u{200c}",
+            "<\u{200b}bob@example.com>",
+        ] {
+            ok(input, "bob@example.com");
+        }
+        for input in [
+            "bo\u{200b}b@example.com",
+            "bob\u{feff}@example.com",
+            "bob@exam\u{ad}ple.com",
+            "bob@\u{2060}example.com",
+            "ann\u{200d}marie@example.org",
+            "r\u{200f}uth@example.net",
+            "mailto:bo%E2%80%8Bb@example.com",
+        ] {
+            bad(input, Invalid::FormatChar);
+        }
+    }
+
+    #[test]
+    fn a_leading_vertical_tab_is_trimmed_like_any_white_space() {
+        for input in [
+            "\x0bbob@example.com",
+            "bob@example.com\x0b",
+            "\x0c\x0b bob@example.com\r\n",
+            "\u{85}bob@example.com",
+            "\u{a0}bob@example.com\u{3000}",
+            "\u{2028}bob@example.com\u{202f}",
+        ] {
+            ok(input, "bob@example.com");
+        }
+        // Not Unicode white space: a control inside the address stays an error, in both paths.
+        bad("\x1cbob@example.com", Invalid::LocalChar);
+    }
+
+    #[test]
+    fn a_trailing_ideographic_full_stop_is_mapped_then_stripped() {
+        ok("tina@example.com\u{3002}", "tina@example.com");
+        ok("tina@example.com\u{ff0e}", "tina@example.com");
+        ok("tina@example.com\u{ff61}", "tina@example.com");
+        ok("tina@example\u{3002}com", "tina@example.com");
+        ok("tina@M\u{dc}NCHEN.example\u{3002}", "tina@xn--mnchen-3ya.example");
+        bad("tina@example.com\u{3002}\u{3002}", Invalid::BadDomain);
+        bad("tina@example.com.\u{3002}", Invalid::BadDomain);
+        bad("tina@\u{3002}", Invalid::BadDomain);
     }
 
     #[test]

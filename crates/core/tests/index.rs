@@ -225,6 +225,10 @@ fn the_version_1_fixture_still_opens_and_answers() {
     }
     assert!(index.lookup_email("absent@example.com").unwrap().is_none());
     assert_eq!(index.sources()[0].name, "v1-email");
+    // Built with normalization policy 1: it says so, and what to do.
+    assert_eq!(index.meta().normalization_policy, 1);
+    let warning = index.meta().policy_warning().expect("a policy-1 email index gets a warning");
+    assert!(warning.contains("policy 1") && warning.contains("rebuild"), "{warning}");
 }
 
 #[test]
