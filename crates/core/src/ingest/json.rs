@@ -304,6 +304,34 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Decodes the JSON text from `start` to the current byte (`inclusive` of it) and emits its
+    /// addresses: a record (`is_record`) without one is rejected, a bare value is not; text
+    /// that is not JSON is rejected either way.
+    fn decode(&mut self, start: usize, inclusive: bool, line: u64, is_record: bool) {
+        let end = self.end(inclusive);
+        let bytes = &self.data[start..end.min(self.data.len())];
+        match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(v) => {
+                self.first.get_or_insert(true);
+                self.found.clear();
+                json_strings(&v, &mut self.found);
+                if is_record && self.found.is_empty() {
+                    self.stats.reject("no address in JSON record", line, String::new);
+                }
+                self.emit();
+            }
+            Err(_) if is_record => {
+                self.first.get_or_insert(false);
+                let shown = redact(&String::from_utf8_lossy(&bytes[..bytes.len().min(256)]));
+                self.stats.reject("invalid JSON record", line, || shown);
+            }
+            Err(_) => {
+                self.first.get_or_insert(false);
+                self.stats.reject("invalid JSON value", line, String::new);
+            }
+        }
+    }
+
     fn emit(&mut self) {
         for k in self.found.drain(..) {
             self.sink.key(k, 1);
@@ -317,44 +345,16 @@ impl Events for Parser<'_> {
         self.record = Some((self.i, self.line));
     }
     fn record_end(&mut self, inclusive: bool) {
-        let end = self.end(inclusive);
-        let Some((start, line)) = self.record.take() else { return };
-        let bytes = &self.data[start..end.min(self.data.len())];
-        match serde_json::from_slice::<serde_json::Value>(bytes) {
-            Ok(v) => {
-                self.first.get_or_insert(true);
-                self.found.clear();
-                json_strings(&v, &mut self.found);
-                if self.found.is_empty() {
-                    self.stats.reject("no address in JSON record", line, String::new);
-                }
-                self.emit();
-            }
-            Err(_) => {
-                self.first.get_or_insert(false);
-                let shown = redact(&String::from_utf8_lossy(&bytes[..bytes.len().min(256)]));
-                self.stats.reject("invalid JSON record", line, || shown);
-            }
+        if let Some((start, line)) = self.record.take() {
+            self.decode(start, inclusive, line, true);
         }
     }
     fn value_start(&mut self) {
         self.value = Some((self.i, self.line));
     }
     fn value_end(&mut self, inclusive: bool) {
-        let end = self.end(inclusive);
-        let Some((start, line)) = self.value.take() else { return };
-        let bytes = &self.data[start..end.min(self.data.len())];
-        match serde_json::from_slice::<serde_json::Value>(bytes) {
-            Ok(v) => {
-                self.first.get_or_insert(true);
-                self.found.clear();
-                json_strings(&v, &mut self.found);
-                self.emit();
-            }
-            Err(_) => {
-                self.first.get_or_insert(false);
-                self.stats.reject("invalid JSON value", line, String::new);
-            }
+        if let Some((start, line)) = self.value.take() {
+            self.decode(start, inclusive, line, false);
         }
     }
     fn error(&mut self, what: &'static str) {
