@@ -827,7 +827,11 @@ fn flaky_range_api(body: &'static str) -> (String, Arc<Mutex<Vec<Instant>>>) {
 fn the_client_retries_429_and_5xx_honouring_retry_after() {
     let dir = Dir::new();
     let (url, seen) = flaky_range_api("1E4C9B93F3F0682250B6CF8331B7EE68FD8:5\r\n0000000000000000000000000000000000A:0");
-    let r = dir.cmd(&["check", "--api", &url, "--kind", "password", "--format", "json"]).stdin("password\n").expect(1);
+    // A stand-in with no manifest: --api-unverified trusts its malformed-prefix answer.
+    let r = dir
+        .cmd(&["check", "--api-unverified", "--api", &url, "--kind", "password", "--format", "json"])
+        .stdin("password\n")
+        .expect(1);
     assert_eq!(json_lines(&r.stdout)[0]["count"], 5);
     let t = seen.lock().unwrap().clone();
     assert_eq!(t.len(), 3);
@@ -1007,6 +1011,15 @@ fn a_wrong_api_url_is_an_error_never_a_column_of_clean() {
         &include_str!("../docs/nginx-ranges.conf")
             .replace("/srv/leakdex/ranges", &dir.path("em-ranges").to_string_lossy()),
     );
+    // The shipped configuration over a wrong (empty) export root: its own 400 for malformed
+    // prefixes passes the probe, and every range would read as empty.
+    std::fs::create_dir_all(dir.path("no-export")).unwrap();
+    let empty_nginx = start_nginx_with(
+        &dir,
+        "nginx-empty",
+        &include_str!("../docs/nginx-ranges.conf")
+            .replace("/srv/leakdex/ranges", &dir.path("no-export").to_string_lossy()),
+    );
     std::fs::create_dir_all(dir.path("www")).unwrap();
     let plain_nginx = start_nginx_with(
         &dir,
@@ -1035,6 +1048,7 @@ fn a_wrong_api_url_is_an_error_never_a_column_of_clean() {
         all_404.clone(),               // any server answering 404
         all_html.clone(),              // a page for everything
         all_json.clone(),              // an empty JSON list for everything
+        empty_nginx.url.clone(),       // the shipped nginx config over a wrong root
     ];
     let password_urls = [
         format!("{}/rnage", pws.url),
@@ -1045,6 +1059,7 @@ fn a_wrong_api_url_is_an_error_never_a_column_of_clean() {
         plain_nginx.url.clone(),
         all_404.clone(),
         all_html.clone(),
+        empty_nginx.url.clone(),
     ];
     let check_one = |r: crate::util::Run, url: &str| {
         let err = r.stderr.trim_end();
@@ -1068,13 +1083,19 @@ fn a_wrong_api_url_is_an_error_never_a_column_of_clean() {
     for url in [&pws.url, &pw_nginx.url] {
         check_one(dir.cmd(&["check", "--api", url, "--kind", "ntlm"]).stdin("password\n").expect(2), url);
     }
-    // What the messages say about what was answered.
-    let r = dir.cmd(&["check", "--api", &all_html, "ruth@agency.example"]).expect(2);
+    // What the messages say about what was answered: no manifest, and with --api-unverified
+    // (which trusts the malformed-prefix probe alone) what the probe got.
+    let r = dir.cmd(&["check", "--api", &empty_nginx.url, "ruth@agency.example"]).expect(2);
+    assert!(r.stderr.contains("no manifest.json") && r.stderr.contains("--api-unverified"), "{}", r.stderr);
+    let r = dir.cmd(&["check", "--api-unverified", "--api", &all_html, "ruth@agency.example"]).expect(2);
     assert!(r.stderr.contains("200 (text/html; charset=utf-8)"), "{}", r.stderr);
-    let r = dir.cmd(&["check", "--api", &format!("{}/rnage", pws.url), "--kind", "password"]).stdin("x\n").expect(2);
+    let r = dir
+        .cmd(&["check", "--api-unverified", "--api", &format!("{}/rnage", pws.url), "--kind", "password"])
+        .stdin("x\n")
+        .expect(2);
     assert!(r.stderr.contains("answered 404"), "{}", r.stderr);
     let r = dir.cmd(&["check", "--api", &em_nginx.url, "--kind", "password"]).stdin("x\n").expect(2);
-    assert!(r.stderr.contains("static export of email ranges"), "{}", r.stderr);
+    assert!(r.stderr.contains("manifest.json describes email ranges"), "{}", r.stderr);
     // A password in the URL is never shown.
     let with_secret = pws.url.replace("http://", "http://user:hunter2secret@");
     let r = dir.cmd(&["check", "--api", &format!("{with_secret}/rnage"), "--kind", "password"]).stdin("x\n").expect(2);
@@ -1332,10 +1353,11 @@ fn dying_range_api() -> String {
 fn a_server_failing_mid_run_is_an_error_that_names_no_prefix() {
     let dir = Dir::new();
     let url = dying_range_api();
-    let r = dir.cmd(&["check", "--api", &url, "--kind", "password"]).stdin("password\n").expect(2);
+    // A stand-in without a manifest: accepted with --api-unverified, to reach the failure.
+    let r = dir.cmd(&["check", "--api-unverified", "--api", &url, "--kind", "password"]).stdin("password\n").expect(2);
     assert!(r.stderr.contains(&format!("cannot reach the range API at {url}")), "{}", r.stderr);
     assert!(!r.stderr.contains(&sha1_prefix("password", 5)), "a prefix in the error: {}", r.stderr);
     assert!(!r.stdout.contains("clean"), "{}", r.stdout);
-    let r = dir.cmd(&["check", "--api", &url, "ruth@agency.example"]).expect(2);
+    let r = dir.cmd(&["check", "--api-unverified", "--api", &url, "ruth@agency.example"]).expect(2);
     assert!(!r.stderr.contains(&sha1_prefix("ruth@agency.example", 6)), "a prefix in the error: {}", r.stderr);
 }

@@ -51,6 +51,11 @@ pub struct Target {
     /// N and does not reveal how many people were checked.
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = in_range(0usize, MAX_PAD_REQUESTS))]
     pub pad_requests: usize,
+    /// With --api: accept a range API that has no manifest.json (an HIBP-compatible server
+    /// other than leakdex serve, an export-ranges directory or the Pwned Passwords API). Without
+    /// a manifest a wrong URL cannot be told from a range API whose ranges are all empty.
+    #[arg(long, requires = "api")]
+    pub api_unverified: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

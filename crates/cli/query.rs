@@ -39,7 +39,9 @@ impl Store {
                 KindArg::Password => Kind::Password,
                 KindArg::Ntlm => Kind::Ntlm,
             };
-            let client = leakdex_client::RangeClient::new(url)?.pad_requests_to(target.pad_requests);
+            let client = leakdex_client::RangeClient::new(url)?
+                .pad_requests_to(target.pad_requests)
+                .unverified(target.api_unverified);
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             // A wrong URL is an error before any row is answered, never a column of "clean".
             rt.block_on(client.validate(kind))?;

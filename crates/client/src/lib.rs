@@ -139,6 +139,7 @@ pub struct RangeClient {
     retries: u32,
     padding: bool,
     pad_requests_to: usize,
+    unverified: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -174,6 +175,7 @@ impl RangeClient {
             retries: 4,
             padding: true,
             pad_requests_to: 0,
+            unverified: false,
         })
     }
 
@@ -201,6 +203,15 @@ impl RangeClient {
     /// and does not reveal how many distinct prefixes (people) were checked. 0: off.
     pub fn pad_requests_to(mut self, n: usize) -> RangeClient {
         self.pad_requests_to = n;
+        self
+    }
+
+    /// Accepts a range API that has no `manifest.json` (an HIBP-compatible server other than
+    /// leakdex and the Pwned Passwords API) on the strength of its malformed-prefix answer
+    /// alone. Off by default: a web server whose export root is wrong gives that answer too,
+    /// and then every range would read as empty.
+    pub fn unverified(mut self, yes: bool) -> RangeClient {
+        self.unverified = yes;
         self
     }
 
@@ -298,34 +309,57 @@ impl RangeClient {
         Ok(())
     }
 
-    /// A static export (`leakdex export-ranges`) names its kind and prefix length in
-    /// `manifest.json`: a web server answers every range of the other kind as empty, so the
-    /// manifest is what tells it apart. Servers without one (`leakdex serve`, HIBP) pass.
+    /// `leakdex serve` (`ranges`: a list) and a static export of `leakdex export-ranges`
+    /// (`kind`, `prefix_len`) describe what they answer in `manifest.json`; the asked kind must
+    /// be among them. Without a manifest a web server over a wrong or empty export root passes
+    /// the malformed-prefix probe and answers every range as empty, so a server without one is
+    /// accepted only when it is the Pwned Passwords API itself (password kinds) or when the
+    /// caller asked for [`RangeClient::unverified`].
     async fn check_manifest(&self, kind: Kind) -> Result<(), Error> {
         const ROUTE: &str = "/manifest.json";
-        let Ok(resp) = self.http.get(format!("{}{ROUTE}", self.base)).send().await else { return Ok(()) };
-        if !resp.status().is_success() {
-            return Ok(());
-        }
-        let Ok(text) = resp.text().await else { return Ok(()) };
-        let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) else { return Ok(()) };
-        let (Some(mkind), Some(len)) = (m["kind"].as_str(), m["prefix_len"].as_u64()) else { return Ok(()) };
         let want = match kind {
             Kind::Email => EMAIL_PREFIX_LEN,
             Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
+        } as u64;
+        let manifest = match self.http.get(format!("{}{ROUTE}", self.base)).send().await {
+            // Unreachable: the probe that follows says so.
+            Err(_) => return Ok(()),
+            Ok(resp) if resp.status().is_success() => {
+                resp.text().await.ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            }
+            Ok(_) => None,
         };
-        if mkind != kind.as_str() || len != want as u64 {
-            return Err(self.not_range_api(
-                kind,
-                ROUTE,
-                // Escaped: the server's text must not break the one-line message.
-                format!(
-                    "its manifest.json describes a static export of {} ranges with {len}-digit prefixes",
-                    mkind.escape_debug()
-                ),
-            ));
+        let described: Vec<(String, u64)> = match &manifest {
+            Some(m) if m["ranges"].is_array() => m["ranges"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| Some((r["kind"].as_str()?.to_string(), r["prefix_len"].as_u64()?)))
+                .collect(),
+            Some(m) => match (m["kind"].as_str(), m["prefix_len"].as_u64()) {
+                (Some(k), Some(len)) => vec![(k.to_string(), len)],
+                _ => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        if described.iter().any(|(k, len)| k == kind.as_str() && *len == want) {
+            return Ok(());
         }
-        Ok(())
+        if !described.is_empty() {
+            // Escaped: the server's text must not break the one-line message.
+            let what: Vec<String> =
+                described.iter().map(|(k, l)| format!("{} ranges with {l}-digit prefixes", k.escape_debug())).collect();
+            return Err(self.not_range_api(kind, ROUTE, format!("its manifest.json describes {}", what.join(" and "))));
+        }
+        let official = kind != Kind::Email && self.base.trim_end_matches('/') == "https://api.pwnedpasswords.com";
+        if official || self.unverified {
+            return Ok(());
+        }
+        Err(self.not_range_api(
+            kind,
+            ROUTE,
+            "it has no manifest.json naming its ranges, as leakdex serve and export-ranges directories do (a web server over a wrong or empty export root would answer every range as empty); if it is another HIBP-compatible range API, pass --api-unverified".into(),
+        ))
     }
 
     /// The breach dates of the server's breach catalogue (`GET /api/v3/breaches`, HIBP's
@@ -475,6 +509,18 @@ impl RangeClient {
                 )
             })?;
             for e in entries {
+                if e.hash_suffix.len() != 40 - EMAIL_PREFIX_LEN || !e.hash_suffix.bytes().all(|b| b.is_ascii_hexdigit())
+                {
+                    return Err(self.not_range_api(
+                        Kind::Email,
+                        ROUTE,
+                        format!(
+                            "an email range holds a hashSuffix of {} characters, not {} hex digits",
+                            e.hash_suffix.len(),
+                            40 - EMAIL_PREFIX_LEN
+                        ),
+                    ));
+                }
                 if e.websites.is_empty() || e.count == Some(0) {
                     continue; // padding
                 }

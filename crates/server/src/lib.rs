@@ -529,6 +529,23 @@ async fn email_range(State(shared): State<Arc<Shared>>, Path(prefix): Path<Strin
     range_response(tag, "application/json", email_body(&entries), &headers)
 }
 
+/// What this server is and which range kinds it answers, with their prefix lengths: the same
+/// fields as a static export's `manifest.json` (`kind`, `prefix_len`) for each kind, so that a
+/// client can tell a range API of the asked kind from any other web server before it trusts an
+/// empty range. Kinds only; no sizes or counts.
+async fn manifest(State(shared): State<Arc<Shared>>) -> Response {
+    let kinds: Vec<serde_json::Value> = shared
+        .slots
+        .iter()
+        .map(|s| {
+            let len = if s.kind == Kind::Email { EMAIL_PREFIX_LEN } else { PASSWORD_PREFIX_LEN };
+            serde_json::json!({"kind": s.kind.as_str(), "prefix_len": len})
+        })
+        .collect();
+    let body = serde_json::json!({"server": "leakdex", "ranges": kinds}).to_string();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
     let mut out = String::new();
     let mut healthy = true;
@@ -617,6 +634,7 @@ fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
         .merge(public)
         .route("/api/v3/breachedaccount/{account}", get(breach::breached_account))
+        .route("/manifest.json", get(manifest))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), observe))
