@@ -123,3 +123,21 @@ fn a_staff_list_whose_every_row_is_invalid_is_an_error_not_clean() {
     assert_eq!(json_lines(&r.stdout)[0]["error"], "no @");
     dir.cmd(&["check", "-i", &index]).stdin("").expect(2);
 }
+
+#[test]
+fn bulk_line_numbers_are_the_files_lines_for_crlf_and_sep_lines() {
+    let dir = Dir::new();
+    let index = email_index(&dir);
+    // Excel writes CRLF; a `sep=` line comes before the header. Rows are joined back to the
+    // list by line number, so each must be the file's own line.
+    dir.write(
+        "crlf.csv",
+        "name,email\r\nRuth,ruth@example.org\r\nNobody,nobody@example.net\r\n\r\nZoë,zoë.martin@example.com\r\n",
+    );
+    dir.write("sep.csv", "sep=;\r\nname;email\r\nRuth;ruth@example.org\r\nNobody;nobody@example.net\r\n");
+    for (staff, want) in [("crlf.csv", vec![2, 3, 5]), ("sep.csv", vec![3, 4])] {
+        let rows = bulk_json(&dir, &index, staff, 1);
+        let lines: Vec<u64> = rows.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+        assert_eq!(lines, want, "{staff}: {rows:?}");
+    }
+}

@@ -462,8 +462,13 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
         .with_context(|| format!("reading {shown_name}"))?;
     let asked: Vec<String> = a.column.iter().cloned().collect();
     let forced = a.column.as_ref().map(|_| leakdex_core::ingest::Format::Csv);
-    let (layout, skip) = leakdex_core::ingest::detect(&head, &shown_name, kind, forced, &asked)
+    let (layout, mut skip) = leakdex_core::ingest::detect(&head, &shown_name, kind, forced, &asked)
         .map_err(|e| anyhow::anyhow!("{shown_name}: {}", e.0))?;
+    // A CRLF header may end between its `\r` and `\n`: the `\n` belongs to the header, or the
+    // first row would be numbered as the header's line.
+    if skip > 0 && head[skip - 1] == b'\r' && head.get(skip) == Some(&b'\n') {
+        skip += 1;
+    }
     let (header, column, delimiter, header_lines) = if layout.format == leakdex_core::ingest::Format::Csv {
         // The header is the last record before `skip` (a `sep=` line may come first).
         let mut rdr = csv::ReaderBuilder::new()
@@ -560,19 +565,37 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     match column {
         Some(col) => {
             header_row(&mut out, Some(&header))?;
-            let mut rdr =
-                csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).flexible(true).from_reader(input);
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .delimiter(delimiter)
+                .flexible(true)
+                // Lines end at `\n` only, so that the csv crate's line numbers are the file's
+                // for CRLF files too; the `\r` left on a record's last field is dropped below.
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_reader(input);
             let mut rec = csv::ByteRecord::new();
             let mut pending: Vec<(String, u64, Vec<String>)> = Vec::new();
             loop {
-                let line = header_lines + rdr.position().line();
+                let before = header_lines + rdr.position().line();
                 let more = match rdr.read_byte_record(&mut rec) {
                     Ok(more) => more,
-                    Err(e) => anyhow::bail!("{shown_name}: line {line}: {e}"),
+                    Err(e) => anyhow::bail!("{shown_name}: line {before}: {e}"),
                 };
-                if more {
-                    let fields: Vec<String> =
-                        rec.iter().map(|f| leakdex_core::ingest::decode_text(f).into_owned()).collect();
+                // The record's own start (after a CRLF's `\n` and blank lines), not where the
+                // previous record ended.
+                let line = rec.position().map_or(before, |p| header_lines + p.line());
+                // A blank CRLF line is one field holding `\r`: skipped like a blank LF line.
+                let blank = rec.len() == 1 && rec.get(0) == Some(b"\r".as_slice());
+                if more && !blank {
+                    let last = rec.len().saturating_sub(1);
+                    let fields: Vec<String> = rec
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| {
+                            let f = if i == last { f.strip_suffix(b"\r").unwrap_or(f) } else { f };
+                            leakdex_core::ingest::decode_text(f).into_owned()
+                        })
+                        .collect();
                     let cell = fields.get(col).map_or("", String::as_str);
                     // Passwords are taken verbatim, as `build` takes them; addresses are trimmed.
                     let value = if kind == Kind::Email { cell.trim() } else { cell };
