@@ -141,3 +141,15 @@ fn bulk_line_numbers_are_the_files_lines_for_crlf_and_sep_lines() {
         assert_eq!(lines, want, "{staff}: {rows:?}");
     }
 }
+
+#[test]
+fn a_cell_with_several_named_addresses_is_invalid_not_the_last_one_checked() {
+    let dir = Dir::new();
+    let index = email_index(&dir);
+    // Zoë is exposed; checking only the last address (Nobody, clean) would hide her.
+    let list = "Zoë <zoë.martin@example.com>; Nobody <nobody@example.com>\nruth@example.org\n";
+    let rows = json_lines(&dir.cmd(&["bulk", "-i", &index, "--format", "json", "-"]).stdin(list).expect(1).stdout);
+    assert_eq!(rows[0]["exposed"], false);
+    assert_eq!(rows[0]["error"], "more than one @", "{rows:?}");
+    assert!(rows[0].get("email").is_none(), "{rows:?}");
+}

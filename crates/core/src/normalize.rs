@@ -300,9 +300,12 @@ fn normalize_plain_ascii(input: &[u8]) -> Option<Result<String, Invalid>> {
 
 /// Strips `mailto:` (percent-decoding what follows) and angle brackets with a display name.
 fn unwrap(s: &str) -> Cow<'_, str> {
-    // `"Name" <addr>` or `Name <addr>` or `<addr>`: take what is inside the last `<...>`.
+    // `"Name" <addr>` or `Name <addr>` or `<addr>`: take what is inside the last `<...>`,
+    // unless the display name holds another `<...>` or `@` outside quotes: a list of several
+    // addresses (`Zoë <z@x>; Nobody <n@x>`) is not the last of them, and is left whole for the
+    // checks below to reject.
     let s = match (s.rfind('<'), s.ends_with('>')) {
-        (Some(open), true) => trim(&s[open + 1..s.len() - 1]),
+        (Some(open), true) if !holds_another_address(&s[..open]) => trim(&s[open + 1..s.len() - 1]),
         _ => s,
     };
     if s.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("mailto:")) {
@@ -315,6 +318,20 @@ fn unwrap(s: &str) -> Cow<'_, str> {
         };
     }
     Cow::Borrowed(s)
+}
+
+/// Whether a display name (what precedes the last `<`) holds an angle bracket or an `@`
+/// outside double quotes: then it is not a name but more addresses.
+fn holds_another_address(name: &str) -> bool {
+    let mut quoted = false;
+    for c in name.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '<' | '>' | '@' if !quoted => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// RFC 5322 `atext` for ASCII, plus `.`; any non-ASCII character that is not white space or a
@@ -483,6 +500,14 @@ mod tests {
         ok("<ruth@example.com>", "ruth@example.com");
         ok("mailto:Ivan%2Bshop@example.com?subject=hi", "ivan+shop@example.com");
         ok("MAILTO:john.doe%40example.org", "john.doe@example.org");
+        ok("\"ruth@example.com\" <Ruth@Example.com>", "ruth@example.com");
+    }
+
+    #[test]
+    fn several_addresses_with_display_names_are_not_read_as_the_last_one() {
+        bad("Zoë <zoe@example.com>; Nobody <nobody@example.com>", Invalid::SeveralAt);
+        bad("<a@example.com>, <b@example.com>", Invalid::SeveralAt);
+        bad("a@example.com <b@example.com>", Invalid::SeveralAt);
     }
 
     #[test]
