@@ -103,9 +103,10 @@ impl Scanner {
                 } else if b == b'"' {
                     self.tok = Tok::Idle;
                     match kind {
-                        Str::Value => ev.value_end(true),
+                        // Keys are read like values: exports keyed by address exist.
+                        Str::Key | Str::Value => ev.value_end(true),
                         Str::Record => ev.record_end(true),
-                        Str::Key | Str::Inner => {}
+                        Str::Inner => {}
                     }
                 }
                 return;
@@ -173,6 +174,7 @@ impl Scanner {
             Some(_) => match b {
                 b'"' if self.key_next => {
                     self.key_next = false;
+                    ev.value_start();
                     self.tok = Tok::Str(Str::Key, false);
                 }
                 b'"' => {
@@ -450,6 +452,17 @@ mod tests {
         assert_eq!(keys, [ek("rené@example.com"), ek("o'hara@example.org")]);
         assert_eq!((stats.lines, stats.records, stats.rejected()), (10, 2, 1));
         assert_eq!(stats.rejects["no address in JSON record"].examples, [(9, String::new())]);
+    }
+
+    #[test]
+    fn object_keys_that_are_addresses_are_read_on_the_spine_and_in_records() {
+        let data = "{\n  \"by\": \"admin@example.org\",\n  \"users\": {\n    \"k1@example.com\": {\"manager\": \"boss@example.org\"}\n  },\n  \"list\": [{\"k2@example.com\": 1}]\n}\n";
+        let (mut keys, _) = run_cut_everywhere(data.as_bytes());
+        keys.sort();
+        let mut want =
+            vec![ek("admin@example.org"), ek("k1@example.com"), ek("boss@example.org"), ek("k2@example.com")];
+        want.sort();
+        assert_eq!(keys, want);
     }
 
     #[test]

@@ -290,13 +290,19 @@ fn email_line(format: Format, line: &str, found: &mut Vec<Key>) -> LineResult<()
     Ok(())
 }
 
-/// Every string value of a JSON document, nested objects and arrays included (keys are not
-/// values). serde_json limits nesting depth, so hostile documents fail to parse instead.
+/// Every string of a JSON document, nested objects and arrays included: values, and object
+/// keys too (exports keyed by address: `{"users": {"ann@example.com": {...}}}`). serde_json
+/// limits nesting depth, so hostile documents fail to parse instead.
 pub(super) fn json_strings(v: &serde_json::Value, found: &mut Vec<Key>) {
     match v {
         serde_json::Value::String(s) => email_candidates(s, found),
         serde_json::Value::Array(a) => a.iter().for_each(|x| json_strings(x, found)),
-        serde_json::Value::Object(o) => o.values().for_each(|x| json_strings(x, found)),
+        serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| {
+            if k.contains('@') {
+                email_candidates(k, found);
+            }
+            json_strings(x, found)
+        }),
         _ => {}
     }
 }
@@ -625,6 +631,19 @@ not json
         assert_eq!(keys, want);
         assert_eq!(stats.rejects["no address in JSON record"].count, 1);
         assert_eq!(stats.rejects["invalid JSON"].count, 1);
+    }
+
+    #[test]
+    fn json_object_keys_that_are_addresses_are_read() {
+        let data = br#"{"by":"admin@example.org","users":{"k1@example.com":{"manager":"boss@example.org"}}}
+{"k5@example.com":{"n":1}}
+"#;
+        let (mut keys, stats) = run(Kind::Email, Format::Json, data);
+        keys.sort();
+        let mut want: Vec<(Key, u64)> =
+            ["admin@example.org", "k1@example.com", "boss@example.org", "k5@example.com"].map(|a| (ek(a), 1)).to_vec();
+        want.sort();
+        assert_eq!(keys, want, "{stats:?}");
     }
 
     #[test]
