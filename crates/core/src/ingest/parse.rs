@@ -132,13 +132,22 @@ pub fn hash_line(line: &[u8], digits: usize) -> Option<(Key, u64)> {
     let line = line.trim_ascii();
     let hex = std::str::from_utf8(line.get(..digits)?).ok()?;
     let key = crate::parse_key(hex)?;
-    match &line[digits..] {
-        [] => Some((key, 1)),
-        [b':', digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) => {
-            std::str::from_utf8(digits).ok()?.parse().ok().map(|c| (key, c))
-        }
-        _ => None,
+    // The count follows `:` (Pwned Passwords), or a tab, space, `,`, `;` or `|` (other
+    // tools' exports), with blanks around the separator allowed.
+    let rest = &line[digits..];
+    if rest.is_empty() {
+        return Some((key, 1));
     }
+    let rest = rest.trim_ascii_start();
+    let rest = match rest.first() {
+        Some(b':' | b',' | b';' | b'|') => rest[1..].trim_ascii_start(),
+        Some(_) if rest.len() < line.len() - digits => rest, // white space was the separator
+        _ => return None,
+    };
+    if rest.is_empty() || !rest.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(rest).ok()?.parse().ok().map(|c| (key, c))
 }
 
 /// Email keys found in a string: the whole string if it is an address, else the addresses
@@ -653,6 +662,17 @@ not json
         assert_eq!(keys, [(ek("o'neil@example.com"), 1), (ek("c@example.net"), 1)]);
         assert_eq!(stats.rejects["SQL tuple without an address"].count, 1);
         assert_eq!(stats.lines, 2);
+    }
+
+    #[test]
+    fn hash_counts_after_tab_space_comma_or_semicolon_are_read() {
+        for sep in [":", "\t", " ", ",", ";", "|", " : ", "\t\t"] {
+            let line = format!("5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8{sep}42");
+            assert_eq!(hash_line(line.as_bytes(), 40), Some((password_key(b"password"), 42)), "{sep:?}");
+        }
+        assert_eq!(hash_line(b"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8x42", 40), None);
+        assert_eq!(hash_line(b"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:4x", 40), None);
+        assert_eq!(hash_line(b"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:", 40), None);
     }
 
     #[test]
