@@ -256,6 +256,28 @@ fn build_refuses_an_output_that_is_one_of_its_inputs() {
         assert_eq!(std::fs::read_to_string(dir.path("more/part.csv")).unwrap(), "email\nthird@example.net\n");
         assert!(!dir.path("x.ldx").exists() && !dir.path("more/new.ldx").exists(), "{args:?}");
     }
+    // Standard input redirected from the file that -o names.
+    let stdin = std::fs::File::open(dir.path("leak.txt")).unwrap();
+    let mut c = dir.cmd(&["build", "-o", "leak.txt", "-"]);
+    let r = c.c.stdin(stdin).output().unwrap();
+    assert_eq!(r.status.code(), Some(2), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("standard input"));
+    assert_eq!(std::fs::read_to_string(dir.path("leak.txt")).unwrap(), corpus);
+}
+
+#[test]
+fn a_report_path_that_is_the_index_itself_is_refused() {
+    let dir = Dir::new();
+    dir.write("in.txt", "a@example.com\n");
+    dir.cmd(&["build", "-q", "-o", "x.ldx", "in.txt"]).expect(0);
+    let before = std::fs::read(dir.path("x.ldx")).unwrap();
+    std::os::unix::fs::symlink("x.ldx", dir.path("sym.ldx")).unwrap();
+    for (out, report) in [("x.ldx", "x.ldx"), ("./x.ldx", "x.ldx"), ("x.ldx", "sym.ldx"), ("new.ldx", "./new.ldx")] {
+        let r = dir.cmd(&["build", "-o", out, "--report", report, "in.txt"]).expect(2);
+        assert!(r.stderr.contains("is the index file itself"), "{out} {report}: {}", r.stderr);
+        assert_eq!(std::fs::read(dir.path("x.ldx")).unwrap(), before);
+        assert!(!dir.path("new.ldx").exists());
+    }
 }
 
 #[test]

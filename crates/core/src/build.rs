@@ -1012,8 +1012,13 @@ pub fn check_not_an_input(inputs: &[InputSpec], files: &[(u32, PathBuf)], out: &
         )))
     };
     if out.exists() {
-        for (_, f) in files.iter().filter(|(_, f)| f.as_os_str() != "-") {
-            if same_file(f, out) {
+        for (_, f) in files {
+            // Standard input redirected from a file (`-o in.txt - < in.txt`): that file.
+            if f.as_os_str() == "-" {
+                if same_file(Path::new("/dev/stdin"), out) {
+                    return refuse(Path::new("-"), "is the file standard input reads, which it would overwrite:");
+                }
+            } else if same_file(f, out) {
                 return refuse(f, "is the same file as the input, which it would overwrite:");
             }
         }
@@ -1031,6 +1036,18 @@ pub fn check_not_an_input(inputs: &[InputSpec], files: &[(u32, PathBuf)], out: &
         }
     }
     Ok(())
+}
+
+/// Whether two output paths name the same file, existing or not: the same file, or the same
+/// name in the same real directory.
+fn same_destination(a: &Path, b: &Path) -> bool {
+    if same_file(a, b) {
+        return true;
+    }
+    match (std::fs::canonicalize(dir_of(a)), std::fs::canonicalize(dir_of(b))) {
+        (Ok(da), Ok(db)) => da == db && a.file_name() == b.file_name(),
+        _ => false,
+    }
 }
 
 /// Whether two paths are the same file: the same device and inode (links followed).
@@ -1304,6 +1321,12 @@ pub fn build(
     check_not_an_input(inputs, &files, dest, "-o")?;
     for (flag, path) in &opts.other_outputs {
         check_not_an_input(inputs, &files, path, flag)?;
+        if same_destination(path, dest) {
+            return Err(Error::Config(format!(
+                "{flag} {} is the index file itself (-o); give it another path (nothing was read or written)",
+                path.display()
+            )));
+        }
     }
     // Found now, not after an hour of parsing: the output and temporary directories must
     // take files.
