@@ -64,6 +64,14 @@ const PASSWORD_NAMES: &[&str] = &[
     "密碼",
 ];
 
+/// Whether a header cell looks like a column name rather than data: letters (any script),
+/// digits, spaces and `_ - . ( ) # /`, with a letter, no `@`, at most 64 characters.
+fn looks_like_name(h: &str) -> bool {
+    h.chars().count() <= 64
+        && h.chars().any(char::is_alphabetic)
+        && h.chars().all(|c| c.is_alphanumeric() || " _-.()#/".contains(c))
+}
+
 /// `name` folded for comparisons: lowercase, without white space, `-`, `_` and `.`.
 fn fold(name: &str) -> String {
     name.chars().filter(|c| !c.is_whitespace() && !matches!(c, '-' | '_' | '.')).flat_map(char::to_lowercase).collect()
@@ -143,8 +151,18 @@ pub fn choose_columns(
     kind: Kind,
     asked: &[String],
 ) -> Result<ColumnChoice, FormatError> {
+    // The "header" may be a data row (a headerless file): only cells that look like column
+    // names are shown, and none in a password build, so that no password or address is
+    // printed.
     let shown = || {
-        let mut names: Vec<String> = header.iter().take(20).map(|h| format!("{h:?}")).collect();
+        if kind != Kind::Email {
+            return format!("{} columns; names not shown in a password build", header.len());
+        }
+        let mut names: Vec<String> = header
+            .iter()
+            .take(20)
+            .map(|h| if looks_like_name(h) { format!("{h:?}") } else { format!("<{} characters>", h.chars().count()) })
+            .collect();
         if header.len() > 20 {
             names.push(format!("and {} more", header.len() - 20));
         }
@@ -453,6 +471,17 @@ mod tests {
     }
     fn rows(rs: &[&[&str]]) -> Vec<Vec<String>> {
         rs.iter().map(|r| h(r)).collect()
+    }
+
+    #[test]
+    fn a_headerless_files_first_row_is_never_printed_in_the_error() {
+        let first = h(&["1", "asmith@example.com", "Winter2024!", "Smith"]);
+        let data = rows(&[&["2", "bk@example.com", "Pw2", "K"]]);
+        let e = choose_columns(&first, &data, Kind::Password, &[]).unwrap_err();
+        assert!(!e.0.contains("Winter2024") && !e.0.contains("asmith"), "{}", e.0);
+        let e = choose_columns(&first, &data, Kind::Email, &["mail".into()]).unwrap_err();
+        assert!(!e.0.contains("Winter2024") && !e.0.contains("asmith"), "{}", e.0);
+        assert!(e.0.contains("\"Smith\""), "{}", e.0);
     }
 
     #[test]
