@@ -570,3 +570,34 @@ fn index_copied_over_in_place_is_refused_at_open_and_names_rename() {
     dir.cmd(&["verify", "-i", "mixed.ldx"]).expect(2);
     dir.cmd(&["verify", "-i", "b.ldx"]).expect(0);
 }
+
+#[test]
+fn a_tar_inside_a_tar_is_warned_never_read_as_text() {
+    let dir = Dir::new();
+    let tar_of = |members: &[(&str, &[u8])]| {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in members {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    };
+    let inner = tar_of(&[("a.txt", b"n4@example.com:pw\n")]);
+    dir.write("dump.tar", tar_of(&[("part1.tar", &inner), ("b.txt", b"top@example.com\n")]));
+    let r = dir.cmd(&["build", "-o", "x.ldx", "dump.tar"]).expect(0);
+    assert!(
+        r.stderr
+            .lines()
+            .any(|l| l.contains("WARNING") && l.contains("dump.tar!part1.tar") && l.contains("tar archive")),
+        "{}",
+        r.stderr
+    );
+    // Read as text, the member header glued onto the data gave `...ustar00n4@example.com`.
+    let info = dir.cmd(&["info", "-i", "x.ldx", "--json"]).expect(0);
+    assert!(info.stdout.contains("\"entries\": 1"), "{}", info.stdout);
+    dir.cmd(&["check", "-i", "x.ldx", "top@example.com"]).expect(1);
+    dir.cmd(&["build", "--strict", "-o", "y.ldx", "dump.tar"]).expect(2);
+}

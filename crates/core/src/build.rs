@@ -741,7 +741,12 @@ impl Reader<'_> {
             Ok(m) => (m, None),
             Err(e) => (false, Some(e)),
         };
-        if let Some(sniffed) = ingest::container::sniff(&buf) {
+        // A tar inside a tar is not opened (one level, against bombs): said, never read as text.
+        let nested_tar = (!allow_tar && ingest::is_tar(&buf)).then(|| ingest::container::Sniffed {
+            what: "tar archive inside an archive (nested archives are not opened)".into(),
+            read_anyway: false,
+        });
+        if let Some(sniffed) = nested_tar.or_else(|| ingest::container::sniff(&buf)) {
             if !sniffed.read_anyway {
                 self.reports[id].format = Some("unsupported".into());
                 self.reports[id].warnings.push(format!("{}: not read ({})", sniffed.what, ingest::container::READABLE));
