@@ -601,3 +601,14 @@ fn a_tar_inside_a_tar_is_warned_never_read_as_text() {
     dir.cmd(&["check", "-i", "x.ldx", "top@example.com"]).expect(1);
     dir.cmd(&["build", "--strict", "-o", "y.ldx", "dump.tar"]).expect(2);
 }
+
+#[test]
+fn a_directory_given_as_dot_is_named_after_the_directory_not_stdin() {
+    let dir = Dir::new();
+    dir.write("forum-dump/a.txt", "a@example.com\n");
+    let mut c = dir.cmd(&["build", "-q", "-o", "../x.ldx", "."]);
+    c.c.current_dir(dir.path("forum-dump"));
+    assert_eq!(c.run().status, Some(0));
+    let r = dir.cmd(&["check", "-i", "x.ldx", "--format", "json", "a@example.com"]).expect(1);
+    assert_eq!(json_lines(&r.stdout)[0]["sources"][0], "forum-dump");
+}

@@ -321,6 +321,9 @@ pub const NAME_EXTENSIONS: &[&str] = &[
 /// `forum-2020`, `2023.10.05-linkedin.txt` → `2023.10.05-linkedin`, `acme.com.sql` →
 /// `acme.com`). Leading dots are dropped (`.hidden.csv` → `hidden`).
 pub fn source_name(path: &Path) -> String {
+    // `.`, `..` and `dir/..` have no file name of their own: the directory's real name.
+    let real = if path.file_name().is_none() { std::fs::canonicalize(path).ok() } else { None };
+    let path = real.as_deref().unwrap_or(path);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "stdin".into());
     if path.is_dir() {
         return name;
