@@ -153,3 +153,21 @@ fn a_cell_with_several_named_addresses_is_invalid_not_the_last_one_checked() {
     assert_eq!(rows[0]["error"], "more than one @", "{rows:?}");
     assert!(rows[0].get("email").is_none(), "{rows:?}");
 }
+
+#[test]
+fn utf16_without_a_bom_is_decoded_for_corpora_and_staff_lists() {
+    let dir = Dir::new();
+    let le = |s: &str| s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect::<Vec<u8>>();
+    let be = |s: &str| s.encode_utf16().flat_map(|u| u.to_be_bytes()).collect::<Vec<u8>>();
+    // A password list: NULs kept inside the passwords made every one of them clean.
+    dir.write("pw16.txt", le("hunter2\r\nletmein\r\n"));
+    dir.cmd(&["build", "-q", "--kind", "password", "-o", "pw.ldx", "pw16.txt"]).expect(0);
+    // SHA-1 of "hunter2" from Python's hashlib.
+    let r = dir.cmd(&["check", "-i", "pw.ldx", "--format", "json"]).stdin("hunter2\n").expect(1);
+    assert_eq!(json_lines(&r.stdout)[0]["sha1"], "F3BBBD66A63D4BF1747940578EC3D0103530E21D");
+    // An email corpus and a staff list, big-endian.
+    dir.write("leak16.txt", be("zoë@example.com\nruth@example.org\n"));
+    dir.cmd(&["build", "-q", "-o", "e.ldx", "leak16.txt"]).expect(0);
+    dir.write("staff16.csv", be("name,email\nZoë,Zoë@example.com\nNobody,nobody@example.net\n"));
+    assert_eq!(exposed_emails(&bulk_json(&dir, "e.ldx", "staff16.csv", 1)), ["zoë@example.com"]);
+}

@@ -196,12 +196,40 @@ pub fn decode_stream<'a, R: Read + 'a>(raw: R, count: Arc<AtomicU64>) -> io::Res
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
     };
+    let mut decompressed = BufReader::with_capacity(64 * 1024, decompressed);
+    let without_bom = utf16_without_bom(decompressed.fill_buf()?);
     let text = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(without_bom)
         .bom_sniffing(true)
         .strip_bom(true)
         .utf8_passthru(true)
         .build(decompressed);
     Ok((Box::new(text), compression))
+}
+
+/// UTF-16 without a byte order mark (Windows tools write it, `iconv -t UTF-16LE` too): text
+/// whose first bytes have NULs in nearly every odd (little-endian) or even (big-endian)
+/// position and almost none in the others. Binary data, tar headers and UTF-8 have NULs in
+/// both or neither.
+fn utf16_without_bom(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) || head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return None;
+    }
+    let n = head.len().min(4096) & !1;
+    if n < 8 {
+        return None;
+    }
+    let pairs = n / 2;
+    let even = head[..n].iter().step_by(2).filter(|&&b| b == 0).count();
+    let odd = head[1..n].iter().step_by(2).filter(|&&b| b == 0).count();
+    let (mostly, rarely) = (pairs * 3 / 10, pairs / 20);
+    if odd >= mostly && even <= rarely {
+        Some(encoding_rs::UTF_16LE)
+    } else if even >= mostly && odd <= rarely {
+        Some(encoding_rs::UTF_16BE)
+    } else {
+        None
+    }
 }
 
 /// Decodes one line or field of text as every reader does, corpora and staff lists alike: UTF-8
