@@ -171,3 +171,43 @@ fn utf16_without_a_bom_is_decoded_for_corpora_and_staff_lists() {
     dir.write("staff16.csv", be("name,email\nZoë,Zoë@example.com\nNobody,nobody@example.net\n"));
     assert_eq!(exposed_emails(&bulk_json(&dir, "e.ldx", "staff16.csv", 1)), ["zoë@example.com"]);
 }
+
+/// `text` encoded by Python's codecs (independent of the code under test).
+fn python_encode(text: &str, codec: &str) -> Vec<u8> {
+    let out = std::process::Command::new("python3")
+        .args(["-c", &format!("import sys; sys.stdout.buffer.write(sys.argv[1].encode({codec:?}))"), text])
+        .output()
+        .expect("python3 is needed for this test");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+#[test]
+fn japanese_legacy_encodings_are_detected_for_corpora_and_staff_lists() {
+    let dir = Dir::new();
+    // Japanese prose: the address stands against full-width punctuation, and the local part is
+    // in kanji. Read as windows-1252 it was mojibake glued onto the address.
+    let text = "連絡先：田中@example.jp です。\r\nメール：鈴木@example.jp\r\n担当（佐藤@example.jp）\r\n";
+    for (file, codec) in [("sjis.txt", "cp932"), ("euc.txt", "euc_jp"), ("jis.txt", "iso2022_jp")] {
+        dir.write(file, python_encode(text, codec));
+    }
+    let r = dir.cmd(&["build", "-o", "jp.ldx", "sjis.txt", "euc.txt", "jis.txt"]).expect(0);
+    for enc in ["Shift_JIS", "EUC-JP", "ISO-2022-JP"] {
+        assert!(r.stderr.contains(&format!("encoding: {enc}")), "{enc}: {}", r.stderr);
+    }
+    for who in ["田中@example.jp", "鈴木@example.jp", "佐藤@example.jp"] {
+        let r = dir.cmd(&["check", "-i", "jp.ldx", "--format", "json", who]).expect(1);
+        assert_eq!(json_lines(&r.stdout)[0]["count"], 3, "{who}");
+    }
+    // A CP932 staff list as Excel on Japanese Windows saves it, header in Japanese.
+    dir.write(
+        "staff.csv",
+        python_encode("氏名,メールアドレス\r\n田中,田中@example.jp\r\n山田,yamada@example.jp\r\n", "cp932"),
+    );
+    let r = dir.cmd(&["bulk", "-i", "jp.ldx", "--format", "csv", "staff.csv"]).expect(1);
+    assert!(r.stderr.contains("decoded as Shift_JIS"), "{}", r.stderr);
+    let mut lines = r.stdout.lines();
+    assert_eq!(lines.next(), Some("氏名,メールアドレス,normalized_email,exposed,count,sources,error"));
+    assert_eq!(lines.next(), Some("田中,田中@example.jp,田中@example.jp,true,3,sjis;euc;jis,"));
+    assert_eq!(lines.next(), Some("山田,yamada@example.jp,yamada@example.jp,false,0,,"));
+}

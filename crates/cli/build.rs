@@ -273,6 +273,9 @@ fn print_files(r: &BuildReport) -> Result<()> {
         if let Some(d) = &f.detection {
             writeln!(e, "    detected: {d}")?;
         }
+        if let Some(enc) = &f.encoding {
+            writeln!(e, "    encoding: {enc} (detected from content)")?;
+        }
         for (what, n) in &f.stats.skipped {
             writeln!(e, "    skipped, not indexed: {what}: {n}")?;
         }

@@ -433,7 +433,8 @@ pub fn check(a: CheckArgs) -> Result<Outcome> {
 }
 
 /// Opens a staff list the way `build` opens a corpus: decompressed by content, BOMs dropped and
-/// UTF-16 decoded (`ingest::decode_stream`); each line or CSV field is then decoded with
+/// UTF-16 decoded, a legacy encoding (Shift_JIS, EUC-JP, ...) detected and decoded
+/// (`ingest::decode_stream_detected`); each line or CSV field is then decoded with
 /// `ingest::decode_text`, so a staff list and a corpus holding the same bytes give the same text.
 fn open_staff_list(name: Option<&str>) -> Result<Box<dyn BufRead>> {
     let raw: Box<dyn io::Read> = match name {
@@ -441,8 +442,11 @@ fn open_staff_list(name: Option<&str>) -> Result<Box<dyn BufRead>> {
         None => Box::new(io::stdin().lock()),
     };
     let shown = name.unwrap_or("stdin");
-    let (text, _) =
-        leakdex_core::ingest::decode_stream(raw, Default::default()).with_context(|| format!("reading {shown}"))?;
+    let (text, _, encoding) = leakdex_core::ingest::decode_stream_detected(raw, Default::default())
+        .with_context(|| format!("reading {shown}"))?;
+    if let Some(enc) = encoding {
+        eprintln!("{shown}: decoded as {} (detected from content)", enc.name());
+    }
     Ok(Box::new(io::BufReader::with_capacity(256 * 1024, text)))
 }
 

@@ -161,6 +161,9 @@ pub struct FileReport {
     pub format: Option<String>,
     /// Compression found.
     pub compression: Option<String>,
+    /// The encoding the text was decoded from, when it was detected as neither UTF-8 nor
+    /// windows-1252 (`Shift_JIS`, `UTF-16LE` without a BOM, ...).
+    pub encoding: Option<String>,
     /// How the format (and column, dialect or document shape) was detected and why (`csv,
     /// column "E-mail Address" (+2 e-mail columns) by header and content, delimiter ';' from
     /// sep= line`).
@@ -188,6 +191,7 @@ impl FileReport {
             source: source.to_string(),
             format: None,
             compression: None,
+            encoding: None,
             detection: None,
             bytes: 0,
             stats: FileStats::default(),
@@ -733,7 +737,8 @@ impl Reader<'_> {
         counter: Arc<AtomicU64>,
         allow_tar: bool,
     ) -> std::result::Result<(), String> {
-        let (mut r, compression) = ingest::decode_stream(raw, counter).map_err(|e| e.to_string())?;
+        let (mut r, compression, encoding) = ingest::decode_stream_detected(raw, counter).map_err(|e| e.to_string())?;
+        self.reports[id].encoding = encoding.map(|e| e.name().to_string());
         self.reports[id].compression = Some(compression.name().into());
         let mut buf = Vec::with_capacity(ingest::CHUNK);
         // A read error here (a small damaged file) still leaves what was read before it.

@@ -334,14 +334,19 @@ fn holds_another_address(name: &str) -> bool {
     false
 }
 
-/// RFC 5322 `atext` for ASCII, plus `.`; any non-ASCII character that is not white space or a
-/// control is accepted (RFC 6531).
+/// RFC 5322 `atext` for ASCII, plus `.`; beyond ASCII (RFC 6531), letters, numbers and marks
+/// of any script. Non-ASCII punctuation and symbols (`：`, `（`, `「`, `«`, `“`, `€`, emoji) are
+/// not: in text they stand against an address (`メール：taro@example.jp`), and an address that
+/// kept them would be someone else's key.
 fn is_local_char(c: char) -> bool {
     if c.is_ascii() {
-        is_atext_byte(c as u8)
-    } else {
-        !c.is_whitespace() && !c.is_control()
+        return is_atext_byte(c as u8);
     }
+    use icu_properties::props::{GeneralCategory, GeneralCategoryGroup};
+    let gc = icu_properties::CodePointMapData::<GeneralCategory>::new().get(c);
+    GeneralCategoryGroup::Letter.contains(gc)
+        || GeneralCategoryGroup::Number.contains(gc)
+        || GeneralCategoryGroup::Mark.contains(gc)
 }
 
 fn is_atext_byte(b: u8) -> bool {
@@ -501,6 +506,23 @@ mod tests {
         ok("mailto:Ivan%2Bshop@example.com?subject=hi", "ivan+shop@example.com");
         ok("MAILTO:john.doe%40example.org", "john.doe@example.org");
         ok("\"ruth@example.com\" <Ruth@Example.com>", "ruth@example.com");
+    }
+
+    #[test]
+    fn non_ascii_punctuation_and_symbols_are_not_part_of_a_local_part() {
+        for input in [
+            "メール：taro@example.jp",
+            "«x@example.com",
+            "“cq1@example.com",
+            "x€@example.com",
+            "x😀@example.com",
+            "（taro@example.jp",
+        ] {
+            bad(input, Invalid::LocalChar);
+        }
+        ok("田中@example.jp", "田中@example.jp");
+        ok("ЁЛКА@example.com", "ёлка@example.com");
+        ok("नमस्ते@example.com", "नमस्ते@example.com");
     }
 
     #[test]

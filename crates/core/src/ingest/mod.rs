@@ -187,6 +187,19 @@ impl<R: Read> Read for Counting<R> {
 /// name), then turns UTF-16 with a BOM into UTF-8 and drops a UTF-8 BOM. Other bytes pass
 /// through unchanged; the parsers decode each line (UTF-8, else windows-1252).
 pub fn decode_stream<'a, R: Read + 'a>(raw: R, count: Arc<AtomicU64>) -> io::Result<(Box<dyn Read + 'a>, Compression)> {
+    decode_stream_detected(raw, count).map(|(r, c, _)| (r, c))
+}
+
+/// [`decode_stream`], also returning the encoding the text was decoded from when it was not
+/// UTF-8 (nor UTF-8 with windows-1252 lines, which the parsers decode line by line): UTF-16
+/// without a BOM, or a legacy encoding detected from the first bytes (Shift_JIS/CP932,
+/// EUC-JP, ISO-2022-JP, GBK, Big5, EUC-KR, the windows-125x family other than 1252; by
+/// `chardetng`). A BOM wins over detection.
+#[allow(clippy::type_complexity)]
+pub fn decode_stream_detected<'a, R: Read + 'a>(
+    raw: R,
+    count: Arc<AtomicU64>,
+) -> io::Result<(Box<dyn Read + 'a>, Compression, Option<&'static encoding_rs::Encoding>)> {
     let mut buffered = BufReader::with_capacity(256 * 1024, Counting { inner: raw, count });
     let head = buffered.fill_buf()?;
     let compression = Compression::sniff(head);
@@ -197,14 +210,47 @@ pub fn decode_stream<'a, R: Read + 'a>(raw: R, count: Arc<AtomicU64>) -> io::Res
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
     };
     let mut decompressed = BufReader::with_capacity(64 * 1024, decompressed);
-    let without_bom = utf16_without_bom(decompressed.fill_buf()?);
+    let head = decompressed.fill_buf()?;
+    let detected = utf16_without_bom(head).or_else(|| legacy_encoding(head));
     let text = encoding_rs_io::DecodeReaderBytesBuilder::new()
-        .encoding(without_bom)
+        .encoding(detected)
         .bom_sniffing(true)
         .strip_bom(true)
         .utf8_passthru(true)
         .build(decompressed);
-    Ok((Box::new(text), compression))
+    Ok((Box::new(text), compression, detected))
+}
+
+/// The legacy encoding of text that is not UTF-8, when it is not windows-1252 (which the
+/// parsers already read line by line, beside UTF-8 lines). Mostly-UTF-8 text with a few bad
+/// bytes stays UTF-8. ISO-2022-JP is 7-bit, so it is recognised by its escape sequences.
+fn legacy_encoding(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) || head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return None;
+    }
+    let iso_2022_jp = [&b"\x1b$B"[..], b"\x1b$@", b"\x1b(J"];
+    if iso_2022_jp.iter().any(|esc| memchr::memmem::find(head, esc).is_some()) {
+        return Some(encoding_rs::ISO_2022_JP);
+    }
+    if let Err(e) = std::str::from_utf8(head) {
+        if e.error_len().is_none() {
+            return None; // UTF-8 whose last character is cut by the end of the window
+        }
+    } else {
+        return None;
+    }
+    let (mut valid, mut invalid) = (0usize, 0usize);
+    for chunk in head.utf8_chunks() {
+        valid += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        invalid += usize::from(!chunk.invalid().is_empty());
+    }
+    if invalid == 0 || invalid * 2 <= valid {
+        return None;
+    }
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Allow);
+    detector.feed(head, false);
+    let guess = detector.guess(None, chardetng::Utf8Detection::Deny);
+    (guess != encoding_rs::WINDOWS_1252).then_some(guess)
 }
 
 /// UTF-16 without a byte order mark (Windows tools write it, `iconv -t UTF-16LE` too): text
