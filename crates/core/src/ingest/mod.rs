@@ -232,13 +232,9 @@ fn legacy_encoding(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     if iso_2022_jp.iter().any(|esc| memchr::memmem::find(head, esc).is_some()) {
         return Some(encoding_rs::ISO_2022_JP);
     }
-    if let Err(e) = std::str::from_utf8(head) {
-        if e.error_len().is_none() {
-            return None; // UTF-8 whose last character is cut by the end of the window
-        }
-    } else {
-        return None;
-    }
+    // Valid UTF-8, or UTF-8 whose last character is cut by the end of the window: no legacy
+    // encoding.
+    std::str::from_utf8(head).err()?.error_len()?;
     let (mut valid, mut invalid) = (0usize, 0usize);
     for chunk in head.utf8_chunks() {
         valid += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
