@@ -81,6 +81,24 @@ fn login_split(line: &str) -> Option<(u8, &str, &str)> {
     (is_login(login) && !pw.is_empty()).then(|| (line.as_bytes()[p], login, pw))
 }
 
+/// `URL|host SEP address SEP password` lines, with or without a scheme and with any separator
+/// (`site.example.com:c3@example.com:pw`, `https://s.example.com/login c2@example.com pw`,
+/// `http://x.example.com|c4@example.com|pw`): the password is what follows the first field,
+/// not the line's first, that is a whole address.
+fn after_address_field(line: &str) -> Option<&str> {
+    let is_sep = |c: char| matches!(c, ':' | ';' | '|' | ' ' | '\t');
+    let mut start = 0;
+    while start < line.len() {
+        let end = line[start..].find(is_sep).map_or(line.len(), |p| start + p);
+        let field = &line[start..end];
+        if start > 0 && field.contains('@') && crate::normalize_email(field).is_ok() {
+            return line.get(end + 1..).filter(|pw| !pw.is_empty());
+        }
+        start = end + 1;
+    }
+    None
+}
+
 /// The password of a combolist line for a password index. `delimiter` is the separator found
 /// by detection (0 or another byte when none was: the first of [`LOGIN_SEPARATORS`], else a
 /// space). `email:password` and `URL:login:password` lines are split after the address, as
@@ -93,6 +111,9 @@ pub fn password_of(line: &str, delimiter: u8) -> Result<&str, &'static str> {
         }
     }
     let line = line.trim_start_matches([' ', '\t', '\u{feff}']);
+    if let Some(pw) = after_address_field(line) {
+        return Ok(pw);
+    }
     // A login-shaped field before the line's first separator wins over the file's separator:
     // combolists mix separators (`+81-90-1234-5678|p@ss:w0rd` in a file of `:` lines), and a
     // login never holds one.
@@ -249,6 +270,15 @@ mod tests {
             "{}",
             s.detection
         );
+    }
+
+    #[test]
+    fn url_address_password_lines_give_the_password_after_the_address() {
+        assert_eq!(password_of("site.example.com:c3@example.com:pw3", b':'), Ok("pw3"));
+        assert_eq!(password_of("https://s.example.com/login c2@example.com pw2", b':'), Ok("pw2"));
+        assert_eq!(password_of("http://x.example.com|c4@example.com|pw4", b':'), Ok("pw4"));
+        assert_eq!(password_of("https://s.example.com:8443/a:c5@example.com:pa:ss", b':'), Ok("pa:ss"));
+        assert_eq!(password_of("gamer01:p@ss:word", b':'), Ok("p@ss:word"));
     }
 
     #[test]
