@@ -45,9 +45,31 @@ pub fn labelled(line: &str) -> Option<(Field, &str)> {
     }
     let folded: String = label.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
     let field = match folded.as_str() {
-        "url" | "host" | "hostname" | "site" | "website" | "origin" | "link" => Field::Url,
-        "username" | "user" | "login" | "loginname" | "userlogin" | "email" | "mail" | "account" => Field::User,
-        "password" | "pass" | "pwd" | "passwd" | "userpassword" => Field::Pass,
+        // English, then the labels of stealer logs in other languages (Russian, Spanish,
+        // Portuguese, German, French, Chinese).
+        "url" | "host" | "hostname" | "site" | "website" | "origin" | "link" | "сайт" | "ссылка" | "адрес"
+        | "sitio" | "网址" | "网站" => Field::Url,
+        "username"
+        | "user"
+        | "login"
+        | "loginname"
+        | "userlogin"
+        | "email"
+        | "mail"
+        | "account"
+        | "логин"
+        | "пользователь"
+        | "почта"
+        | "usuario"
+        | "usuário"
+        | "benutzername"
+        | "benutzer"
+        | "utilisateur"
+        | "identifiant"
+        | "用户名"
+        | "账号" => Field::User,
+        "password" | "pass" | "pwd" | "passwd" | "userpassword" | "пароль" | "contraseña" | "senha" | "passwort"
+        | "kennwort" | "motdepasse" | "密码" => Field::Pass,
         _ => Field::Other,
     };
     let value = &t[colon + 1..];
@@ -229,6 +251,15 @@ mod tests {
         assert_eq!(stats.rejects["stealer login is not an address"].count, 1);
         let (keys, _) = run(Kind::Password, REDLINE);
         assert_eq!(keys, [(crate::password_key(b"Pa:ss w0rd"), 1), (crate::password_key(b"hunter2"), 1)]);
+    }
+
+    #[test]
+    fn labels_in_other_languages_are_fields() {
+        assert!(matches!(labelled("Сайт: https://j.example.com"), Some((Field::Url, _))));
+        assert!(matches!(labelled("Логин: ru1@example.com"), Some((Field::User, "ru1@example.com"))));
+        assert!(matches!(labelled("Пароль: rupw1"), Some((Field::Pass, "rupw1"))));
+        assert!(matches!(labelled("Contraseña: x"), Some((Field::Pass, "x"))));
+        assert!(matches!(labelled("密码: y"), Some((Field::Pass, "y"))));
     }
 
     #[test]
