@@ -1361,3 +1361,68 @@ fn a_server_failing_mid_run_is_an_error_that_names_no_prefix() {
     let r = dir.cmd(&["check", "--api-unverified", "--api", &url, "ruth@agency.example"]).expect(2);
     assert!(!r.stderr.contains(&sha1_prefix("ruth@agency.example", 6)), "a prefix in the error: {}", r.stderr);
 }
+
+/// A password range stand-in on loopback that records every prefix asked, in arrival order,
+/// and answers each with an empty range (malformed prefixes get the API's 400).
+fn recording_range_api() -> (String, Arc<Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { break };
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let path = head.split(' ').nth(1).unwrap_or("").to_string();
+            let prefix = path.strip_prefix("/range/").unwrap_or("");
+            let (status, text) = if prefix.len() == 5 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+                log.lock().unwrap().push(prefix.to_string());
+                ("200 OK", "")
+            } else if prefix.is_empty() {
+                ("404 Not Found", "")
+            } else {
+                ("400 Bad Request", "The hash prefix was not in a valid format")
+            };
+            let _ = conn.write_all(
+                format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len())
+                    .as_bytes(),
+            );
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn dummy_prefixes_are_unpredictable_and_mixed_in_random_order() {
+    let dir = Dir::new();
+    let passwords = ["password", "P@ssw0rd", "hunter2"];
+    let real: Vec<String> = passwords.iter().map(|p| sha1_prefix(p, 5)).collect();
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let (url, seen) = recording_range_api();
+        dir.cmd(&["check", "--api-unverified", "--api", &url, "--kind", "password", "--pad-requests", "64"])
+            .stdin(passwords.join("\n") + "\n")
+            .expect(0);
+        let asked = seen.lock().unwrap().clone();
+        assert_eq!(asked.len(), 64, "{asked:?}");
+        assert!(real.iter().all(|p| asked.contains(p)), "a real prefix was not asked");
+        runs.push(asked);
+    }
+    let dummies = |asked: &[String]| -> std::collections::BTreeSet<String> {
+        asked.iter().filter(|p| !real.contains(p)).cloned().collect()
+    };
+    // Drawn from the OS's CSPRNG: two runs share (almost) no dummy.
+    assert!(dummies(&runs[0]).intersection(&dummies(&runs[1])).count() < 8, "{runs:?}");
+    // Not in hex order (where real prefixes sit at predictable places among dummies): requests
+    // go 8 at a time, so a sorted sequence arrives with each prefix within 8 places of its
+    // sorted rank; a shuffled one moves some far away.
+    let displaced = |r: &Vec<String>| {
+        let mut sorted = r.clone();
+        sorted.sort();
+        r.iter().enumerate().map(|(i, p)| sorted.iter().position(|q| q == p).unwrap().abs_diff(i)).max().unwrap()
+    };
+    assert!(runs.iter().all(|r| displaced(r) >= 16), "{runs:?}");
+}

@@ -90,6 +90,14 @@ pub enum Error {
     },
 }
 
+/// 64 random bits from the operating system (`getrandom`). It fails only where the OS has no
+/// random source, which no supported platform lacks.
+fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    getrandom::getrandom(&mut b).expect("the operating system's random number generator is unavailable");
+    u64::from_le_bytes(b)
+}
+
 /// An email found in a range: its sources and, when the server gives it, its count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailHit {
@@ -404,22 +412,26 @@ impl RangeClient {
             .await
     }
 
-    /// The distinct prefixes of `keys`, plus dummies when padding the request count.
+    /// The distinct prefixes of `keys`, plus dummies when padding the request count, in random
+    /// order. Dummies and the order come from the operating system's CSPRNG: a server that logs
+    /// request times cannot recompute them (a clock-seeded generator could be), nor tell real
+    /// prefixes from dummies by their place in the sequence.
     fn prefixes(&self, keys: &[Key], len: usize) -> Vec<String> {
         let mut set: BTreeSet<String> = keys.iter().map(|k| hex(k)[..len].to_string()).collect();
         let real = set.len();
         if self.pad_requests_to > 0 {
             let target = real.div_ceil(self.pad_requests_to).max(1) * self.pad_requests_to;
-            let mut seed =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos());
-            while set.len() < target.min(16usize.pow(len as u32)) {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                let dummy = leakdex_core::password_key(&seed.to_le_bytes());
-                set.insert(hex(&dummy)[..len].to_string());
+            let space = 16u64.pow(len as u32);
+            while set.len() < target.min(space as usize) {
+                set.insert(format!("{:0len$X}", random_u64() % space));
             }
         }
-        // Order carries nothing: BTreeSet order is the hex order of real and dummy alike.
-        set.into_iter().collect()
+        let mut out: Vec<String> = set.into_iter().collect();
+        // Fisher-Yates with the OS's randomness (the modulo bias of 64-bit draws is negligible).
+        for i in (1..out.len()).rev() {
+            out.swap(i, (random_u64() % (i as u64 + 1)) as usize);
+        }
+        out
     }
 
     /// Counts for password keys (SHA-1 of the password bytes): 0 when not found.
