@@ -1362,6 +1362,33 @@ fn a_server_failing_mid_run_is_an_error_that_names_no_prefix() {
     assert!(!r.stderr.contains(&sha1_prefix("ruth@agency.example", 6)), "a prefix in the error: {}", r.stderr);
 }
 
+#[test]
+fn a_dead_range_api_ends_the_run_after_one_prefixs_retries_not_all_of_them() {
+    let dir = Dir::new();
+    let url = dying_range_api();
+    // 4,000 prefixes against a server that drops every range request: each prefix's retries
+    // take seconds, so trying them all took hours; the first hard failure must end the run.
+    let mut c = dir.cmd(&["check", "--api-unverified", "--api", &url, "--kind", "password", "--pad-requests", "4000"]);
+    c.c.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = c.c.spawn().unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"password\n").unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still retrying after 120 s: the batch did not stop at the first failed prefix");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status.code(), Some(2));
+}
+
 /// A password range stand-in on loopback that records every prefix asked, in arrival order,
 /// and answers each with an empty range (malformed prefixes get the API's 400).
 fn recording_range_api() -> (String, Arc<Mutex<Vec<String>>>) {

@@ -395,21 +395,26 @@ impl RangeClient {
         ))
     }
 
-    /// Fetches every prefix's range, `concurrency` at a time.
+    /// Fetches every prefix's range, `concurrency` at a time. The first prefix that fails after
+    /// its retries ends the batch (the requests in flight are dropped): a dead or hostile server
+    /// costs one prefix's retries, not every prefix's.
     async fn fetch_all(
         &self,
         route: &'static str,
         prefixes: Vec<String>,
         url: impl Fn(&str) -> String,
-    ) -> Vec<Result<(String, Answer), Error>> {
-        stream::iter(prefixes)
+    ) -> Result<Vec<(String, Answer)>, Error> {
+        let mut answers = stream::iter(prefixes)
             .map(|p| {
                 let u = url(&p);
-                async move { Ok((p, self.get(route, u).await?)) }
+                async move { Ok::<_, Error>((p, self.get(route, u).await?)) }
             })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await
+            .buffer_unordered(self.concurrency);
+        let mut out = Vec::new();
+        while let Some(answer) = answers.next().await {
+            out.push(answer?);
+        }
+        Ok(out)
     }
 
     /// The distinct prefixes of `keys`, plus dummies when padding the request count, in random
@@ -447,10 +452,9 @@ impl RangeClient {
         let digits = kind.hex_len();
         let query = if kind == Kind::Ntlm { "?mode=ntlm" } else { "" };
         let prefixes = self.prefixes(keys, PASSWORD_PREFIX_LEN);
-        let bodies = self.fetch_all(ROUTE, prefixes, |p| format!("{}/range/{p}{query}", self.base)).await;
+        let bodies = self.fetch_all(ROUTE, prefixes, |p| format!("{}/range/{p}{query}", self.base)).await?;
         let mut found: BTreeMap<String, u64> = BTreeMap::new();
-        for r in bodies {
-            let (prefix, answer) = r?;
+        for (prefix, answer) in bodies {
             // Every password prefix exists (HIBP answers all 16^5 with 200): a 404 or any other
             // answer is a wrong URL, never "not found".
             if answer.status != 200 {
@@ -494,10 +498,9 @@ impl RangeClient {
         const ROUTE: &str = "/range/search/{prefix}";
         self.validate(Kind::Email).await?;
         let prefixes = self.prefixes(keys, EMAIL_PREFIX_LEN);
-        let bodies = self.fetch_all(ROUTE, prefixes, |p| format!("{}/range/search/{p}", self.base)).await;
+        let bodies = self.fetch_all(ROUTE, prefixes, |p| format!("{}/range/search/{p}", self.base)).await?;
         let mut found: BTreeMap<String, EmailHit> = BTreeMap::new();
-        for r in bodies {
-            let (prefix, answer) = r?;
+        for (prefix, answer) in bodies {
             // 404 is "no results" (Monitor, nginx over an export): trusted only because the URL
             // was validated above.
             if answer.status == 404 {
