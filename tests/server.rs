@@ -327,8 +327,13 @@ fn nginx_binary() -> String {
 }
 
 fn start_nginx(dir: &Dir, root: &std::path::Path) -> Nginx {
+    shipped_nginx(dir, "nginx", root)
+}
+
+/// nginx with the shipped `docs/nginx-ranges.conf` over `root`, its prefix under `dir/name`.
+fn shipped_nginx(dir: &Dir, name: &str, root: &std::path::Path) -> Nginx {
     let conf = include_str!("../docs/nginx-ranges.conf").replace("/srv/leakdex/ranges", &root.to_string_lossy());
-    start_nginx_with(dir, "nginx", &conf)
+    start_nginx_with(dir, name, &conf)
 }
 
 /// nginx with one `server` block (its `listen 8080;` is replaced by a free loopback port), its
@@ -999,27 +1004,12 @@ fn a_wrong_api_url_is_an_error_never_a_column_of_clean() {
     dir.cmd(&["export-ranges", "-i", &em, "-o", "em-ranges"]).expect(0);
     let pws = Server::start(&dir, &["-i", &pw]);
     let ems = Server::start(&dir, &["-i", &em]);
-    let pw_nginx = start_nginx_with(
-        &dir,
-        "nginx-pw",
-        &include_str!("../docs/nginx-ranges.conf")
-            .replace("/srv/leakdex/ranges", &dir.path("pw-ranges").to_string_lossy()),
-    );
-    let em_nginx = start_nginx_with(
-        &dir,
-        "nginx-em",
-        &include_str!("../docs/nginx-ranges.conf")
-            .replace("/srv/leakdex/ranges", &dir.path("em-ranges").to_string_lossy()),
-    );
+    let pw_nginx = shipped_nginx(&dir, "nginx-pw", &dir.path("pw-ranges"));
+    let em_nginx = shipped_nginx(&dir, "nginx-em", &dir.path("em-ranges"));
     // The shipped configuration over a wrong (empty) export root: its own 400 for malformed
     // prefixes passes the probe, and every range would read as empty.
     std::fs::create_dir_all(dir.path("no-export")).unwrap();
-    let empty_nginx = start_nginx_with(
-        &dir,
-        "nginx-empty",
-        &include_str!("../docs/nginx-ranges.conf")
-            .replace("/srv/leakdex/ranges", &dir.path("no-export").to_string_lossy()),
-    );
+    let empty_nginx = shipped_nginx(&dir, "nginx-empty", &dir.path("no-export"));
     std::fs::create_dir_all(dir.path("www")).unwrap();
     let plain_nginx = start_nginx_with(
         &dir,
