@@ -785,8 +785,24 @@ fn connections_beyond_the_limit_wait_for_one_to_close() {
 /// A stand-in for a third-party range API that is overloaded at first: answers range requests
 /// with 429 and `Retry-After: 1`, then 503, then the real body; a malformed prefix gets HIBP's
 /// 400, anything else 404. Returns its URL and the times of the range requests.
+/// The path of the request read from `conn` (one read: the stand-ins' requests are small).
+fn request_path(conn: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut buf = [0u8; 4096];
+    let n = conn.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).split(' ').nth(1).unwrap_or("").to_string()
+}
+
+/// Answers `conn` with `status` and a plain body, closing the connection.
+fn reply(conn: &mut std::net::TcpStream, status: &str, text: &str) {
+    use std::io::Write;
+    let _ = conn.write_all(
+        format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len()).as_bytes(),
+    );
+}
+
 fn flaky_range_api(body: &'static str) -> (String, Arc<Mutex<Vec<Instant>>>) {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -795,21 +811,14 @@ fn flaky_range_api(body: &'static str) -> (String, Arc<Mutex<Vec<Instant>>>) {
         let mut i = 0;
         for conn in listener.incoming() {
             let mut conn = conn.unwrap();
-            let mut buf = [0u8; 4096];
-            let n = conn.read(&mut buf).unwrap_or(0);
-            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
-            let path = head.split(' ').nth(1).unwrap_or("").to_string();
+            let path = request_path(&mut conn);
             let prefix = path.strip_prefix("/range/").unwrap_or("");
-            if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
-                let (status, text) = if prefix.is_empty() {
-                    ("404 Not Found", "")
-                } else {
-                    ("400 Bad Request", "The hash prefix was not in a valid format")
-                };
-                let _ = conn.write_all(
-                    format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len())
-                        .as_bytes(),
-                );
+            if prefix.is_empty() {
+                reply(&mut conn, "404 Not Found", "");
+                continue;
+            }
+            if !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+                reply(&mut conn, "400 Bad Request", "The hash prefix was not in a valid format");
                 continue;
             }
             log.lock().unwrap().push(Instant::now());
@@ -1382,7 +1391,6 @@ fn a_dead_range_api_ends_the_run_after_one_prefixs_retries_not_all_of_them() {
 /// A password range stand-in on loopback that records every prefix asked, in arrival order,
 /// and answers each with an empty range (malformed prefixes get the API's 400).
 fn recording_range_api() -> (String, Arc<Mutex<Vec<String>>>) {
-    use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -1390,23 +1398,16 @@ fn recording_range_api() -> (String, Arc<Mutex<Vec<String>>>) {
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { break };
-            let mut buf = [0u8; 4096];
-            let n = conn.read(&mut buf).unwrap_or(0);
-            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
-            let path = head.split(' ').nth(1).unwrap_or("").to_string();
+            let path = request_path(&mut conn);
             let prefix = path.strip_prefix("/range/").unwrap_or("");
-            let (status, text) = if prefix.len() == 5 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if prefix.len() == 5 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
                 log.lock().unwrap().push(prefix.to_string());
-                ("200 OK", "")
+                reply(&mut conn, "200 OK", "");
             } else if prefix.is_empty() {
-                ("404 Not Found", "")
+                reply(&mut conn, "404 Not Found", "");
             } else {
-                ("400 Bad Request", "The hash prefix was not in a valid format")
-            };
-            let _ = conn.write_all(
-                format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len())
-                    .as_bytes(),
-            );
+                reply(&mut conn, "400 Bad Request", "The hash prefix was not in a valid format");
+            }
         }
     });
     (url, seen)

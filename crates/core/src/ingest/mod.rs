@@ -225,7 +225,7 @@ pub fn decode_stream_detected<'a, R: Read + 'a>(
 /// parsers already read line by line, beside UTF-8 lines). Mostly-UTF-8 text with a few bad
 /// bytes stays UTF-8. ISO-2022-JP is 7-bit, so it is recognised by its escape sequences.
 fn legacy_encoding(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) || head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+    if has_bom(head) {
         return None;
     }
     let iso_2022_jp = [&b"\x1b$B"[..], b"\x1b$@", b"\x1b(J"];
@@ -249,12 +249,17 @@ fn legacy_encoding(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     (guess != encoding_rs::WINDOWS_1252).then_some(guess)
 }
 
+/// Whether `head` starts with a UTF-8 or UTF-16 byte order mark (which wins over detection).
+fn has_bom(head: &[u8]) -> bool {
+    head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) || head.starts_with(&[0xEF, 0xBB, 0xBF])
+}
+
 /// UTF-16 without a byte order mark (Windows tools write it, `iconv -t UTF-16LE` too): text
 /// whose first bytes have NULs in nearly every odd (little-endian) or even (big-endian)
 /// position and almost none in the others. Binary data, tar headers and UTF-8 have NULs in
 /// both or neither.
 fn utf16_without_bom(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) || head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+    if has_bom(head) {
         return None;
     }
     let n = head.len().min(4096) & !1;
