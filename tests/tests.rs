@@ -3,6 +3,7 @@
 mod build_guards;
 mod dumps;
 mod faults;
+mod file_safety;
 mod formats;
 mod hostile_corpus;
 mod normalization;

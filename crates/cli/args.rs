@@ -115,7 +115,7 @@ pub struct ServeArgs {
 pub struct ExportRangesArgs {
     #[command(flatten)]
     pub index: IndexArg,
-    /// Directory to create (replaced atomically if it exists).
+    /// Directory to create (it must not exist); files get the index file's read bits.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
     /// Prefix length in hex digits (default: 5 for passwords, 6 for emails, as the API).

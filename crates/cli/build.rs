@@ -181,10 +181,13 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+/// Writes the report like the index: to a new file renamed over `path` (a link there is
+/// replaced, never written through), with the index's permission bits.
 fn write_report(path: Option<&Path>, report: &BuildReport) -> Result<()> {
     if let Some(path) = path {
         let json = serde_json::to_vec_pretty(report)?;
-        std::fs::write(path, json).with_context(|| format!("writing the report {}", path.display()))?;
+        leakdex_core::build::write_atomically(path, report.mode, |w| w.write_all(&json))
+            .with_context(|| format!("writing the report {}", path.display()))?;
     }
     Ok(())
 }
@@ -209,20 +212,13 @@ fn input_spec(arg: &std::ffi::OsStr) -> Result<InputSpec> {
 }
 
 /// Checks before the build that the report can be written (the build checks that it is not an
-/// input).
+/// input): it is written to a new file in its directory and renamed over `path`, so that
+/// directory must take files; what is at `path` now is replaced, not opened.
 fn check_report_path(path: &Path) -> Result<()> {
     if path.is_dir() {
         anyhow::bail!("--report {} is a directory; give a file path", path.display());
     }
-    if path.exists() {
-        // Opened for writing without truncating: checks permission, changes nothing.
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .with_context(|| format!("--report {} cannot be written; nothing was read or written", path.display()))?;
-    } else {
-        leakdex_core::build::check_writable_dir(&dir_of(path), "the directory of --report")?;
-    }
+    leakdex_core::build::check_writable_dir(&dir_of(path), "the directory of --report")?;
     Ok(())
 }
 

@@ -780,7 +780,9 @@ pub fn export_filter(a: ExportFilterArgs) -> Result<Outcome> {
         );
     }
     let index = Index::open(&a.index.index)?;
-    filter::export_filter(&index, &a.output).map_err(|e: Error| anyhow::Error::new(e))?;
+    // The filter tells who is (possibly) exposed: no more readable than the index.
+    let mode = leakdex_core::build::mode_of_inputs([a.index.index.as_path()]);
+    filter::export_filter(&index, &a.output, mode).map_err(|e: Error| anyhow::Error::new(e))?;
     let size = std::fs::metadata(&a.output).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "wrote {}: filter of {} entries, {} ({:.1} bits per entry)",

@@ -9,6 +9,12 @@
 //! Atomicity: the index is written to `.NAME.leakdex-tmp-PID-XXXX` in the destination's
 //! directory, synced, then renamed over the destination, and the directory is synced. A crash
 //! leaves the old index in place; the next build removes temporary files of dead processes.
+//!
+//! File safety: the temporary file is created exclusively (`O_EXCL`: a link planted at its
+//! name is an error, not followed), written, read back and checked through its handle only,
+//! never reopened by name, and renamed only if its name still holds it; the rename replaces a
+//! link at the destination instead of writing through it. Its mode is [`mode_of_inputs`]
+//! (what all inputs share), restricted by an existing destination file, never a link target's.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -218,6 +224,11 @@ pub struct BuildReport {
     /// Wall time.
     #[serde(skip)]
     pub elapsed: Duration,
+    /// Unix permission bits the index was given ([`mode_of_inputs`]); the build's other
+    /// outputs (the report) are written with them too, so that they are no more readable than
+    /// the corpora.
+    #[serde(skip)]
+    pub mode: u32,
 }
 
 impl BuildReport {
@@ -1006,7 +1017,15 @@ fn nothing_indexed(
             dest.display(),
             why.join("; ")
         ),
-        report: Box::new(BuildReport { files: reports, sources, entries: 0, records: 0, index_bytes: 0, elapsed: started.elapsed() }),
+        report: Box::new(BuildReport {
+            files: reports,
+            sources,
+            entries: 0,
+            records: 0,
+            index_bytes: 0,
+            elapsed: started.elapsed(),
+            mode: mode_of_inputs(files.iter().map(|(_, p)| p.as_path())),
+        }),
     }
 }
 
@@ -1169,23 +1188,73 @@ pub fn dir_of(dest: &Path) -> PathBuf {
     }
 }
 
-/// Creates the temporary file that will be renamed to `dest`: beside it, named after it and
-/// this process, with the permissions of the file it replaces (or `0644` for a new one) rather
-/// than the temporary file's private default.
-fn named_temp(dest: &Path) -> Result<tempfile::NamedTempFile> {
+/// Owner bits of every file leakdex writes: read and write for the owner, whatever the inputs.
+pub const OWNER_MODE: u32 = 0o600;
+/// Group and other bits an output may share with its inputs: read and write, never execute.
+const SHARED_MODE: u32 = 0o066;
+
+/// Unix permission bits for a file made from `inputs`: [`OWNER_MODE`] plus the group and other
+/// read/write bits that every input has (the intersection: inputs `0640` and `0600` give
+/// `0600`). Standard input (`-`) shares nothing, so it gives `0600`; so does a list in which
+/// no file can be examined. Links are followed: what matters is the file read. The process's
+/// umask is applied when the file is created, on top of this.
+pub fn mode_of_inputs<'a>(inputs: impl IntoIterator<Item = &'a Path>) -> u32 {
+    let mut shared = SHARED_MODE;
+    let mut any = false;
+    for path in inputs {
+        if path.as_os_str() == "-" {
+            shared = 0;
+            any = true;
+            continue;
+        }
+        #[cfg(unix)]
+        if let Ok(m) = std::fs::metadata(path) {
+            use std::os::unix::fs::PermissionsExt;
+            shared &= m.permissions().mode();
+            any = true;
+        }
+    }
+    if any {
+        OWNER_MODE | (shared & SHARED_MODE)
+    } else {
+        OWNER_MODE
+    }
+}
+
+/// `mode` restricted by the file that `dest` replaces, when that is a regular file: an
+/// existing destination can only take bits away (a `0600` index stays `0600` when rebuilt
+/// from `0644` corpora), never add them. A symbolic link at `dest` is not followed: its
+/// target, which the rename leaves alone, says nothing about the new file.
+fn restrict_by_destination(dest: &Path, mode: u32) -> u32 {
+    #[cfg(unix)]
+    if let Ok(m) = std::fs::symlink_metadata(dest) {
+        use std::os::unix::fs::PermissionsExt;
+        if m.file_type().is_file() {
+            return mode & (m.permissions().mode() | OWNER_MODE);
+        }
+    }
+    let _ = dest;
+    mode
+}
+
+/// Creates the temporary file that will be renamed to `dest`: beside it, with a random name
+/// that starts with [`temp_prefix`] and this process's id, created exclusively (`O_EXCL`,
+/// which also refuses a symbolic link planted at the name) with `mode` restricted by the file
+/// it replaces ([`restrict_by_destination`]) and masked by the umask. Callers write through
+/// the returned handle and never open the temporary path again: someone who can write the
+/// directory could have put a link there by then.
+fn named_temp(dest: &Path, mode: u32) -> Result<tempfile::NamedTempFile> {
     let dir = dir_of(dest);
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!("{}{}-", temp_prefix(dest), std::process::id()))
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(&dir, e))?;
+    let mut builder = tempfile::Builder::new();
+    let prefix = format!("{}{}-", temp_prefix(dest), std::process::id());
+    builder.prefix(&prefix);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let perms =
-            std::fs::metadata(dest).map(|m| m.permissions()).unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
-        tmp.as_file().set_permissions(perms).map_err(|e| Error::io(tmp.path(), e))?;
+        builder.permissions(std::fs::Permissions::from_mode(restrict_by_destination(dest, mode)));
     }
-    Ok(tmp)
+    let _ = mode;
+    builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))
 }
 
 /// Merges runs in groups of [`MAX_FAN_IN`] until at most that many are left, so that the final
@@ -1208,17 +1277,47 @@ fn reduce_runs(mut runs: Vec<Run>, temp_root: &Path, budget: usize) -> Result<Ve
     Ok(runs)
 }
 
-/// Writes a file atomically: into a temporary file beside `dest`, synced, then renamed over
-/// it, and the directory synced.
-pub fn write_atomically(dest: &Path, write: impl FnOnce(&mut BufWriter<&File>) -> std::io::Result<()>) -> Result<()> {
+/// Writes a file atomically: into a temporary file beside `dest`, created exclusively with
+/// permission bits `mode` (see [`mode_of_inputs`]; an existing destination can only remove
+/// bits) and written through its handle, synced, then renamed over `dest`, and the directory
+/// synced. The rename replaces a symbolic link at `dest` rather than writing through it, so
+/// the link's target is never touched.
+pub fn write_atomically(
+    dest: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut BufWriter<&File>) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = dir_of(dest);
-    let tmp = named_temp(dest)?;
+    let tmp = named_temp(dest, mode)?;
     let mut w = BufWriter::new(tmp.as_file());
     write(&mut w).and_then(|_| w.flush()).map_err(|e| Error::io(dest, e))?;
     drop(w);
     tmp.as_file().sync_all().map_err(|e| Error::io(dest, e))?;
-    tmp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
+    persist(tmp, dest)?;
     sync_dir(&dir)
+}
+
+/// Renames the temporary file over `dest`, if its name still holds the file written through
+/// the handle. Someone who can write the directory could have put a link or another file at
+/// the temporary name: renaming that would put their file at `dest` and report success. (The
+/// rename itself replaces a link at `dest`, never follows it.)
+fn persist(tmp: tempfile::NamedTempFile, dest: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let ours = tmp.as_file().metadata().map_err(|e| Error::io(tmp.path(), e))?;
+        let named = std::fs::symlink_metadata(tmp.path());
+        if !named.is_ok_and(|m| m.dev() == ours.dev() && m.ino() == ours.ino()) {
+            let why = format!(
+                "the temporary file {} was replaced by another file or a link while it was written, so {} was not changed; someone else writes to that directory: write into one only you can write",
+                tmp.path().display(),
+                dest.display()
+            );
+            return Err(Error::io(dest, std::io::Error::other(why)));
+        }
+    }
+    tmp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
+    Ok(())
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
@@ -1499,8 +1598,11 @@ pub fn build(
     let upper: u64 = runs.iter().map(|r| r.records).sum();
     let max_fanout_bits = (63 - ((opts.memory / 4 / 8).max(2)).leading_zeros()) as u8;
     let fanout_bits = format::fanout_bits_for(upper).min(max_fanout_bits);
-    let tmp = named_temp(dest)?;
-    let mut writer = IndexWriter::create(tmp.path(), opts.kind, fanout_bits, sources.len() as u32, &temp_root)?;
+    let mode = mode_of_inputs(files.iter().map(|(_, p)| p.as_path()));
+    let tmp = named_temp(dest, mode)?;
+    // A second descriptor of the same open file, not a new open of its name.
+    let handle = tmp.as_file().try_clone().map_err(|e| Error::io(tmp.path(), e))?;
+    let mut writer = IndexWriter::new(handle, tmp.path(), opts.kind, fanout_bits, sources.len() as u32, &temp_root)?;
     let mut cur: Option<(Key, u64, Vec<u32>)> = None;
     let mut merged = 0u64;
     let mut last_progress = Instant::now();
@@ -1546,7 +1648,11 @@ pub fn build(
         sources,
     };
     writer.finish(opts.fpr, meta)?;
-    let index = crate::Index::open(tmp.path())?;
+    // Checked through the handle: the temporary name may by now be someone else's link.
+    // SAFETY: the file was created exclusively by this process and is written only through
+    // its handles, all of which are done; it is not modified while mapped.
+    let map = unsafe { memmap2::Mmap::map(tmp.as_file()) }.map_err(|e| Error::io(tmp.path(), e))?;
+    let index = crate::Index::new(map).map_err(|e| Error::Open { path: tmp.path().into(), source: Box::new(e) })?;
     let report = BuildReport {
         files: reports,
         sources: index.sources().to_vec(),
@@ -1554,9 +1660,10 @@ pub fn build(
         records: total_records,
         index_bytes: index.stats().file_bytes,
         elapsed: started.elapsed(),
+        mode,
     };
     drop(index);
-    tmp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
+    persist(tmp, dest)?;
     sync_dir(&dest_dir)?;
     progress(&Progress {
         phase: Phase::Done,

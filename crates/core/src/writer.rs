@@ -56,6 +56,7 @@ impl<W: Write> Tracked<W> {
 /// [`IndexWriter::push`], then call [`IndexWriter::finish`].
 pub struct IndexWriter {
     path: PathBuf,
+    readback: File,
     out: Tracked<BufWriter<File>>,
     kind: Kind,
     fanout_bits: u8,
@@ -72,14 +73,34 @@ pub struct IndexWriter {
 }
 
 impl IndexWriter {
-    /// Starts an index at `path` (created or truncated; usually a temporary file next to the
-    /// destination). `fanout_bits` (see [`format::fanout_bits_for`]) sets the fan-out,
-    /// `sources` is the number of sources, `temp_dir` holds scratch files.
+    /// Starts an index in a new file at `path`, created exclusively: an existing file (or a
+    /// symbolic link) there is an error, never overwritten or followed. See
+    /// [`IndexWriter::new`] for the other arguments.
     pub fn create(path: &Path, kind: Kind, fanout_bits: u8, sources: u32, temp_dir: &Path) -> Result<IndexWriter> {
+        let file =
+            File::options().read(true).write(true).create_new(true).open(path).map_err(|e| Error::io(path, e))?;
+        IndexWriter::new(file, path, kind, fanout_bits, sources, temp_dir)
+    }
+
+    /// Starts an index in `file`, an empty file open for reading and writing (usually a
+    /// temporary file next to the destination, created exclusively); `path` names it in
+    /// errors only: the writer never opens it by name. `fanout_bits` (see
+    /// [`format::fanout_bits_for`]) sets the fan-out, `sources` is the number of sources,
+    /// `temp_dir` holds scratch files.
+    pub fn new(
+        file: File,
+        path: &Path,
+        kind: Kind,
+        fanout_bits: u8,
+        sources: u32,
+        temp_dir: &Path,
+    ) -> Result<IndexWriter> {
         if fanout_bits > format::MAX_FANOUT_BITS {
             return Err(Error::Config(format!("fan-out of {fanout_bits} bits is over the maximum")));
         }
-        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        // The Bloom filter is built by reading the table back: through a second descriptor of
+        // the same file, with positional reads that leave the writing offset alone.
+        let readback = file.try_clone().map_err(|e| Error::io(path, e))?;
         let mut out = Tracked { inner: BufWriter::with_capacity(1 << 20, file), pos: 0, crc: Default::default() };
         // Reserve the header page; it is written last.
         out.inner.write_all(&[0u8; format::DATA_START as usize]).map_err(|e| Error::io(path, e))?;
@@ -87,6 +108,7 @@ impl IndexWriter {
         let overflow = tempfile::tempfile_in(temp_dir).map_err(|e| Error::io(temp_dir, e))?;
         Ok(IndexWriter {
             path: path.to_owned(),
+            readback,
             out,
             kind,
             fanout_bits,
@@ -230,9 +252,8 @@ impl IndexWriter {
     /// stripped prefix from its bucket.
     fn write_bloom(&mut self, blocks: u64, fanout: &[u64], table_offset: u64) -> Result<()> {
         let io = |e| Error::io(&self.path, e);
-        let mut f = File::open(&self.path).map_err(io)?;
-        f.seek(SeekFrom::Start(table_offset)).map_err(io)?;
-        let mut r = BufReader::with_capacity(1 << 20, f);
+        let f = self.readback.try_clone().map_err(io)?;
+        let mut r = BufReader::with_capacity(1 << 20, ReadAt { file: f, pos: table_offset });
         let mut builder = bloom::StreamBuilder::new(blocks);
         let rec_len = format::record_len_for(self.fanout_bits) as usize;
         let mut rec = vec![0u8; rec_len];
@@ -247,5 +268,35 @@ impl IndexWriter {
         }
         builder.finish(&mut self.out).map_err(|e| Error::io(&self.path, e))?;
         Ok(())
+    }
+}
+
+/// Reads a file from `pos` on with positional reads (`pread`), which do not move the offset
+/// that the writer shares with this descriptor. Written by hand: the standard library has
+/// `read_at` but no `Read` over it.
+struct ReadAt {
+    file: File,
+    pos: u64,
+}
+
+impl Read for ReadAt {
+    #[cfg(unix)]
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    #[cfg(windows)]
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // `seek_read` moves the shared offset: put it back for the writer.
+        use std::os::windows::fs::FileExt;
+        let back = self.file.stream_position()?;
+        let n = self.file.seek_read(buf, self.pos);
+        self.file.seek(SeekFrom::Start(back))?;
+        let n = n?;
+        self.pos += n as u64;
+        Ok(n)
     }
 }

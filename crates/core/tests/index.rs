@@ -40,6 +40,8 @@ fn meta(kind: Kind, sources: u32) -> Meta {
 fn write_index(dir: &Path, entries: &Entries, sources: u32, fpr: f64) -> Vec<u8> {
     let path = dir.join("t.ldx");
     let bits = format::fanout_bits_for(entries.len() as u64);
+    // `create` makes a new file only (never truncates one): clear the previous call's.
+    let _ = std::fs::remove_file(&path);
     let mut w = IndexWriter::create(&path, Kind::Email, bits, sources, dir).unwrap();
     for (k, (count, srcs)) in entries {
         w.push(k, *count, srcs).unwrap();
@@ -111,6 +113,46 @@ fn absent_keys_pass_the_filter_at_about_its_rate() {
         assert!(fp < fpr * 1.5 && fp > fpr / 3.0, "measured {fp} for target {fpr}");
         assert!((n..n + 1000).all(|i| index.lookup_hash(&key(i)).unwrap().is_none()));
     }
+}
+
+#[test]
+fn index_writer_create_never_follows_or_truncates_a_link_at_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "secret\n").unwrap();
+    let link = dir.path().join("t.ldx");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&secret, &link).unwrap();
+    #[cfg(not(unix))]
+    std::fs::copy(&secret, &link).unwrap();
+    let err = IndexWriter::create(&link, Kind::Email, 0, 1, dir.path()).err().expect("an existing path is refused");
+    assert!(err.to_string().contains("t.ldx"), "{err}");
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "secret\n");
+}
+
+#[test]
+fn an_index_written_through_a_handle_whose_name_was_removed_is_whole() {
+    // The writer reads its table back through its own descriptor, not by name: unlinking (or
+    // replacing) the name while it writes changes nothing in the file written.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gone.ldx");
+    let file = std::fs::File::options().read(true).write(true).create_new(true).open(&path).unwrap();
+    let keep = file.try_clone().unwrap();
+    let entries: Entries = (0..5000u64).map(|i| (key(i), (1, vec![0]))).collect();
+    let mut w = IndexWriter::new(file, &path, Kind::Email, format::fanout_bits_for(5000), 1, dir.path()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, "planted").unwrap();
+    for (k, (count, srcs)) in &entries {
+        w.push(k, *count, srcs).unwrap();
+    }
+    w.finish(0.001, meta(Kind::Email, 1)).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "planted");
+    let mut bytes = Vec::new();
+    std::io::Seek::rewind(&mut &keep).unwrap();
+    std::io::Read::read_to_end(&mut &keep, &mut bytes).unwrap();
+    let index = Index::new(bytes).unwrap();
+    index.verify().unwrap();
+    assert!((0..5000u64).all(|i| index.lookup_hash(&key(i)).unwrap().is_some()));
 }
 
 #[test]

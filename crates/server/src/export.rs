@@ -66,12 +66,24 @@ impl std::error::Error for ExportError {
     }
 }
 
+/// Permission bits of the directories of an export whose files get `mode`: searchable by whom
+/// may read the files, writable by the owner alone (no one else can plant a file or a link
+/// in them).
+fn dir_mode(mode: u32) -> u32 {
+    let read = mode & 0o044;
+    0o700 | read | (read >> 2)
+}
+
 /// Writes the export into a temporary directory beside `dest` and renames it to `dest`, so a
-/// half-written export is never served.
+/// half-written export is never served. Files get permission bits `mode` (give the index
+/// file's: [`leakdex_core::build::mode_of_inputs`]), directories the matching search bits
+/// ([`dir_mode`]), both masked by the umask and set as they are created, never by name
+/// afterwards. Anything at `dest` (a symbolic link too, even a dangling one) is refused.
 pub fn export_ranges<D: AsRef<[u8]>>(
     index: &Index<D>,
     dest: &Path,
     prefix_len: Option<usize>,
+    mode: u32,
 ) -> Result<ExportReport, ExportError> {
     let kind = index.kind();
     let len = prefix_len.unwrap_or(match kind {
@@ -81,20 +93,25 @@ pub fn export_ranges<D: AsRef<[u8]>>(
     if !(1..=8).contains(&len) {
         return Err(ExportError::PrefixLen(len));
     }
-    if dest.exists() {
+    if fs::symlink_metadata(dest).is_ok() {
         return Err(ExportError::Exists(dest.to_path_buf()));
     }
     let parent = leakdex_core::build::dir_of(dest);
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "ranges".into());
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.leakdex-tmp-{}-", std::process::id()))
-        .tempdir_in(&parent)
-        .map_err(|e| ExportError::Io(parent.clone(), e))?;
+    let mut builder = tempfile::Builder::new();
+    let prefix = format!(".{name}.leakdex-tmp-{}-", std::process::id());
+    builder.prefix(&prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(dir_mode(mode)));
+    }
+    let tmp = builder.tempdir_in(&parent).map_err(|e| ExportError::Io(parent.clone(), e))?;
     let sub = match kind {
         Kind::Password | Kind::Ntlm => tmp.path().join("range"),
         Kind::Email => tmp.path().join("range").join("search"),
     };
-    fs::create_dir_all(&sub).map_err(|e| ExportError::Io(sub.clone(), e))?;
+    create_dirs(&sub, mode)?;
     let mut report = ExportReport { kind, prefix_len: len, files: 0, entries: 0 };
     let sources = index.sources();
     let mut current: Option<String> = None;
@@ -109,8 +126,7 @@ pub fn export_ranges<D: AsRef<[u8]>>(
         report.files += 1;
         pw.clear();
         em.clear();
-        let path = sub.join(prefix);
-        fs::write(&path, body).map_err(|e| ExportError::Io(path, e))
+        write_new(&sub.join(prefix), body.as_bytes(), mode)
     };
     for first in "0123456789ABCDEF".chars() {
         for e in index.range(&first.to_string()).map_err(ExportError::Index)? {
@@ -145,9 +161,8 @@ pub fn export_ranges<D: AsRef<[u8]>>(
         // The breach catalogue, as `leakdex serve` answers `/api/v3/breaches`: clients take
         // breach dates from it.
         let dir = tmp.path().join("api").join("v3");
-        fs::create_dir_all(&dir).map_err(|e| ExportError::Io(dir.clone(), e))?;
-        let path = dir.join("breaches");
-        fs::write(&path, crate::breach::catalogue(index)).map_err(|e| ExportError::Io(path, e))?;
+        create_dirs(&dir, mode)?;
+        write_new(&dir.join("breaches"), crate::breach::catalogue(index).as_bytes(), mode)?;
     }
     let manifest = serde_json::json!({
         "kind": kind,
@@ -157,17 +172,37 @@ pub fn export_ranges<D: AsRef<[u8]>>(
         "built_at": index.meta().built_at,
         "tool_version": env!("CARGO_PKG_VERSION"),
     });
-    let mpath = tmp.path().join("manifest.json");
-    let mut f = fs::File::create(&mpath).map_err(|e| ExportError::Io(mpath.clone(), e))?;
-    f.write_all(serde_json::to_string_pretty(&manifest).expect("manifest serializes").as_bytes())
-        .and_then(|_| f.sync_all())
-        .map_err(|e| ExportError::Io(mpath.clone(), e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755));
-    }
+    let manifest = serde_json::to_string_pretty(&manifest).expect("manifest serializes");
+    write_new(&tmp.path().join("manifest.json"), manifest.as_bytes(), mode)?;
     let kept = tmp.keep();
     fs::rename(&kept, dest).map_err(|e| ExportError::Io(dest.to_path_buf(), e))?;
     Ok(report)
+}
+
+/// Creates `dir` and its missing parents with the directory bits for `mode`.
+fn create_dirs(dir: &Path, mode: u32) -> Result<(), ExportError> {
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(dir_mode(mode));
+    }
+    let _ = mode;
+    b.create(dir).map_err(|e| ExportError::Io(dir.to_path_buf(), e))
+}
+
+/// Writes a new file (created exclusively: an existing file or link is an error, never
+/// followed) with permission bits `mode`, and syncs it.
+fn write_new(path: &Path, body: &[u8], mode: u32) -> Result<(), ExportError> {
+    let mut o = fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(mode);
+    }
+    let _ = mode;
+    let mut f = o.open(path).map_err(|e| ExportError::Io(path.to_path_buf(), e))?;
+    f.write_all(body).and_then(|_| f.sync_all()).map_err(|e| ExportError::Io(path.to_path_buf(), e))
 }

@@ -1,0 +1,333 @@
+//! Files leakdex writes cannot be redirected or made more readable than their inputs: a link
+//! planted at an output path (or at a temporary file's name) is replaced, never written
+//! through; indexes, reports, filters and exports get the group and other bits that all their
+//! inputs share (masked by the umask), never a planted file's.
+
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::util::Dir;
+
+const SECRET: &str = "secret\n";
+
+/// Permission bits of `path` itself (a link is not followed).
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+fn chmod(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// This process's umask (inherited by leakdex), from /proc.
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Umask:")).expect("Umask in /proc/self/status");
+    u32::from_str_radix(line["Umask:".len()..].trim(), 8).unwrap()
+}
+
+/// What a file created with `mode` gets.
+fn masked(mode: u32) -> u32 {
+    mode & !umask()
+}
+
+/// A file only its owner may read (as root in CI: a root-only file), outside the output
+/// directory's names, holding `SECRET`.
+fn secret(dir: &Dir, file_mode: u32) -> PathBuf {
+    let p = dir.write("private/secret", SECRET);
+    chmod(&p, file_mode);
+    p
+}
+
+fn assert_untouched(secret: &Path, file_mode: u32) {
+    assert_eq!(std::fs::read_to_string(secret).unwrap(), SECRET, "the link's target was written");
+    assert_eq!(mode(secret), file_mode, "the link's target changed mode");
+}
+
+fn assert_regular(path: &Path) {
+    let t = std::fs::symlink_metadata(path).unwrap().file_type();
+    assert!(t.is_file() && !t.is_symlink(), "{} is not a regular file: {t:?}", path.display());
+}
+
+/// A corpus of two addresses with permission bits `file_mode`.
+fn corpus(dir: &Dir, name: &str, file_mode: u32) -> PathBuf {
+    let local = name.replace('/', "-");
+    let p = dir.write(name, format!("{local}-a@example.com\n{local}-b@example.org\n"));
+    chmod(&p, file_mode);
+    p
+}
+
+#[test]
+fn build_over_a_planted_symlink_replaces_the_link_and_never_takes_its_targets_mode() {
+    let dir = Dir::new();
+    let target = secret(&dir, 0o777);
+    corpus(&dir, "c.txt", 0o644);
+    symlink(&target, dir.path("out.ldx")).unwrap();
+    dir.cmd(&["build", "-q", "-o", "out.ldx", "c.txt"]).expect(0);
+    assert_untouched(&target, 0o777);
+    assert_regular(&dir.path("out.ldx"));
+    assert_eq!(mode(&dir.path("out.ldx")), masked(0o644), "the index took the planted target's mode");
+    dir.cmd(&["check", "-i", "out.ldx", "c.txt-a@example.com"]).expect(1);
+}
+
+#[test]
+fn report_over_a_planted_symlink_replaces_the_link_and_leaves_its_target_alone() {
+    let dir = Dir::new();
+    let target = secret(&dir, 0o600);
+    corpus(&dir, "c.txt", 0o644);
+    symlink(&target, dir.path("report.json")).unwrap();
+    // A dangling link too: writing through it would create a file wherever it points.
+    symlink(dir.path("private/created-through-link"), dir.path("dangling.json")).unwrap();
+    dir.cmd(&["build", "-q", "-o", "out.ldx", "--report", "report.json", "c.txt"]).expect(0);
+    dir.cmd(&["build", "-q", "-o", "out2.ldx", "--report", "dangling.json", "c.txt"]).expect(0);
+    assert_untouched(&target, 0o600);
+    assert!(!dir.path("private/created-through-link").exists(), "the report was written through a dangling link");
+    for report in ["report.json", "dangling.json"] {
+        let p = dir.path(report);
+        assert_regular(&p);
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        assert_eq!(json["entries"], 2, "{report}: {json}");
+        assert_eq!(mode(&p), masked(0o644));
+    }
+}
+
+#[test]
+fn export_filter_over_a_planted_symlink_replaces_the_link_and_never_takes_its_targets_mode() {
+    let dir = Dir::new();
+    let target = secret(&dir, 0o777);
+    corpus(&dir, "c.txt", 0o600);
+    dir.cmd(&["build", "-q", "-o", "out.ldx", "c.txt"]).expect(0);
+    symlink(&target, dir.path("out.filter")).unwrap();
+    dir.cmd(&["export-filter", "-i", "out.ldx", "-o", "out.filter"]).expect(0);
+    assert_untouched(&target, 0o777);
+    assert_regular(&dir.path("out.filter"));
+    // The filter tells who may be exposed: as private as the 0600 index it comes from.
+    assert_eq!(mode(&dir.path("out.filter")), masked(0o600));
+    dir.cmd(&["check", "-i", "out.filter", "c.txt-a@example.com"]).expect(1);
+}
+
+#[test]
+fn export_ranges_refuses_a_planted_symlink_even_a_dangling_one() {
+    let dir = Dir::new();
+    let target = secret(&dir, 0o600);
+    corpus(&dir, "c.txt", 0o644);
+    dir.cmd(&["build", "-q", "-o", "out.ldx", "c.txt"]).expect(0);
+    symlink(&target, dir.path("to-file")).unwrap();
+    std::fs::create_dir(dir.path("private/d")).unwrap();
+    symlink(dir.path("private/d"), dir.path("to-dir")).unwrap();
+    symlink(dir.path("private/nothing"), dir.path("dangling")).unwrap();
+    for link in ["to-file", "to-dir", "dangling"] {
+        let r = dir.cmd(&["export-ranges", "-i", "out.ldx", "-o", link]).expect(2);
+        assert!(r.stderr.contains("exists"), "{link}: {}", r.stderr);
+        assert!(std::fs::symlink_metadata(dir.path(link)).unwrap().file_type().is_symlink(), "{link}");
+    }
+    assert_untouched(&target, 0o600);
+    assert_eq!(std::fs::read_dir(dir.path("private/d")).unwrap().count(), 0, "written into the linked directory");
+    assert!(!dir.path("private/nothing").exists());
+}
+
+#[test]
+fn index_and_report_are_as_private_as_the_most_private_corpus() {
+    // (corpus modes, expected mode before the umask)
+    let cases: &[(&[u32], u32)] = &[
+        (&[0o600], 0o600),
+        (&[0o640, 0o600], 0o600),
+        (&[0o644, 0o640], 0o640),
+        (&[0o664, 0o644], 0o644),
+        (&[0o666, 0o666], 0o666),
+        // Execute bits are never passed on; owner bits are always read-write.
+        (&[0o755, 0o444], 0o644),
+        (&[0o400], 0o600),
+    ];
+    for (i, (modes, want)) in cases.iter().enumerate() {
+        let dir = Dir::new();
+        let mut args = vec!["build".to_string(), "-q".into(), "-o".into(), "out.ldx".into()];
+        args.extend(["--report".into(), "report.json".into()]);
+        for (j, m) in modes.iter().enumerate() {
+            let name = format!("c{j}.txt");
+            corpus(&dir, &name, *m);
+            args.push(name);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        dir.cmd(&args).expect(0);
+        assert_eq!(mode(&dir.path("out.ldx")), masked(*want), "case {i}: index from {modes:?}");
+        assert_eq!(mode(&dir.path("report.json")), masked(*want), "case {i}: report from {modes:?}");
+    }
+}
+
+#[test]
+fn an_index_from_a_directory_is_as_private_as_its_most_private_file() {
+    let dir = Dir::new();
+    corpus(&dir, "dump/a.txt", 0o644);
+    corpus(&dir, "dump/deep/b.csv", 0o640);
+    dir.cmd(&["build", "-q", "-o", "out.ldx", "dump"]).expect(0);
+    assert_eq!(mode(&dir.path("out.ldx")), masked(0o640));
+}
+
+#[test]
+fn an_index_and_report_built_from_stdin_are_private_to_their_owner() {
+    let dir = Dir::new();
+    corpus(&dir, "c.txt", 0o644);
+    dir.cmd(&["build", "-q", "-o", "out.ldx", "--report", "report.json", "-"]).stdin("stdin-a@example.com\n").expect(0);
+    assert_eq!(mode(&dir.path("out.ldx")), masked(0o600));
+    assert_eq!(mode(&dir.path("report.json")), masked(0o600));
+    // Standard input beside a readable file: still private.
+    dir.cmd(&["build", "-q", "-o", "mixed.ldx", "c.txt", "-"]).stdin("stdin-b@example.com\n").expect(0);
+    assert_eq!(mode(&dir.path("mixed.ldx")), masked(0o600));
+}
+
+#[test]
+fn an_existing_destination_can_make_the_index_more_private_never_less() {
+    let dir = Dir::new();
+    corpus(&dir, "c.txt", 0o644);
+    // Kept private by its owner: rebuilding from readable corpora keeps it private.
+    dir.write("private.ldx", "old");
+    chmod(&dir.path("private.ldx"), 0o600);
+    dir.write("private.json", "old");
+    chmod(&dir.path("private.json"), 0o640);
+    dir.cmd(&["build", "-q", "-o", "private.ldx", "--report", "private.json", "c.txt"]).expect(0);
+    assert_eq!(mode(&dir.path("private.ldx")), masked(0o600));
+    assert_eq!(mode(&dir.path("private.json")), masked(0o640));
+    // A world-writable file planted at the path gives nothing away.
+    dir.write("planted.ldx", "old");
+    chmod(&dir.path("planted.ldx"), 0o777);
+    dir.write("planted.json", "old");
+    chmod(&dir.path("planted.json"), 0o777);
+    dir.cmd(&["build", "-q", "-o", "planted.ldx", "--report", "planted.json", "c.txt"]).expect(0);
+    assert_eq!(mode(&dir.path("planted.ldx")), masked(0o644));
+    assert_eq!(mode(&dir.path("planted.json")), masked(0o644));
+}
+
+/// Every file and directory below `root`, with its mode.
+fn modes_below(root: &Path) -> Vec<(PathBuf, bool, u32)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let t = std::fs::symlink_metadata(&p).unwrap().file_type();
+            assert!(!t.is_symlink(), "{}", p.display());
+            if t.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push((p.clone(), t.is_dir(), mode(&p)));
+        }
+    }
+    out
+}
+
+#[test]
+fn export_ranges_files_are_as_private_as_the_index() {
+    for (kind, index_mode, file_mode, dir_mode) in [
+        ("email", 0o600, 0o600, 0o700),
+        ("email", 0o640, 0o640, 0o750),
+        ("password", 0o644, 0o644, 0o755),
+        ("password", 0o600, 0o600, 0o700),
+    ] {
+        let dir = Dir::new();
+        let c = dir.write("c.txt", "x-a@example.com:Winter2024\nx-b@example.org:hunter2\n");
+        chmod(&c, 0o644);
+        dir.cmd(&["build", "-q", "--kind", kind, "-o", "out.ldx", "c.txt"]).expect(0);
+        chmod(&dir.path("out.ldx"), index_mode);
+        dir.cmd(&["export-ranges", "-i", "out.ldx", "-o", "ranges"]).expect(0);
+        assert_eq!(mode(&dir.path("ranges")), masked(dir_mode), "{kind} {index_mode:o}");
+        let all = modes_below(&dir.path("ranges"));
+        assert!(all.iter().filter(|(_, d, _)| !d).count() >= 3, "{all:?}");
+        assert!(all.iter().any(|(p, _, _)| p.ends_with("manifest.json")), "{all:?}");
+        for (p, is_dir, m) in all {
+            let want = if is_dir { dir_mode } else { file_mode };
+            assert_eq!(m, masked(want), "{kind} {index_mode:o}: {}", p.display());
+        }
+    }
+}
+
+#[test]
+fn symlinks_planted_at_temporary_file_names_never_redirect_a_write() {
+    let dir = Dir::new();
+    let target = secret(&dir, 0o600);
+    corpus(&dir, "c.txt", 0o644);
+    // The temporary names are `.NAME.leakdex-tmp-PID-RANDOM`: links at names of a live process
+    // (pid 1) and of a dead one (removed as stale by the next build), for the index, the report
+    // and the filter.
+    let names = [".out.ldx.leakdex-tmp-", ".report.json.leakdex-tmp-", ".out.filter.leakdex-tmp-"];
+    for prefix in names {
+        for pid in ["1", "4000000"] {
+            for rest in ["abcdef", "000000", "x"] {
+                symlink(&target, dir.path(&format!("{prefix}{pid}-{rest}"))).unwrap();
+            }
+        }
+    }
+    for _ in 0..2 {
+        dir.cmd(&["build", "-q", "-o", "out.ldx", "--report", "report.json", "c.txt"]).expect(0);
+        dir.cmd(&["export-filter", "-i", "out.ldx", "-o", "out.filter"]).expect(0);
+    }
+    assert_untouched(&target, 0o600);
+    for out in ["out.ldx", "report.json", "out.filter"] {
+        assert_regular(&dir.path(out));
+    }
+    dir.cmd(&["check", "-i", "out.ldx", "c.txt-b@example.org"]).expect(1);
+}
+
+#[test]
+fn a_build_racing_a_symlink_swapper_never_writes_the_root_only_file() {
+    let dir = Dir::new();
+    let target = secret(&dir, 0o600);
+    let lines: String = (0..20_000).map(|i| format!("user{i}@example.com:pw{i}\n")).collect();
+    let c = dir.write("c.txt", lines);
+    chmod(&c, 0o644);
+    let stop = Arc::new(AtomicBool::new(false));
+    let swap_temps = Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (stop, swap_temps, root, target) =
+            (stop.clone(), swap_temps.clone(), dir.root().to_path_buf(), target.clone());
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                // The outputs: a file one moment, a link to the secret the next (out of phase,
+                // so that they are seldom both links to one file, which the build refuses).
+                for (i, out) in ["out.ldx", "report.json"].into_iter().enumerate() {
+                    let p = root.join(out);
+                    let _ = std::fs::remove_file(&p);
+                    if (n + i as u64) % 2 == 0 {
+                        let _ = symlink(&target, &p);
+                    } else {
+                        let _ = std::fs::write(&p, "planted");
+                    }
+                }
+                // Any temporary file: replaced by a link to the secret.
+                if swap_temps.load(Ordering::Relaxed) {
+                    if let Ok(entries) = std::fs::read_dir(&root) {
+                        for e in entries.flatten() {
+                            let name = e.file_name().to_string_lossy().into_owned();
+                            if name.contains(".leakdex-tmp-") && e.file_type().is_ok_and(|t| t.is_file()) {
+                                let _ = std::fs::remove_file(e.path());
+                                let _ = symlink(&target, e.path());
+                            }
+                        }
+                    }
+                }
+                std::thread::yield_now();
+            }
+            n
+        })
+    };
+    let mut refused_temp = 0;
+    for i in 0..12 {
+        swap_temps.store(i >= 6, Ordering::Relaxed);
+        let r = dir.cmd(&["build", "-q", "-o", "out.ldx", "--report", "report.json", "c.txt"]).run();
+        // Succeeded, or refused with a message; never crashed.
+        assert!(matches!(r.status, Some(0) | Some(2)), "{:?}: {}", r.status, r.stderr);
+        if r.stderr.contains("was replaced by another file or a link while it was written") {
+            refused_temp += 1;
+        }
+        assert_untouched(&target, 0o600);
+    }
+    stop.store(true, Ordering::Relaxed);
+    assert!(swapper.join().unwrap() > 12);
+    // The swapper did reach temporary files (the build noticed rather than renaming a link).
+    assert!(refused_temp > 0);
+    assert_untouched(&target, 0o600);
+}
