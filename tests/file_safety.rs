@@ -82,6 +82,11 @@ fn report_over_a_planted_symlink_replaces_the_link_and_leaves_its_target_alone()
     symlink(dir.path("private/created-through-link"), dir.path("dangling.json")).unwrap();
     dir.cmd(&["build", "-q", "-o", "out.ldx", "--report", "report.json", "c.txt"]).expect(0);
     dir.cmd(&["build", "-q", "-o", "out2.ldx", "--report", "dangling.json", "c.txt"]).expect(0);
+    // The report of a build that found nothing is written too: the same way.
+    dir.write("empty.txt", "no address here\n");
+    symlink(&target, dir.path("nothing.json")).unwrap();
+    dir.cmd(&["build", "-q", "-o", "none.ldx", "--report", "nothing.json", "empty.txt"]).expect(2);
+    assert_regular(&dir.path("nothing.json"));
     assert_untouched(&target, 0o600);
     assert!(!dir.path("private/created-through-link").exists(), "the report was written through a dangling link");
     for report in ["report.json", "dangling.json"] {
@@ -164,6 +169,33 @@ fn an_index_from_a_directory_is_as_private_as_its_most_private_file() {
     corpus(&dir, "dump/deep/b.csv", 0o640);
     dir.cmd(&["build", "-q", "-o", "out.ldx", "dump"]).expect(0);
     assert_eq!(mode(&dir.path("out.ldx")), masked(0o640));
+}
+
+#[test]
+fn a_corpus_in_a_directory_others_cannot_enter_gives_an_index_they_cannot_read() {
+    let dir = Dir::new();
+    // (directory mode, corpus mode, expected mode before the umask)
+    for (dmode, cmode, want) in
+        [(0o700, 0o644, 0o600), (0o750, 0o644, 0o640), (0o711, 0o644, 0o644), (0o701, 0o664, 0o606)]
+    {
+        let sub = format!("d{dmode:o}");
+        corpus(&dir, &format!("{sub}/deep/c.txt"), cmode);
+        chmod(&dir.path(&sub), dmode);
+        // The file named, and the directory above it given as the input.
+        for input in [format!("{sub}/deep/c.txt"), sub.clone()] {
+            dir.cmd(&["build", "-q", "-o", "out.ldx", "--report", "out.json", &input]).expect(0);
+            assert_eq!(mode(&dir.path("out.ldx")), masked(want), "{input} in a {dmode:o} directory");
+            assert_eq!(mode(&dir.path("out.json")), masked(want), "{input} in a {dmode:o} directory");
+            std::fs::remove_file(dir.path("out.ldx")).unwrap();
+            std::fs::remove_file(dir.path("out.json")).unwrap();
+        }
+    }
+    // The test directory itself made private: everything in it is too.
+    let private = Dir::new();
+    corpus(&private, "c.txt", 0o644);
+    chmod(private.root(), 0o700);
+    private.cmd(&["build", "-q", "-o", "out.ldx", "c.txt"]).expect(0);
+    assert_eq!(mode(&private.path("out.ldx")), masked(0o600));
 }
 
 #[test]

@@ -1194,13 +1194,18 @@ pub const OWNER_MODE: u32 = 0o600;
 const SHARED_MODE: u32 = 0o066;
 
 /// Unix permission bits for a file made from `inputs`: [`OWNER_MODE`] plus the group and other
-/// read/write bits that every input has (the intersection: inputs `0640` and `0600` give
-/// `0600`). Standard input (`-`) shares nothing, so it gives `0600`; so does a list in which
+/// read/write bits that every input grants (the intersection: inputs `0640` and `0600` give
+/// `0600`). An input grants group or other nothing when a directory above it denies them
+/// search (`x`): a `0644` dump in a `0700` directory was readable by its owner alone, and so is
+/// the index. Standard input (`-`) grants nothing, so it gives `0600`; so does a list in which
 /// no file can be examined. Links are followed: what matters is the file read. The process's
 /// umask is applied when the file is created, on top of this.
 pub fn mode_of_inputs<'a>(inputs: impl IntoIterator<Item = &'a Path>) -> u32 {
     let mut shared = SHARED_MODE;
     let mut any = false;
+    // Search bits of the directories above the inputs: a directory of many files is one
+    // `stat` per directory, not per file.
+    let mut dirs: HashMap<PathBuf, u32> = HashMap::new();
     for path in inputs {
         if path.as_os_str() == "-" {
             shared = 0;
@@ -1210,7 +1215,7 @@ pub fn mode_of_inputs<'a>(inputs: impl IntoIterator<Item = &'a Path>) -> u32 {
         #[cfg(unix)]
         if let Ok(m) = std::fs::metadata(path) {
             use std::os::unix::fs::PermissionsExt;
-            shared &= m.permissions().mode();
+            shared &= m.permissions().mode() & reachable_by(path, &mut dirs);
             any = true;
         }
     }
@@ -1219,6 +1224,27 @@ pub fn mode_of_inputs<'a>(inputs: impl IntoIterator<Item = &'a Path>) -> u32 {
     } else {
         OWNER_MODE
     }
+}
+
+/// The group and other bits ([`SHARED_MODE`]) of those who can reach `path`: who may search
+/// (`x`) every directory above its real path. A path that cannot be resolved is judged by
+/// its own bits alone.
+#[cfg(unix)]
+fn reachable_by(path: &Path, dirs: &mut HashMap<PathBuf, u32>) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(real) = std::fs::canonicalize(path) else { return SHARED_MODE };
+    let mut bits = SHARED_MODE;
+    for dir in real.ancestors().skip(1) {
+        let b = *dirs.entry(dir.to_path_buf()).or_insert_with(|| match std::fs::metadata(dir) {
+            Ok(m) => {
+                let x = m.permissions().mode();
+                (if x & 0o010 != 0 { 0o060 } else { 0 }) | (if x & 0o001 != 0 { 0o006 } else { 0 })
+            }
+            Err(_) => SHARED_MODE,
+        });
+        bits &= b;
+    }
+    bits
 }
 
 /// `mode` restricted by the file that `dest` replaces, when that is a regular file: an

@@ -288,12 +288,12 @@ impl Read for ReadAt {
         Ok(n)
     }
 
-    #[cfg(windows)]
+    #[cfg(not(unix))]
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        // `seek_read` moves the shared offset: put it back for the writer.
-        use std::os::windows::fs::FileExt;
+        // No positional read that leaves the shared offset alone: put it back for the writer.
         let back = self.file.stream_position()?;
-        let n = self.file.seek_read(buf, self.pos);
+        self.file.seek(SeekFrom::Start(self.pos))?;
+        let n = self.file.read(buf);
         self.file.seek(SeekFrom::Start(back))?;
         let n = n?;
         self.pos += n as u64;
