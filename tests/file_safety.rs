@@ -190,6 +190,12 @@ fn a_corpus_in_a_directory_others_cannot_enter_gives_an_index_they_cannot_read()
             std::fs::remove_file(dir.path("out.json")).unwrap();
         }
     }
+    // A link in an open directory to a dump in a closed one: the dump's directory counts.
+    corpus(&dir, "closed/dump.txt", 0o644);
+    chmod(&dir.path("closed"), 0o700);
+    symlink(dir.path("closed/dump.txt"), dir.path("link.txt")).unwrap();
+    dir.cmd(&["build", "-q", "-o", "out.ldx", "link.txt"]).expect(0);
+    assert_eq!(mode(&dir.path("out.ldx")), masked(0o600));
     // The test directory itself made private: everything in it is too.
     let private = Dir::new();
     corpus(&private, "c.txt", 0o644);

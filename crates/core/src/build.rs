@@ -1228,22 +1228,29 @@ pub fn mode_of_inputs<'a>(inputs: impl IntoIterator<Item = &'a Path>) -> u32 {
 
 /// The group and other bits ([`SHARED_MODE`]) of those who can reach `path`: who may search
 /// (`x`) every directory above its real path. A path that cannot be resolved is judged by
-/// its own bits alone.
+/// its own bits alone. `dirs` caches the answer per directory as given, so that the many
+/// files of one directory cost one resolution.
 #[cfg(unix)]
 fn reachable_by(path: &Path, dirs: &mut HashMap<PathBuf, u32>) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    let Ok(real) = std::fs::canonicalize(path) else { return SHARED_MODE };
-    let mut bits = SHARED_MODE;
-    for dir in real.ancestors().skip(1) {
-        let b = *dirs.entry(dir.to_path_buf()).or_insert_with(|| match std::fs::metadata(dir) {
-            Ok(m) => {
-                let x = m.permissions().mode();
-                (if x & 0o010 != 0 { 0o060 } else { 0 }) | (if x & 0o001 != 0 { 0o006 } else { 0 })
-            }
-            Err(_) => SHARED_MODE,
-        });
-        bits &= b;
+    let search_bits = |dir: &Path| match std::fs::metadata(dir) {
+        Ok(m) => {
+            let x = m.permissions().mode();
+            (if x & 0o010 != 0 { 0o060 } else { 0 }) | (if x & 0o001 != 0 { 0o006 } else { 0 })
+        }
+        Err(_) => SHARED_MODE,
+    };
+    let above = |real: &Path| real.ancestors().skip(1).fold(SHARED_MODE, |bits, d| bits & search_bits(d));
+    // A link leads elsewhere: the directories above its target count.
+    if std::fs::symlink_metadata(path).map_or(true, |m| m.file_type().is_symlink()) {
+        return std::fs::canonicalize(path).map_or(SHARED_MODE, |real| above(&real));
     }
+    let parent = dir_of(path);
+    if let Some(&bits) = dirs.get(&parent) {
+        return bits;
+    }
+    let bits = std::fs::canonicalize(&parent).map_or(SHARED_MODE, |real| search_bits(&real) & above(&real));
+    dirs.insert(parent, bits);
     bits
 }
 
