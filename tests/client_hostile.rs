@@ -64,6 +64,16 @@ type Log = Arc<Mutex<Vec<String>>>;
 /// malformed prefix, no breach catalogue) and hands every other request to `hostile`, each
 /// connection on its own thread. Returns its URL and the log of request heads.
 fn hostile_api(kind: Ranges, hostile: impl Fn(&mut TcpStream, &str) + Send + Sync + 'static) -> (String, Log) {
+    hostile_api_with_catalogue(kind, None, hostile)
+}
+
+/// [`hostile_api`] answering `GET /api/v3/breaches` with `catalogue` (404 when `None`).
+fn hostile_api_with_catalogue(
+    kind: Ranges,
+    catalogue: Option<Vec<u8>>,
+    hostile: impl Fn(&mut TcpStream, &str) + Send + Sync + 'static,
+) -> (String, Log) {
+    let catalogue = Arc::new(catalogue);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let log: Log = Arc::default();
@@ -72,7 +82,7 @@ fn hostile_api(kind: Ranges, hostile: impl Fn(&mut TcpStream, &str) + Send + Syn
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { break };
-            let (seen, hostile) = (seen.clone(), hostile.clone());
+            let (seen, hostile, catalogue) = (seen.clone(), hostile.clone(), catalogue.clone());
             std::thread::spawn(move || {
                 let head = read_head(&mut conn);
                 seen.lock().unwrap().push(head.clone());
@@ -87,6 +97,8 @@ fn hostile_api(kind: Ranges, hostile: impl Fn(&mut TcpStream, &str) + Send + Syn
                     respond(&mut conn, "400 Bad Request", "text/plain", BAD_PREFIX.as_bytes());
                 } else if path.starts_with("/range/") {
                     hostile(&mut conn, &head);
+                } else if let (true, Some(c)) = (path == "/api/v3/breaches", catalogue.as_ref()) {
+                    respond(&mut conn, "200 OK", "application/json", c);
                 } else {
                     respond(&mut conn, "404 Not Found", "text/plain", b"");
                 }
@@ -454,7 +466,15 @@ fn breach_names_from_a_range_api_cannot_forge_rows_links_or_formulas() {
         {"hashSuffix": suffix, "websites": names, "count": 4},
     ]))
     .unwrap();
-    let (url, _) = hostile_api(Ranges::Email, move |c, _| respond(c, "200 OK", "application/json", &body));
+    // The breach catalogue's dates are shown beside the names: hostile too.
+    let catalogue = serde_json::to_vec(&serde_json::json!([
+        {"Name": FORMULA, "BreachDate": "2020-01-01\u{1b}[2J\u{7}"},
+        {"Name": FORGED_LINK, "BreachDate": "\u{202e}1202"},
+    ]))
+    .unwrap();
+    let (url, _) = hostile_api_with_catalogue(Ranges::Email, Some(catalogue), move |c, _| {
+        respond(c, "200 OK", "application/json", &body)
+    });
 
     // Table: one header and one row; every control visible as an escape.
     let r = dir.cmd(&["check", "--api", &url, email]).expect(1);
@@ -465,6 +485,8 @@ fn breach_names_from_a_range_api_cannot_forge_rows_links_or_formulas() {
         r"a\x0anobody@agency.example              clean\x0d",
         r"\u{202e}txt.exe\u{9b}2J\x1b[2J",
         FORMULA,
+        r"(2020-01-01\x1b[2J\x07)",
+        r"(\u{202e}1202)",
     ] {
         assert!(r.stdout.contains(shown), "{shown:?} not in {:?}", r.stdout);
     }

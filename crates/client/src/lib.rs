@@ -781,3 +781,38 @@ fn retry_after(v: &str) -> Option<Duration> {
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(200u64.saturating_mul(1 << attempt.min(8)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_are_never_rounded_down() {
+        assert_eq!(retry_after("1"), Some(Duration::from_secs(1)));
+        assert_eq!(retry_after(" 120 "), Some(Duration::from_secs(120)));
+        // Not the RFC's form, but seen: a fraction waits the whole next second.
+        assert_eq!(retry_after("1.2"), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after("0.001"), Some(Duration::from_secs(1)));
+        assert_eq!(retry_after("soon"), None);
+        assert_eq!(retry_after("-3"), None);
+        assert_eq!(retry_after("NaN"), None);
+    }
+
+    #[test]
+    fn retry_after_http_dates_wait_until_the_date() {
+        // "Wed, 21 Oct 2015 07:28:00 GMT" is long past: no wait.
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        let ahead = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(90));
+        let wait = retry_after(&ahead).unwrap();
+        // Whole seconds in the date: between 89 and 90 s from now.
+        assert!(wait > Duration::from_secs(88) && wait <= Duration::from_secs(90), "{wait:?}");
+    }
+
+    #[test]
+    fn redirect_targets_are_named_by_origin_only() {
+        let u = reqwest::Url::parse("http://127.0.0.1:9/range/FAF8E9?x=1").unwrap();
+        assert_eq!(origin(&u), "http://127.0.0.1:9");
+        let u = reqwest::Url::parse("https://api.example/range/search/FAF8E9").unwrap();
+        assert_eq!(origin(&u), "https://api.example:443");
+    }
+}
