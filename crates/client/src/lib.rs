@@ -41,8 +41,9 @@ const PROBE_EMAIL: &str = "ZZZZZZ";
 /// What every "not a range API" message ends with.
 const HINT: &str = "check the --api URL and --kind";
 
-/// Most bytes read from one response body, counted after decompression (and a declared
-/// `Content-Length` above it is refused before reading). A range answer is small: Pwned Passwords
+/// Most bytes read from one response body, counted on the wire and again after
+/// decompression (and a declared `Content-Length` above it is refused before reading). A
+/// range answer is small: Pwned Passwords
 /// answers about 1,000 lines of 40 bytes, 800-1,000 more with padding, and an email bucket of a
 /// billion-address index holds about 60 entries; 8 MiB is a hundred times that. A hostile or
 /// broken server sending more (a 2 GiB body, a gzip bomb) ends the run instead of filling memory.
@@ -88,9 +89,9 @@ pub enum Error {
         /// HTTP status.
         status: u16,
     },
-    /// A response body was larger than [`MAX_BODY_BYTES`] (declared or read, after
-    /// decompression): not a range answer.
-    #[error("the range API at {base} sent more than {limit} bytes on {route} (a range answer is a few hundred KiB at most); the answer was refused: check the --api URL")]
+    /// A response body was larger than [`MAX_BODY_BYTES`] (declared, read, or decompressed):
+    /// not a range answer.
+    #[error("the range API at {base} sent more than {limit} bytes on {route}{} (a range answer is a few hundred KiB at most); the answer was refused: check the --api URL", if *.decompressed { " once decompressed" } else { "" })]
     TooLarge {
         /// Base URL.
         base: String,
@@ -98,6 +99,18 @@ pub enum Error {
         route: &'static str,
         /// The limit, in bytes.
         limit: usize,
+        /// The limit was passed in decompressing (a compression bomb).
+        decompressed: bool,
+    },
+    /// The body was compressed in a way that was not asked for, or does not decompress.
+    #[error("the range API at {base} answered {route} with a body {reason}; check the --api URL")]
+    Encoding {
+        /// Base URL.
+        base: String,
+        /// Route template.
+        route: &'static str,
+        /// What is wrong with it (the `Content-Encoding` named, or the decoder's error).
+        reason: String,
     },
     /// The server answered with a redirect. None is followed: the request, with its prefix,
     /// would go to whatever the server names.
@@ -263,7 +276,14 @@ impl RangeClient {
         // redirect (leakdex serve, nginx over an export and Pwned Passwords answer directly),
         // and a redirect elsewhere would carry the prefix to a server the user never named. The
         // error names where it pointed, so a moved API is one --api change away.
+        //
+        // Bodies are decompressed here, not by reqwest, so that both the bytes on the wire and
+        // the bytes they decompress to are counted against MAX_BODY_BYTES.
         let http = reqwest::Client::builder()
+            .no_gzip()
+            .no_brotli()
+            .no_deflate()
+            .no_zstd()
             .redirect(reqwest::redirect::Policy::none())
             .referer(false)
             .user_agent(concat!("leakdex/", env!("CARGO_PKG_VERSION")))
@@ -389,7 +409,7 @@ impl RangeClient {
     }
 
     async fn attempt_unbounded(&self, route: &'static str, url: &str) -> Result<Attempt, Error> {
-        let mut req = self.http.get(url);
+        let mut req = self.http.get(url).header(reqwest::header::ACCEPT_ENCODING, ACCEPT_ENCODING);
         if self.padding {
             req = req.header("Add-Padding", "true");
         }
@@ -414,28 +434,50 @@ impl RangeClient {
                 resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(retry_after);
             return Ok(Attempt::Retry { status: status.as_u16(), retry_after });
         }
-        let too_large = || Error::TooLarge { base: self.shown.clone(), route, limit: MAX_BODY_BYTES };
-        // reqwest drops the header of a body it decompresses: this is the length on the wire.
+        let too_large =
+            |decompressed| Error::TooLarge { base: self.shown.clone(), route, limit: MAX_BODY_BYTES, decompressed };
         if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-            return Err(too_large());
+            return Err(too_large(false));
         }
-        let content_type =
-            resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        // Read as a stream (decompressed chunk by chunk), stopping at the limit: never the
-        // whole body in memory first.
+        let header = |name| resp.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").trim().to_string();
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let encoding = header(reqwest::header::CONTENT_ENCODING).to_ascii_lowercase();
+        let encoding_error = |e: Decompress| match e {
+            Decompress::TooLarge => too_large(true),
+            Decompress::Unasked => Error::Encoding {
+                base: self.shown.clone(),
+                route,
+                reason: format!(
+                    "in Content-Encoding {:?}, which was not asked for",
+                    encoding.escape_debug().to_string()
+                ),
+            },
+            Decompress::Broken(e) => Error::Encoding {
+                base: self.shown.clone(),
+                route,
+                reason: format!("that does not decompress as its Content-Encoding {encoding} says ({e})"),
+            },
+        };
+        // Read as a stream, stopping at the limit: never the whole body in memory first. A
+        // compressed body is also decompressed as it comes, into a counter only, so that a bomb
+        // stops after the few KiB that inflate to the limit, not after 8 MiB of it.
+        let mut meter = Meter::new(&encoding).map_err(encoding_error)?;
         let mut body = Vec::new();
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     if body.len() + chunk.len() > MAX_BODY_BYTES {
-                        return Err(too_large());
+                        return Err(too_large(false));
                     }
+                    meter.feed(&chunk).map_err(encoding_error)?;
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
                 Err(e) => return Ok(Attempt::Transport(e)),
             }
         }
+        // Decompressed for real by a reader, which also refuses a truncated stream.
+        let body = decompress(&encoding, body).map_err(encoding_error)?;
         let body = match String::from_utf8(body) {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
@@ -754,6 +796,85 @@ fn redact(base: &str) -> String {
     }
 }
 
+/// The encodings the client asks for (and decompresses itself, within [`MAX_BODY_BYTES`]).
+const ACCEPT_ENCODING: &str = "gzip, br";
+
+/// Why a body could not be decompressed.
+enum Decompress {
+    /// It decompresses to more than [`MAX_BODY_BYTES`].
+    TooLarge,
+    /// A `Content-Encoding` other than those of [`ACCEPT_ENCODING`].
+    Unasked,
+    /// The decoder failed.
+    Broken(std::io::Error),
+}
+
+/// Bytes a decoder writes, counted and dropped; an error past [`MAX_BODY_BYTES`].
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0 += b.len();
+        if self.0 > MAX_BODY_BYTES {
+            return Err(std::io::Error::other("past the limit"));
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Decompresses a body as it arrives, only to count what it inflates to.
+enum Meter {
+    Plain,
+    Gzip(Box<flate2::write::MultiGzDecoder<Counter>>),
+    Brotli(Box<brotli_decompressor::DecompressorWriter<Counter>>),
+}
+
+impl Meter {
+    fn new(encoding: &str) -> Result<Meter, Decompress> {
+        Ok(match encoding {
+            "" | "identity" => Meter::Plain,
+            "gzip" | "x-gzip" => Meter::Gzip(Box::new(flate2::write::MultiGzDecoder::new(Counter(0)))),
+            "br" => Meter::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(Counter(0), 64 << 10))),
+            _ => return Err(Decompress::Unasked),
+        })
+    }
+
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), Decompress> {
+        use std::io::Write;
+        let (result, counted) = match self {
+            Meter::Plain => return Ok(()),
+            Meter::Gzip(d) => (d.write_all(chunk), d.get_ref().0),
+            Meter::Brotli(d) => (d.write_all(chunk), d.get_ref().0),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(_) if counted > MAX_BODY_BYTES => Err(Decompress::TooLarge),
+            Err(e) => Err(Decompress::Broken(e)),
+        }
+    }
+}
+
+/// `body` decompressed as `encoding` (lowercase) says, stopping one byte past
+/// [`MAX_BODY_BYTES`]: a 10 MB gzip bomb costs 8 MiB, not 10 GB.
+fn decompress(encoding: &str, body: Vec<u8>) -> Result<Vec<u8>, Decompress> {
+    use std::io::Read;
+    let reader: Box<dyn Read + '_> = match encoding {
+        "" | "identity" => return Ok(body),
+        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
+        "br" => Box::new(brotli_decompressor::Decompressor::new(&body[..], 64 << 10)),
+        _ => return Err(Decompress::Unasked),
+    };
+    let mut out = Vec::new();
+    reader.take(MAX_BODY_BYTES as u64 + 1).read_to_end(&mut out).map_err(Decompress::Broken)?;
+    if out.len() > MAX_BODY_BYTES {
+        return Err(Decompress::TooLarge);
+    }
+    Ok(out)
+}
+
 /// `scheme://host:port` of `u`: how a redirect's target is named in errors.
 fn origin(u: &reqwest::Url) -> String {
     let host = u.host_str().unwrap_or("");
@@ -814,5 +935,74 @@ mod tests {
         assert_eq!(origin(&u), "http://127.0.0.1:9");
         let u = reqwest::Url::parse("https://api.example/range/search/FAF8E9").unwrap();
         assert_eq!(origin(&u), "https://api.example:443");
+    }
+}
+
+#[cfg(test)]
+mod decompression {
+    use std::io::Write;
+
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn brotli(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+        w.write_all(data).unwrap();
+        drop(w);
+        out
+    }
+
+    /// Feeds `body` to a meter in 1 KiB pieces, as chunks arrive.
+    fn metered(encoding: &str, body: &[u8]) -> Result<(), Decompress> {
+        let mut m = Meter::new(encoding)?;
+        body.chunks(1024).try_for_each(|c| m.feed(c))
+    }
+
+    #[test]
+    fn gzip_and_brotli_bodies_decompress_whole() {
+        let text = b"1E4C9B93F3F0682250B6CF8331B7EE68FD8:5\r\n".repeat(1000);
+        for (enc, body) in [("gzip", gzip(&text)), ("br", brotli(&text)), ("", text.clone())] {
+            assert!(metered(enc, &body).is_ok(), "{enc}");
+            assert_eq!(decompress(enc, body).ok().unwrap(), text, "{enc}");
+        }
+        // Two gzip members are one body (as `cat a.gz b.gz`).
+        let two = [gzip(b"a\n"), gzip(b"b\n")].concat();
+        assert_eq!(decompress("gzip", two).ok().unwrap(), b"a\nb\n");
+    }
+
+    #[test]
+    fn a_compression_bomb_stops_at_the_limit() {
+        // The meter, fed as chunks arrive, may hold back a decoder's last buffer: it stops a
+        // bomb early; the final decompression holds the exact limit.
+        let zeros = vec![0u8; 2 * MAX_BODY_BYTES];
+        for (enc, bomb) in [("gzip", gzip(&zeros)), ("br", brotli(&zeros))] {
+            assert!(bomb.len() < 64 << 10, "{enc}: {} bytes", bomb.len());
+            assert!(matches!(metered(enc, &bomb), Err(Decompress::TooLarge)), "{enc}");
+        }
+        let zeros = vec![0u8; MAX_BODY_BYTES + 1];
+        for (enc, bomb) in [("gzip", gzip(&zeros)), ("br", brotli(&zeros))] {
+            assert!(matches!(decompress(enc, bomb), Err(Decompress::TooLarge)), "{enc}");
+        }
+        // Exactly at the limit is allowed.
+        let full = vec![0u8; MAX_BODY_BYTES];
+        assert_eq!(decompress("gzip", gzip(&full)).ok().unwrap().len(), MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn truncated_or_unasked_compression_is_an_error_not_a_shorter_range() {
+        let text = b"1E4C9B93F3F0682250B6CF8331B7EE68FD8:5\r\n".repeat(1000);
+        for (enc, body) in [("gzip", gzip(&text)), ("br", brotli(&text))] {
+            let cut = body[..body.len() / 2].to_vec();
+            assert!(matches!(decompress(enc, cut), Err(Decompress::Broken(_))), "{enc}");
+        }
+        assert!(matches!(decompress("gzip", b"not gzip".to_vec()), Err(Decompress::Broken(_))));
+        assert!(matches!(decompress("deflate", text.clone()), Err(Decompress::Unasked)));
+        assert!(matches!(Meter::new("zstd"), Err(Decompress::Unasked)));
     }
 }
