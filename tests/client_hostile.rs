@@ -505,9 +505,11 @@ fn breach_names_from_a_range_api_cannot_forge_rows_links_or_formulas() {
     let want = format!("'{}", names.join(";"));
     assert_eq!(&rows[0][5], want.as_str());
 
-    // JSON: serde escapes the controls; the names read back unchanged.
+    // JSON: every control, C1 and override escaped (\u001b, \u009b, \u202e); the names read
+    // back unchanged.
     let r = dir.cmd(&["bulk", "--api", &url, "--format", "json", staff.to_str().unwrap()]).expect(1);
-    assert!(!r.stdout.contains('\u{1b}') && !r.stdout.contains('\r'), "{:?}", r.stdout);
+    assert_no_raw_controls(&r.stdout);
+    assert!(r.stdout.contains(r"\u202e") && r.stdout.contains(r"\u009b"), "{:?}", r.stdout);
     assert_eq!(json_lines(&r.stdout)[0]["sources"], serde_json::json!(names));
 }
 
@@ -556,7 +558,11 @@ fn breach_names_and_titles_from_an_index_cannot_forge_rows_links_or_formulas() {
     assert_no_raw_controls(&r.stdout);
     assert!(r.stdout.contains(r"\x1b]8;;http://evil.example\x07click\x1b]8;;\x07"), "{:?}", r.stdout);
     let r = dir.cmd(&["info", "-i", "i.ldx", "--json"]).expect(0);
-    assert!(!r.stdout.contains('\u{1b}'), "{:?}", r.stdout);
+    assert_no_raw_controls(&r.stdout);
+    let info: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let titles: Vec<&str> =
+        info["meta"]["sources"].as_array().unwrap().iter().filter_map(|s| s["title"].as_str()).collect();
+    assert_eq!(titles, [FORGED_LINK]);
 }
 
 #[test]

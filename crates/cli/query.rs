@@ -290,7 +290,7 @@ impl Row {
             sources: answered.then_some(names),
             count: answered.then(|| self.count()),
         };
-        serde_json::to_string(&row).expect("rows serialize")
+        json_safe(serde_json::to_string(&row).expect("rows serialize"))
     }
 
     fn status_word(&self) -> &'static str {
@@ -404,6 +404,34 @@ fn table_row(out: &mut impl Write, r: &Row, line: Option<u64>) -> io::Result<()>
     )
 }
 
+/// Characters never printed raw: control characters, line and paragraph separators,
+/// bidirectional formatting characters.
+fn unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// JSON text with the characters serde_json leaves raw (DEL, C1 controls, separators and
+/// bidirectional overrides; it escapes C0 itself) written as `\uXXXX` escapes: the same JSON
+/// value, safe to view on a terminal (`jq` and every JSON parser read it back unchanged).
+fn json_safe(json: String) -> String {
+    // A raw newline is the layout of pretty-printed JSON (serde escapes those in strings).
+    let escaped = |c: char| c != '\n' && unsafe_char(c);
+    if !json.chars().any(escaped) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if escaped(c) {
+            // Every such character is in the Basic Multilingual Plane: one \u escape.
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `s` safe to print on a terminal: control characters (C0 with tab, newline, CR and ESC,
 /// DEL, C1), line and paragraph separators and bidirectional formatting characters (which
 /// reorder what follows: U+202E shows `exe.txt` as `txt.exe`) are written as visible escapes,
@@ -411,10 +439,6 @@ fn table_row(out: &mut impl Write, r: &Row, line: Option<u64>) -> io::Result<()>
 /// By hand: `char::escape_debug` also escapes quotes, backslashes and combining marks (it
 /// would garble `münchen` in decomposed form), and no small crate draws this line.
 fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    fn unsafe_char(c: char) -> bool {
-        c.is_control()
-            || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    }
     if !s.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(s);
     }
@@ -743,7 +767,7 @@ pub fn info(a: InfoArgs) -> Result<Outcome> {
         writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&json!({ "stats": stats, "meta": meta, "buckets": buckets }))?
+            json_safe(serde_json::to_string_pretty(&json!({ "stats": stats, "meta": meta, "buckets": buckets }))?)
         )?;
         return Ok(Outcome::Clean);
     }

@@ -235,8 +235,16 @@ pub struct RangeClient {
     request_timeout: Duration,
     /// When the run must be over, and its length (for messages).
     deadline: (Instant, Duration),
-    /// Time spent waiting on `Retry-After` so far, shared by the requests in flight.
-    retry_waited: Arc<Mutex<Duration>>,
+    /// Waiting on `Retry-After` so far, shared by the requests in flight.
+    retry_waited: Arc<Mutex<Waits>>,
+}
+
+/// Time spent waiting on `Retry-After`: the wall time during which at least one request
+/// waited (8 requests waiting the same second count one second), and when the latest wait ends.
+#[derive(Debug, Default)]
+struct Waits {
+    total: Duration,
+    until: Option<Instant>,
 }
 
 /// How one attempt at a request ended.
@@ -488,19 +496,24 @@ impl RangeClient {
     /// Takes `asked` from the Retry-After budget, or says why the run cannot wait that long.
     /// The wait is never shorter than asked.
     fn reserve_wait(&self, route: &'static str, status: u16, asked: Duration) -> Result<Duration, Error> {
-        let mut waited = self.retry_waited.lock().unwrap_or_else(|e| e.into_inner());
-        let budget = MAX_RETRY_WAIT.saturating_sub(*waited);
-        let left = budget.min(self.deadline.0.saturating_duration_since(Instant::now()));
-        if asked > left {
+        let now = Instant::now();
+        let mut waits = self.retry_waited.lock().unwrap_or_else(|e| e.into_inner());
+        // The part of this wait that no other request's wait already covers.
+        let from = waits.until.map_or(now, |u| u.max(now));
+        let extra = (now + asked).saturating_duration_since(from);
+        let budget = MAX_RETRY_WAIT.saturating_sub(waits.total);
+        let before_deadline = self.deadline.0.saturating_duration_since(now);
+        if asked > before_deadline || extra > budget {
             return Err(Error::RetryAfter {
                 base: self.shown.clone(),
                 route,
                 status,
                 asked: asked.as_secs_f64().ceil() as u64,
-                left: left.as_secs(),
+                left: budget.min(before_deadline).as_secs(),
             });
         }
-        *waited += asked;
+        waits.total += extra;
+        waits.until = Some(from.max(now + asked));
         Ok(asked)
     }
 
@@ -927,6 +940,24 @@ mod tests {
         let wait = retry_after(&ahead).unwrap();
         // Whole seconds in the date: between 89 and 90 s from now.
         assert!(wait > Duration::from_secs(88) && wait <= Duration::from_secs(90), "{wait:?}");
+    }
+
+    #[test]
+    fn concurrent_retry_after_waits_count_once_against_the_budget() {
+        let c = RangeClient::new("http://127.0.0.1:9").unwrap().run_deadline(Duration::from_secs(1000));
+        // Eight requests in flight, each told to wait 100 s: 100 s of wall time, not 800.
+        for _ in 0..8 {
+            assert_eq!(c.reserve_wait("/r", 429, Duration::from_secs(100)).ok(), Some(Duration::from_secs(100)));
+        }
+        assert!(c.retry_waited.lock().unwrap().total < Duration::from_secs(101));
+        // 20 s of the budget are left: a wait ending 30 s after the others is refused.
+        assert!(matches!(
+            c.reserve_wait("/r", 429, Duration::from_secs(130)),
+            Err(Error::RetryAfter { asked: 130, left: 19..=20, .. })
+        ));
+        // Past the run's deadline too.
+        let c = RangeClient::new("http://127.0.0.1:9").unwrap().run_deadline(Duration::from_secs(5));
+        assert!(matches!(c.reserve_wait("/r", 503, Duration::from_secs(6)), Err(Error::RetryAfter { asked: 6, .. })));
     }
 
     #[test]
