@@ -455,10 +455,8 @@ impl RangeClient {
             Decompress::Unasked => Error::Encoding {
                 base: self.shown.clone(),
                 route,
-                reason: format!(
-                    "in Content-Encoding {:?}, which was not asked for",
-                    encoding.escape_debug().to_string()
-                ),
+                // `to_str` above admits visible ASCII only; Debug quotes it.
+                reason: format!("in Content-Encoding {encoding:?}, which was not asked for"),
             },
             Decompress::Broken(e) => Error::Encoding {
                 base: self.shown.clone(),
