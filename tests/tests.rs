@@ -1,6 +1,7 @@
 //! End-to-end tests through the real `leakdex` binary, real files and real memory maps.
 
 mod build_guards;
+mod client_hostile;
 mod dumps;
 mod faults;
 mod file_safety;

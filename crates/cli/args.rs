@@ -56,6 +56,14 @@ pub struct Target {
     /// a manifest a wrong URL cannot be told from a range API whose ranges are all empty.
     #[arg(long, requires = "api")]
     pub api_unverified: bool,
+    /// With --api: the longest one request may take, connecting to last byte, in seconds (a
+    /// server that stalls or trickles ends the run, exit 2).
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = in_range(1u64, 3600))]
+    pub api_timeout: u64,
+    /// With --api: the longest the whole run may take, every request, retry and Retry-After
+    /// wait, in seconds (exit 2 past it; no row is reported for a range never fetched).
+    #[arg(long, default_value_t = 600, value_name = "SECS", value_parser = in_range(1u64, 86_400))]
+    pub api_deadline: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

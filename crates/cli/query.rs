@@ -19,7 +19,7 @@ enum Store {
     Index(Box<Index<Mmap>>),
     Filter(Filter<Mmap>),
     Api {
-        client: leakdex_client::RangeClient,
+        client: Box<leakdex_client::RangeClient>,
         kind: Kind,
         rt: tokio::runtime::Runtime,
         /// Breach dates by source name from the server's catalogue (email APIs); `None` when
@@ -41,7 +41,9 @@ impl Store {
             };
             let client = leakdex_client::RangeClient::new(url)?
                 .pad_requests_to(target.pad_requests)
-                .unverified(target.api_unverified);
+                .unverified(target.api_unverified)
+                .request_timeout(std::time::Duration::from_secs(target.api_timeout))
+                .run_deadline(std::time::Duration::from_secs(target.api_deadline));
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             // A wrong URL is an error before any row is answered, never a column of "clean".
             rt.block_on(client.validate(kind))?;
@@ -49,7 +51,7 @@ impl Store {
                 Kind::Email => rt.block_on(client.breach_dates())?,
                 Kind::Password | Kind::Ntlm => None,
             };
-            return Ok(Store::Api { client, kind, rt, dates });
+            return Ok(Store::Api { client: Box::new(client), kind, rt, dates });
         }
         let path = target.index.as_deref().context("give an index with -i INDEX or a range API with --api URL")?;
         // The index is opened first, straight from its map: sniffing the magic with read()
@@ -288,7 +290,7 @@ impl Row {
             sources: answered.then_some(names),
             count: answered.then(|| self.count()),
         };
-        serde_json::to_string(&row).expect("rows serialize")
+        json_safe(serde_json::to_string(&row).expect("rows serialize"))
     }
 
     fn status_word(&self) -> &'static str {
@@ -368,7 +370,8 @@ impl Tally {
         let pct = if self.checked == 0 { 0.0 } else { 100.0 * self.exposed as f64 / self.checked as f64 };
         let mut s = format!("checked {}, exposed {} ({pct:.1}%), invalid {}", self.checked, self.exposed, self.invalid);
         if !self.by_source.is_empty() {
-            let parts: Vec<String> = self.by_source.iter().map(|(name, n)| format!("{name} {n}")).collect();
+            let parts: Vec<String> =
+                self.by_source.iter().map(|(name, n)| format!("{} {n}", printable(name))).collect();
             s.push_str(&format!("; by source: {}", parts.join(", ")));
         }
         s
@@ -390,7 +393,76 @@ fn table_header(out: &mut impl Write, kind: Kind, with_line: bool) -> io::Result
 fn table_row(out: &mut impl Write, r: &Row, line: Option<u64>) -> io::Result<()> {
     let line = line.map(|l| format!("{l:>6}  ")).unwrap_or_default();
     let count = if matches!(r.status, Status::Exposed { .. }) { r.count().to_string() } else { String::new() };
-    writeln!(out, "{line}{:<TABLE_WIDTH$}  {:<8}  {count:>8}  {}", r.shown(), r.status_word(), r.detail())
+    // Breach names and dates come from an index's manifest or from a range API, the identifier
+    // from the staff list: none may move the cursor, forge a row or a link.
+    writeln!(
+        out,
+        "{line}{:<TABLE_WIDTH$}  {:<8}  {count:>8}  {}",
+        printable(r.shown()),
+        r.status_word(),
+        printable(&r.detail())
+    )
+}
+
+/// Characters never printed raw: control characters, line and paragraph separators,
+/// bidirectional formatting characters.
+fn unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// JSON text with the characters serde_json leaves raw (DEL, C1 controls, separators and
+/// bidirectional overrides; it escapes C0 itself) written as `\uXXXX` escapes: the same JSON
+/// value, safe to view on a terminal (`jq` and every JSON parser read it back unchanged).
+fn json_safe(json: String) -> String {
+    // A raw newline is the layout of pretty-printed JSON (serde escapes those in strings).
+    let escaped = |c: char| c != '\n' && unsafe_char(c);
+    if !json.chars().any(escaped) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if escaped(c) {
+            // Every such character is in the Basic Multilingual Plane: one \u escape.
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `s` safe to print on a terminal: control characters (C0 with tab, newline, CR and ESC,
+/// DEL, C1), line and paragraph separators and bidirectional formatting characters (which
+/// reorder what follows: U+202E shows `exe.txt` as `txt.exe`) are written as visible escapes,
+/// `\x1b` or `\u{202e}`; everything else, every script and emoji, is left as it is.
+/// By hand: `char::escape_debug` also escapes quotes, backslashes and combining marks (it
+/// would garble `münchen` in decomposed form), and no small crate draws this line.
+fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            c if !unsafe_char(c) => out.push(c),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A CSV cell of text from data (an address, breach names, an error naming the input),
+/// neutralized as OWASP recommends for CSV injection: a cell starting with `=`, `+`, `-`, `@`,
+/// tab or CR, which a spreadsheet would run as a formula (`=HYPERLINK(...)`), gets a leading
+/// `'`. Numbers and booleans leakdex writes itself are not passed through this.
+fn csv_text(s: String) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s
+    }
 }
 
 pub fn check(a: CheckArgs) -> Result<Outcome> {
@@ -524,18 +596,20 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
             BulkFormat::Csv => {
                 let mut rec: Vec<String> = match extra {
                     Some(fields) => fields.to_vec(),
-                    None if kind == Kind::Email => vec![row.input.clone().unwrap_or_default()],
+                    None if kind == Kind::Email => vec![csv_text(row.input.clone().unwrap_or_default())],
                     None => Vec::new(),
                 };
+                // The staff list's own columns are written back as they were read; every text
+                // cell leakdex adds from data is neutralized against formulas (`csv_text`).
                 rec.push(if kind == Kind::Email {
-                    row.email.clone().unwrap_or_default()
+                    csv_text(row.email.clone().unwrap_or_default())
                 } else {
                     row.sha1.clone().unwrap_or_default()
                 });
                 rec.push(row.exposed().to_string());
                 rec.push(row.count().to_string());
-                rec.push(row.source_names().join(";"));
-                rec.push(if let Status::Invalid(e) = &row.status { e.clone() } else { String::new() });
+                rec.push(csv_text(row.source_names().join(";")));
+                rec.push(csv_text(if let Status::Invalid(e) = &row.status { e.clone() } else { String::new() }));
                 // Into a small buffer, not straight to `out`: the CSV writer's flush would also
                 // flush stdout, a system call per row.
                 let mut buf = Vec::with_capacity(256);
@@ -693,7 +767,7 @@ pub fn info(a: InfoArgs) -> Result<Outcome> {
         writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&json!({ "stats": stats, "meta": meta, "buckets": buckets }))?
+            json_safe(serde_json::to_string_pretty(&json!({ "stats": stats, "meta": meta, "buckets": buckets }))?)
         )?;
         return Ok(Outcome::Clean);
     }
@@ -730,17 +804,18 @@ pub fn info(a: InfoArgs) -> Result<Outcome> {
         )?;
     }
     writeln!(out, "sources:       {}", meta.sources.len())?;
-    let w = meta.sources.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
+    // Names, dates and titles come from file names and the sources manifest: escaped.
+    let w = meta.sources.iter().map(|s| printable(&s.name).chars().count()).max().unwrap_or(4).max(4);
     writeln!(out, "  {:<w$}  {:<10}  {:>10}  {:>10}  TITLE", "NAME", "DATE", "RECORDS", "UNIQUE")?;
     for s in &meta.sources {
         writeln!(
             out,
             "  {:<w$}  {:<10}  {:>10}  {:>10}  {}",
-            s.name,
-            s.breach_date.as_deref().unwrap_or("-"),
+            printable(&s.name),
+            printable(s.breach_date.as_deref().unwrap_or("-")),
             s.records,
             s.unique,
-            s.title.as_deref().unwrap_or("")
+            printable(s.title.as_deref().unwrap_or(""))
         )?;
     }
     let _ = human;

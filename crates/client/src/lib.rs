@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::stream::{self, StreamExt};
 use leakdex_core::{hex, Key, Kind};
@@ -40,6 +40,21 @@ const PROBE_PASSWORD: &str = "ZZZZZ";
 const PROBE_EMAIL: &str = "ZZZZZZ";
 /// What every "not a range API" message ends with.
 const HINT: &str = "check the --api URL and --kind";
+
+/// Most bytes read from one response body, counted on the wire and again after
+/// decompression (and a declared `Content-Length` above it is refused before reading). A
+/// range answer is small: Pwned Passwords
+/// answers about 1,000 lines of 40 bytes, 800-1,000 more with padding, and an email bucket of a
+/// billion-address index holds about 60 entries; 8 MiB is a hundred times that. A hostile or
+/// broken server sending more (a 2 GiB body, a gzip bomb) ends the run instead of filling memory.
+pub const MAX_BODY_BYTES: usize = 8 << 20;
+/// Default limit on one request, from connecting to the last byte of the body (`--api-timeout`).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default limit on a whole run: every request, retry and wait (`--api-deadline`).
+pub const DEFAULT_RUN_DEADLINE: Duration = Duration::from_secs(600);
+/// Most time one client spends waiting on `Retry-After` in all. A server that keeps asking for
+/// more (an endless 429) ends the run instead of stalling it for hours.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(120);
 
 /// What can go wrong. Messages name the server and the route, never a prefix.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +88,75 @@ pub enum Error {
         route: &'static str,
         /// HTTP status.
         status: u16,
+    },
+    /// A response body was larger than [`MAX_BODY_BYTES`] (declared, read, or decompressed):
+    /// not a range answer.
+    #[error("the range API at {base} sent more than {limit} bytes on {route}{} (a range answer is a few hundred KiB at most); the answer was refused: check the --api URL", if *.decompressed { " once decompressed" } else { "" })]
+    TooLarge {
+        /// Base URL.
+        base: String,
+        /// Route template.
+        route: &'static str,
+        /// The limit, in bytes.
+        limit: usize,
+        /// The limit was passed in decompressing (a compression bomb).
+        decompressed: bool,
+    },
+    /// The body was compressed in a way that was not asked for, or does not decompress.
+    #[error("the range API at {base} answered {route} with a body {reason}; check the --api URL")]
+    Encoding {
+        /// Base URL.
+        base: String,
+        /// Route template.
+        route: &'static str,
+        /// What is wrong with it (the `Content-Encoding` named, or the decoder's error).
+        reason: String,
+    },
+    /// The server answered with a redirect. None is followed: the request, with its prefix,
+    /// would go to whatever the server names.
+    #[error("the range API at {base} redirected {route} to {to}; leakdex follows no redirects (the hash prefix would go wherever the server says): if you trust the new address, give it as --api")]
+    Redirected {
+        /// Base URL.
+        base: String,
+        /// Route template.
+        route: &'static str,
+        /// Where it pointed: the scheme, host and port only (the path may hold the prefix).
+        to: String,
+    },
+    /// One request (connecting, headers and the whole body) took longer than the request
+    /// timeout.
+    #[error("the range API at {base} did not answer {route} within {secs} s (--api-timeout); nothing was reported for the rows it holds")]
+    Timeout {
+        /// Base URL.
+        base: String,
+        /// Route template.
+        route: &'static str,
+        /// The timeout, in seconds.
+        secs: u64,
+    },
+    /// The whole run took longer than its deadline.
+    #[error("the run against the range API at {base} did not finish within {secs} s (--api-deadline) at {route}; nothing was reported for the rows not answered")]
+    Deadline {
+        /// Base URL.
+        base: String,
+        /// Route template of the request that was due.
+        route: &'static str,
+        /// The deadline, in seconds from the start of the run.
+        secs: u64,
+    },
+    /// The server asked to wait (`Retry-After`) longer than the time left for waiting.
+    #[error("the range API at {base} answered {status} on {route} asking to wait {asked} s (Retry-After), more than the {left} s left for waiting in this run; try again later")]
+    RetryAfter {
+        /// Base URL.
+        base: String,
+        /// Route template.
+        route: &'static str,
+        /// HTTP status (429 or 5xx).
+        status: u16,
+        /// Seconds asked for, rounded up.
+        asked: u64,
+        /// Seconds left (the run's deadline, or [`MAX_RETRY_WAIT`] in all).
+        left: u64,
     },
     /// The URL is not a range API of the asked kind (a wrong path, a web server answering 404
     /// or an HTML page for everything, a server holding another kind of index), or an answer is
@@ -148,6 +232,29 @@ pub struct RangeClient {
     padding: bool,
     pad_requests_to: usize,
     unverified: bool,
+    request_timeout: Duration,
+    /// When the run must be over, and its length (for messages).
+    deadline: (Instant, Duration),
+    /// Waiting on `Retry-After` so far, shared by the requests in flight.
+    retry_waited: Arc<Mutex<Waits>>,
+}
+
+/// Time spent waiting on `Retry-After`: the wall time during which at least one request
+/// waited (8 requests waiting the same second count one second), and when the latest wait ends.
+#[derive(Debug, Default)]
+struct Waits {
+    total: Duration,
+    until: Option<Instant>,
+}
+
+/// How one attempt at a request ended.
+enum Attempt {
+    /// A final answer (any status but 429 and 5xx), its body read whole.
+    Answer(Answer),
+    /// 429 or 5xx: retry, after `Retry-After` when given.
+    Retry { status: u16, retry_after: Option<Duration> },
+    /// A transport error (connection refused or reset, a broken body): retry.
+    Transport(reqwest::Error),
 }
 
 #[derive(serde::Deserialize)]
@@ -162,15 +269,31 @@ struct EmailEntry {
 
 impl RangeClient {
     /// A client for the API at `base` (e.g. `http://127.0.0.1:8080`), with 8 requests at once,
-    /// 4 retries, a 15 s timeout and padding requested.
+    /// 4 retries, padding requested, a [`DEFAULT_REQUEST_TIMEOUT`] per request and a
+    /// [`DEFAULT_RUN_DEADLINE`] from now for the whole run.
+    ///
+    /// It follows no redirects and sends no `Referer`: only the request for a prefix, to the
+    /// server named, ever leaves the machine.
     pub fn new(base: &str) -> Result<RangeClient, Error> {
         let base = base.trim_end_matches('/').to_string();
         let shown = redact(&base);
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::BadUrl { url: shown });
         }
+        // No redirects at all (not even to the same origin): a range API has no reason to
+        // redirect (leakdex serve, nginx over an export and Pwned Passwords answer directly),
+        // and a redirect elsewhere would carry the prefix to a server the user never named. The
+        // error names where it pointed, so a moved API is one --api change away.
+        //
+        // Bodies are decompressed here, not by reqwest, so that both the bytes on the wire and
+        // the bytes they decompress to are counted against MAX_BODY_BYTES.
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
+            .no_gzip()
+            .no_brotli()
+            .no_deflate()
+            .no_zstd()
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
             .user_agent(concat!("leakdex/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|_| Error::BadUrl { url: shown.clone() })?;
@@ -184,7 +307,25 @@ impl RangeClient {
             padding: true,
             pad_requests_to: 0,
             unverified: false,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            deadline: (Instant::now() + DEFAULT_RUN_DEADLINE, DEFAULT_RUN_DEADLINE),
+            retry_waited: Arc::default(),
         })
+    }
+
+    /// The longest one request may take, from connecting to the body's last byte (at least
+    /// 1 ms). A request that takes longer ends the run with [`Error::Timeout`]; it is not
+    /// retried, so a server trickling bytes costs one timeout, not one per retry.
+    pub fn request_timeout(mut self, d: Duration) -> RangeClient {
+        self.request_timeout = d.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The longest the whole run may take from now: every request, retry and wait. Past it,
+    /// the request due ends with [`Error::Deadline`].
+    pub fn run_deadline(mut self, d: Duration) -> RangeClient {
+        self.deadline = (Instant::now() + d, d);
+        self
     }
 
     /// The base URL as shown in messages: any password in it replaced by `***`.
@@ -223,54 +364,159 @@ impl RangeClient {
         self
     }
 
-    /// GET with retries of 429, 5xx and transport errors; any other answer is returned.
+    /// GET with retries of 429, 5xx and transport errors; any other answer is returned. Each
+    /// attempt is bounded by the request timeout and the run's deadline, each wait by the
+    /// deadline and the Retry-After budget ([`MAX_RETRY_WAIT`]).
     async fn get(&self, route: &'static str, url: String) -> Result<Answer, Error> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut req = self.http.get(&url);
-            if self.padding {
-                req = req.header("Add-Padding", "true");
-            }
-            // reqwest's message names the URL, which holds the prefix: never shown.
-            let failed = |e: reqwest::Error| Error::Transport {
-                base: self.shown.clone(),
-                route,
-                attempts: attempt,
-                source: e.without_url(),
-            };
-            let wait = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let retryable = status.as_u16() == 429 || status.is_server_error();
-                    if !retryable {
-                        let content_type = resp
-                            .headers()
-                            .get(reqwest::header::CONTENT_TYPE)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("")
-                            .to_string();
-                        match resp.text().await {
-                            Ok(body) => return Ok(Answer { status: status.as_u16(), content_type, body }),
-                            Err(e) if attempt > self.retries => return Err(failed(e)),
-                            Err(_) => backoff(attempt),
-                        }
-                    } else if attempt > self.retries {
-                        return Err(Error::Status { base: self.shown.clone(), route, status: status.as_u16() });
-                    } else {
-                        resp.headers()
-                            .get("retry-after")
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.trim().parse::<u64>().ok())
-                            .map(|s| Duration::from_secs(s.min(60)))
-                            .unwrap_or_else(|| backoff(attempt))
-                    }
+            let wait = match self.attempt(route, &url).await? {
+                Attempt::Answer(a) => return Ok(a),
+                Attempt::Transport(e) if attempt > self.retries => {
+                    // reqwest's message names the URL, which holds the prefix: never shown.
+                    return Err(Error::Transport {
+                        base: self.shown.clone(),
+                        route,
+                        attempts: attempt,
+                        source: e.without_url(),
+                    });
                 }
-                Err(e) if attempt > self.retries => return Err(failed(e)),
-                Err(_) => backoff(attempt),
+                Attempt::Transport(_) => backoff(attempt),
+                Attempt::Retry { status, .. } if attempt > self.retries => {
+                    return Err(Error::Status { base: self.shown.clone(), route, status });
+                }
+                Attempt::Retry { status, retry_after: Some(asked) } => self.reserve_wait(route, status, asked)?,
+                Attempt::Retry { retry_after: None, .. } => backoff(attempt),
             };
+            if Instant::now() + wait > self.deadline.0 {
+                return Err(self.deadline_passed(route));
+            }
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// One attempt at a GET, bounded by the request timeout and the run's deadline, its body
+    /// by [`MAX_BODY_BYTES`]. Errors are final (no retry): a redirect, a body too large, a
+    /// timeout, the deadline.
+    async fn attempt(&self, route: &'static str, url: &str) -> Result<Attempt, Error> {
+        let left = self.deadline.0.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(self.deadline_passed(route));
+        }
+        let limit = self.request_timeout.min(left);
+        match tokio::time::timeout(limit, self.attempt_unbounded(route, url)).await {
+            Ok(r) => r,
+            Err(_) if limit < self.request_timeout => Err(self.deadline_passed(route)),
+            Err(_) => Err(Error::Timeout {
+                base: self.shown.clone(),
+                route,
+                secs: self.request_timeout.as_secs_f64().ceil() as u64,
+            }),
+        }
+    }
+
+    async fn attempt_unbounded(&self, route: &'static str, url: &str) -> Result<Attempt, Error> {
+        let mut req = self.http.get(url).header(reqwest::header::ACCEPT_ENCODING, ACCEPT_ENCODING);
+        if self.padding {
+            req = req.header("Add-Padding", "true");
+        }
+        let mut resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return Ok(Attempt::Transport(e)),
+        };
+        let status = resp.status();
+        if status.is_redirection() {
+            // Only the origin: the target's path may repeat the prefix.
+            let to = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| resp.url().join(l).ok())
+                .map(|u| origin(&u))
+                .unwrap_or_else(|| "an address it did not give".into());
+            return Err(Error::Redirected { base: self.shown.clone(), route, to });
+        }
+        if status.as_u16() == 429 || status.is_server_error() {
+            let retry_after =
+                resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(retry_after);
+            return Ok(Attempt::Retry { status: status.as_u16(), retry_after });
+        }
+        let too_large =
+            |decompressed| Error::TooLarge { base: self.shown.clone(), route, limit: MAX_BODY_BYTES, decompressed };
+        if resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return Err(too_large(false));
+        }
+        let header = |name| resp.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").trim().to_string();
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let encoding = header(reqwest::header::CONTENT_ENCODING).to_ascii_lowercase();
+        let encoding_error = |e: Decompress| match e {
+            Decompress::TooLarge => too_large(true),
+            Decompress::Unasked => Error::Encoding {
+                base: self.shown.clone(),
+                route,
+                // `to_str` above admits visible ASCII only; Debug quotes it.
+                reason: format!("in Content-Encoding {encoding:?}, which was not asked for"),
+            },
+            Decompress::Broken(e) => Error::Encoding {
+                base: self.shown.clone(),
+                route,
+                reason: format!("that does not decompress as its Content-Encoding {encoding} says ({e})"),
+            },
+        };
+        // Read as a stream, stopping at the limit: never the whole body in memory first. A
+        // compressed body is also decompressed as it comes, into a counter only, so that a bomb
+        // stops after the few KiB that inflate to the limit, not after 8 MiB of it.
+        let mut meter = Meter::new(&encoding).map_err(encoding_error)?;
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_BODY_BYTES {
+                        return Err(too_large(false));
+                    }
+                    meter.feed(&chunk).map_err(encoding_error)?;
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Ok(Attempt::Transport(e)),
+            }
+        }
+        // Decompressed for real by a reader, which also refuses a truncated stream.
+        let body = decompress(&encoding, body).map_err(encoding_error)?;
+        let body = match String::from_utf8(body) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        Ok(Attempt::Answer(Answer { status: status.as_u16(), content_type, body }))
+    }
+
+    /// Takes `asked` from the Retry-After budget, or says why the run cannot wait that long.
+    /// The wait is never shorter than asked.
+    fn reserve_wait(&self, route: &'static str, status: u16, asked: Duration) -> Result<Duration, Error> {
+        let now = Instant::now();
+        let mut waits = self.retry_waited.lock().unwrap_or_else(|e| e.into_inner());
+        // The part of this wait that no other request's wait already covers.
+        let from = waits.until.map_or(now, |u| u.max(now));
+        let extra = (now + asked).saturating_duration_since(from);
+        let budget = MAX_RETRY_WAIT.saturating_sub(waits.total);
+        let before_deadline = self.deadline.0.saturating_duration_since(now);
+        if asked > before_deadline || extra > budget {
+            return Err(Error::RetryAfter {
+                base: self.shown.clone(),
+                route,
+                status,
+                asked: asked.as_secs_f64().ceil() as u64,
+                left: budget.min(before_deadline).as_secs(),
+            });
+        }
+        waits.total += extra;
+        waits.until = Some(from.max(now + asked));
+        Ok(asked)
+    }
+
+    fn deadline_passed(&self, route: &'static str) -> Error {
+        Error::Deadline { base: self.shown.clone(), route, secs: self.deadline.1.as_secs_f64().ceil() as u64 }
     }
 
     fn not_range_api(&self, kind: Kind, route: &'static str, reason: String) -> Error {
@@ -329,13 +575,13 @@ impl RangeClient {
             Kind::Email => EMAIL_PREFIX_LEN,
             Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
         } as u64;
-        let manifest = match self.http.get(format!("{}{ROUTE}", self.base)).send().await {
+        let manifest = match self.attempt(ROUTE, &format!("{}{ROUTE}", self.base)).await? {
             // Unreachable: the probe that follows says so.
-            Err(_) => return Ok(()),
-            Ok(resp) if resp.status().is_success() => {
-                resp.text().await.ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            Attempt::Transport(_) => return Ok(()),
+            Attempt::Answer(a) if (200..300).contains(&a.status) => {
+                serde_json::from_str::<serde_json::Value>(&a.body).ok()
             }
-            Ok(_) => None,
+            Attempt::Answer(_) | Attempt::Retry { .. } => None,
         };
         let described: Vec<(String, u64)> = match &manifest {
             Some(m) if m["ranges"].is_array() => m["ranges"]
@@ -561,6 +807,231 @@ fn redact(base: &str) -> String {
     }
 }
 
+/// The encodings the client asks for (and decompresses itself, within [`MAX_BODY_BYTES`]).
+const ACCEPT_ENCODING: &str = "gzip, br";
+
+/// Why a body could not be decompressed.
+enum Decompress {
+    /// It decompresses to more than [`MAX_BODY_BYTES`].
+    TooLarge,
+    /// A `Content-Encoding` other than those of [`ACCEPT_ENCODING`].
+    Unasked,
+    /// The decoder failed.
+    Broken(std::io::Error),
+}
+
+/// Bytes a decoder writes, counted and dropped; an error past [`MAX_BODY_BYTES`].
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0 += b.len();
+        if self.0 > MAX_BODY_BYTES {
+            return Err(std::io::Error::other("past the limit"));
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Decompresses a body as it arrives, only to count what it inflates to.
+enum Meter {
+    Plain,
+    Gzip(Box<flate2::write::MultiGzDecoder<Counter>>),
+    Brotli(Box<brotli_decompressor::DecompressorWriter<Counter>>),
+}
+
+impl Meter {
+    fn new(encoding: &str) -> Result<Meter, Decompress> {
+        Ok(match encoding {
+            "" | "identity" => Meter::Plain,
+            "gzip" | "x-gzip" => Meter::Gzip(Box::new(flate2::write::MultiGzDecoder::new(Counter(0)))),
+            "br" => Meter::Brotli(Box::new(brotli_decompressor::DecompressorWriter::new(Counter(0), 64 << 10))),
+            _ => return Err(Decompress::Unasked),
+        })
+    }
+
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), Decompress> {
+        use std::io::Write;
+        let (result, counted) = match self {
+            Meter::Plain => return Ok(()),
+            Meter::Gzip(d) => (d.write_all(chunk), d.get_ref().0),
+            Meter::Brotli(d) => (d.write_all(chunk), d.get_ref().0),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(_) if counted > MAX_BODY_BYTES => Err(Decompress::TooLarge),
+            Err(e) => Err(Decompress::Broken(e)),
+        }
+    }
+}
+
+/// `body` decompressed as `encoding` (lowercase) says, stopping one byte past
+/// [`MAX_BODY_BYTES`]: a 10 MB gzip bomb costs 8 MiB, not 10 GB.
+fn decompress(encoding: &str, body: Vec<u8>) -> Result<Vec<u8>, Decompress> {
+    use std::io::Read;
+    let reader: Box<dyn Read + '_> = match encoding {
+        "" | "identity" => return Ok(body),
+        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(&body[..])),
+        "br" => Box::new(brotli_decompressor::Decompressor::new(&body[..], 64 << 10)),
+        _ => return Err(Decompress::Unasked),
+    };
+    let mut out = Vec::new();
+    reader.take(MAX_BODY_BYTES as u64 + 1).read_to_end(&mut out).map_err(Decompress::Broken)?;
+    if out.len() > MAX_BODY_BYTES {
+        return Err(Decompress::TooLarge);
+    }
+    Ok(out)
+}
+
+/// `scheme://host:port` of `u`: how a redirect's target is named in errors.
+fn origin(u: &reqwest::Url) -> String {
+    let host = u.host_str().unwrap_or("");
+    match u.port_or_known_default() {
+        Some(port) => format!("{}://{host}:{port}", u.scheme()),
+        None => format!("{}://{host}", u.scheme()),
+    }
+}
+
+/// A `Retry-After` value as a wait: seconds (fractions rounded up, never down) or an HTTP date
+/// (the time until then; a date already past is no wait). `None` when it is neither.
+fn retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs(secs.ceil().min(u64::MAX as f64) as u64));
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    // HTTP dates have whole seconds: waiting until the date itself is at least what was asked.
+    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(200u64.saturating_mul(1 << attempt.min(8)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_are_never_rounded_down() {
+        assert_eq!(retry_after("1"), Some(Duration::from_secs(1)));
+        assert_eq!(retry_after(" 120 "), Some(Duration::from_secs(120)));
+        // Not the RFC's form, but seen: a fraction waits the whole next second.
+        assert_eq!(retry_after("1.2"), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after("0.001"), Some(Duration::from_secs(1)));
+        assert_eq!(retry_after("soon"), None);
+        assert_eq!(retry_after("-3"), None);
+        assert_eq!(retry_after("NaN"), None);
+    }
+
+    #[test]
+    fn retry_after_http_dates_wait_until_the_date() {
+        // "Wed, 21 Oct 2015 07:28:00 GMT" is long past: no wait.
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        let ahead = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(90));
+        let wait = retry_after(&ahead).unwrap();
+        // Whole seconds in the date: between 89 and 90 s from now.
+        assert!(wait > Duration::from_secs(88) && wait <= Duration::from_secs(90), "{wait:?}");
+    }
+
+    #[test]
+    fn concurrent_retry_after_waits_count_once_against_the_budget() {
+        let c = RangeClient::new("http://127.0.0.1:9").unwrap().run_deadline(Duration::from_secs(1000));
+        // Eight requests in flight, each told to wait 100 s: 100 s of wall time, not 800.
+        for _ in 0..8 {
+            assert_eq!(c.reserve_wait("/r", 429, Duration::from_secs(100)).ok(), Some(Duration::from_secs(100)));
+        }
+        assert!(c.retry_waited.lock().unwrap().total < Duration::from_secs(101));
+        // 20 s of the budget are left: a wait ending 30 s after the others is refused.
+        assert!(matches!(
+            c.reserve_wait("/r", 429, Duration::from_secs(130)),
+            Err(Error::RetryAfter { asked: 130, left: 19..=20, .. })
+        ));
+        // Past the run's deadline too.
+        let c = RangeClient::new("http://127.0.0.1:9").unwrap().run_deadline(Duration::from_secs(5));
+        assert!(matches!(c.reserve_wait("/r", 503, Duration::from_secs(6)), Err(Error::RetryAfter { asked: 6, .. })));
+    }
+
+    #[test]
+    fn redirect_targets_are_named_by_origin_only() {
+        let u = reqwest::Url::parse("http://127.0.0.1:9/range/FAF8E9?x=1").unwrap();
+        assert_eq!(origin(&u), "http://127.0.0.1:9");
+        let u = reqwest::Url::parse("https://api.example/range/search/FAF8E9").unwrap();
+        assert_eq!(origin(&u), "https://api.example:443");
+    }
+}
+
+#[cfg(test)]
+mod decompression {
+    use std::io::Write;
+
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn brotli(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+        w.write_all(data).unwrap();
+        drop(w);
+        out
+    }
+
+    /// Feeds `body` to a meter in 1 KiB pieces, as chunks arrive.
+    fn metered(encoding: &str, body: &[u8]) -> Result<(), Decompress> {
+        let mut m = Meter::new(encoding)?;
+        body.chunks(1024).try_for_each(|c| m.feed(c))
+    }
+
+    #[test]
+    fn gzip_and_brotli_bodies_decompress_whole() {
+        let text = b"1E4C9B93F3F0682250B6CF8331B7EE68FD8:5\r\n".repeat(1000);
+        for (enc, body) in [("gzip", gzip(&text)), ("br", brotli(&text)), ("", text.clone())] {
+            assert!(metered(enc, &body).is_ok(), "{enc}");
+            assert_eq!(decompress(enc, body).ok().unwrap(), text, "{enc}");
+        }
+        // Two gzip members are one body (as `cat a.gz b.gz`).
+        let two = [gzip(b"a\n"), gzip(b"b\n")].concat();
+        assert_eq!(decompress("gzip", two).ok().unwrap(), b"a\nb\n");
+    }
+
+    #[test]
+    fn a_compression_bomb_stops_at_the_limit() {
+        // The meter, fed as chunks arrive, may hold back a decoder's last buffer: it stops a
+        // bomb early; the final decompression holds the exact limit.
+        let zeros = vec![0u8; 2 * MAX_BODY_BYTES];
+        for (enc, bomb) in [("gzip", gzip(&zeros)), ("br", brotli(&zeros))] {
+            assert!(bomb.len() < 64 << 10, "{enc}: {} bytes", bomb.len());
+            assert!(matches!(metered(enc, &bomb), Err(Decompress::TooLarge)), "{enc}");
+        }
+        let zeros = vec![0u8; MAX_BODY_BYTES + 1];
+        for (enc, bomb) in [("gzip", gzip(&zeros)), ("br", brotli(&zeros))] {
+            assert!(matches!(decompress(enc, bomb), Err(Decompress::TooLarge)), "{enc}");
+        }
+        // Exactly at the limit is allowed.
+        let full = vec![0u8; MAX_BODY_BYTES];
+        assert_eq!(decompress("gzip", gzip(&full)).ok().unwrap().len(), MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn truncated_or_unasked_compression_is_an_error_not_a_shorter_range() {
+        let text = b"1E4C9B93F3F0682250B6CF8331B7EE68FD8:5\r\n".repeat(1000);
+        for (enc, body) in [("gzip", gzip(&text)), ("br", brotli(&text))] {
+            let cut = body[..body.len() / 2].to_vec();
+            assert!(matches!(decompress(enc, cut), Err(Decompress::Broken(_))), "{enc}");
+        }
+        assert!(matches!(decompress("gzip", b"not gzip".to_vec()), Err(Decompress::Broken(_))));
+        assert!(matches!(decompress("deflate", text.clone()), Err(Decompress::Unasked)));
+        assert!(matches!(Meter::new("zstd"), Err(Decompress::Unasked)));
+    }
 }
