@@ -566,6 +566,27 @@ fn breach_names_and_titles_from_an_index_cannot_forge_rows_links_or_formulas() {
 }
 
 #[test]
+fn file_names_in_the_build_summary_and_errors_cannot_forge_lines_or_escapes() {
+    let dir = Dir::new();
+    // A file whose name holds a hyperlink escape, and one whose name holds a newline and a
+    // forged summary line; an unreadable name in an error.
+    let link_name = "a\u{1b}]8;;evil.example\u{7}click\u{1b}]8;;\u{7}\u{202e}txt.exe";
+    let row_name = "b\nbuilt nothing.ldx: 0 entries";
+    dir.write(&format!("corpus/{link_name}.txt"), "ruth@agency.example\n");
+    dir.write(&format!("corpus/{row_name}.txt"), "no address here\n");
+    let r = dir.cmd(&["build", "-o", "i.ldx", "corpus"]).expect(0);
+    assert_no_raw_controls(&r.stderr);
+    assert!(r.stderr.contains(r"a\x1b]8;;evil.example\x07click\x1b]8;;\x07\u{202e}txt.exe.txt"), "{}", r.stderr);
+    assert!(r.stderr.contains(r"b\x0abuilt nothing.ldx"), "{}", r.stderr);
+    // The WARNING for the file that gave nothing names it escaped, on one line.
+    assert!(r.stderr.lines().any(|l| l.contains("WARNING") && l.contains(r"b\x0abuilt")), "{}", r.stderr);
+    let missing = format!("corpus/{link_name}-missing.txt");
+    let r = dir.cmd(&["build", "-o", "j.ldx", &missing]).expect(2);
+    assert_no_raw_controls(&r.stderr);
+    assert!(r.stderr.contains(r"\x1b]8;;"), "{}", r.stderr);
+}
+
+#[test]
 fn csv_cells_from_data_starting_like_a_formula_are_neutralized_and_numbers_are_not() {
     let dir = Dir::new();
     // Sources named +, -, @ and = each alone; the counts and flags leakdex writes stay numbers.

@@ -10,6 +10,7 @@ use leakdex_core::manifest::Manifest;
 use leakdex_core::{BuildOptions, InputSpec, Kind, Progress};
 
 use crate::args::{BuildArgs, KindArg};
+use crate::show::printable;
 use crate::Outcome;
 
 /// Removes this process's temporary files beside `dest` and exits: the old index stays.
@@ -224,7 +225,7 @@ fn check_report_path(path: &Path) -> Result<()> {
 
 fn print_summary(r: &BuildReport, dest: &Path) -> Result<()> {
     print_files(r)?;
-    let mut e = std::io::stderr().lock();
+    let mut e = Printable(std::io::stderr().lock());
     let failed = r.failed_files().count();
     let warned = r.warned_files().count();
     writeln!(
@@ -249,7 +250,9 @@ fn print_summary(r: &BuildReport, dest: &Path) -> Result<()> {
 /// One line per file (tar members too) with what was read, then its rejects, warnings and
 /// errors.
 fn print_files(r: &BuildReport) -> Result<()> {
-    let mut e = std::io::stderr().lock();
+    // File and member names, detections and warnings come from the data: every line goes
+    // through `printable`, so a name holding escapes or a newline cannot forge a line.
+    let mut e = Printable(std::io::stderr().lock());
     for f in &r.files {
         if let Some(why) = &f.skipped {
             writeln!(e, "{}  SKIPPED: {why}", f.path)?;
@@ -291,4 +294,19 @@ fn print_files(r: &BuildReport) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A writer of whole lines (`writeln!`) that shows each line through [`printable`]: control,
+/// separator and bidirectional characters from data as visible escapes.
+struct Printable<W: Write>(W);
+
+impl<W: Write> Printable<W> {
+    fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+        let text = args.to_string();
+        let (line, end) = match text.strip_suffix('\n') {
+            Some(line) => (line, "\n"),
+            None => (text.as_str(), ""),
+        };
+        write!(self.0, "{}{end}", printable(line))
+    }
 }

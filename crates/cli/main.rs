@@ -9,6 +9,7 @@ mod args;
 mod build;
 mod query;
 mod serve;
+mod show;
 
 use args::{Cli, Command};
 
@@ -53,7 +54,8 @@ fn main() -> ExitCode {
                 msg.push_str(": ");
                 msg.push_str(&cause.to_string());
             }
-            let _ = writeln!(io::stderr(), "leakdex: error: {msg}");
+            // Errors name files and sources, which come from data: never raw escapes.
+            let _ = writeln!(io::stderr(), "leakdex: error: {}", show::printable(&msg));
             ExitCode::from(2)
         }
     }

@@ -12,6 +12,7 @@ use crate::args::{
     BulkArgs, BulkFormat, CheckArgs, CheckFormat, ExportFilterArgs, IndexArg, InfoArgs, KindArg, Target,
 };
 use crate::build::{bytes, human};
+use crate::show::{printable, unsafe_char};
 use crate::Outcome;
 
 /// An index, a standalone filter that can only say "possibly exposed", or a remote range API.
@@ -404,13 +405,6 @@ fn table_row(out: &mut impl Write, r: &Row, line: Option<u64>) -> io::Result<()>
     )
 }
 
-/// Characters never printed raw: control characters, line and paragraph separators,
-/// bidirectional formatting characters.
-fn unsafe_char(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
 /// JSON text with the characters serde_json leaves raw (DEL, C1 controls, separators and
 /// bidirectional overrides; it escapes C0 itself) written as `\uXXXX` escapes: the same JSON
 /// value, safe to view on a terminal (`jq` and every JSON parser read it back unchanged).
@@ -430,27 +424,6 @@ fn json_safe(json: String) -> String {
         }
     }
     out
-}
-
-/// `s` safe to print on a terminal: control characters (C0 with tab, newline, CR and ESC,
-/// DEL, C1), line and paragraph separators and bidirectional formatting characters (which
-/// reorder what follows: U+202E shows `exe.txt` as `txt.exe`) are written as visible escapes,
-/// `\x1b` or `\u{202e}`; everything else, every script and emoji, is left as it is.
-/// By hand: `char::escape_debug` also escapes quotes, backslashes and combining marks (it
-/// would garble `münchen` in decomposed form), and no small crate draws this line.
-fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(unsafe_char) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            c if !unsafe_char(c) => out.push(c),
-            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-        }
-    }
-    std::borrow::Cow::Owned(out)
 }
 
 /// A CSV cell of text from data (an address, breach names, an error naming the input),
