@@ -109,6 +109,17 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Serve Prometheus /metrics on this address only (plain HTTP); without it, no metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Let web pages of this origin read the range routes and the breach catalogue (CORS);
+    /// repeatable; `*` for any origin. Default: no CORS headers.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
+    /// Answer only requests whose Host is this name (or name:port); repeatable; others get 421.
+    /// Default: any host.
+    #[arg(long = "allowed-host", value_name = "HOST[:PORT]")]
+    pub allowed_hosts: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
