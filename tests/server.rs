@@ -566,7 +566,7 @@ fn breach_api_v3_answers_with_keys_user_agent_and_rate_limit() {
 
 /// Installs the unmodified `hibp` npm package (the most used JavaScript HIBP client) once
 /// into target/, and returns its directory.
-fn hibp_js() -> std::path::PathBuf {
+pub(crate) fn hibp_js() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/third-party/hibp-js");
     let lock = dir.join("node_modules/hibp/package.json");
     if !lock.exists() {

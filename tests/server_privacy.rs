@@ -468,3 +468,30 @@ fn the_access_log_writes_other_for_an_unknown_5000_byte_method() {
     assert!(!log.contains("XXXXXXXX"), "the method token was logged");
     assert!(log.lines().all(|l| l.len() < 400), "a long log line:\n{log}");
 }
+
+#[test]
+fn an_unmodified_hibp_client_reads_constant_padded_password_ranges() {
+    let dir = Dir::new();
+    varied_password_index(&dir);
+    let s = Server::start(&dir, &["-i", "pw.ldx", "--padding", "constant"]);
+    let js = crate::server::hibp_js();
+    let script = format!(
+        r#"
+import {{ pwnedPassword }} from "hibp";
+const baseUrl = "{url}";
+const out = [];
+for (const p of ["password", "P@ssw0rd", "not in the index"]) {{
+  out.push(await pwnedPassword(p, {{ baseUrl }}), await pwnedPassword(p, {{ baseUrl, addPadding: true }}));
+}}
+console.log(JSON.stringify(out));
+"#,
+        url = s.url
+    );
+    let path = js.join(format!("constant-{}.mjs", std::process::id()));
+    std::fs::write(&path, script).unwrap();
+    let out = std::process::Command::new("node").arg(&path).current_dir(&js).output().expect("run node");
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success(), "node failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v, serde_json::json!([9_545_824, 9_545_824, 1, 1, 0, 0]));
+}
