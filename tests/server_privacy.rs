@@ -38,7 +38,10 @@ fn raw_request(base: &str, method: &str, target: &str, headers: &[(&str, &str)])
     let addr = base.trim_start_matches("http://");
     let mut c = std::net::TcpStream::connect(addr).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut head = format!("{method} {target} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
     for (n, v) in headers {
         head.push_str(&format!("{n}: {v}\r\n"));
     }
@@ -419,6 +422,15 @@ fn requests_for_an_unlisted_host_get_421_so_dns_rebinding_cannot_read_the_server
     ] {
         assert_eq!(get(bad), "421", "{bad}");
     }
+    // An absolute-form target names the host the request is for: it is the one checked.
+    let r = raw_request(&s.url, "GET", "http://attacker.example/range/search/567159", &[]);
+    assert_eq!(r.status, 421);
+    // Health checks probe by address and learn only ok or not.
+    let r = raw_request(&s.url, "GET", "/healthz", &[("Host", "probe.test:8080")]);
+    assert_eq!((r.status, String::from_utf8(r.body).unwrap()), (200, "ok\nemail index: ok\n".to_string()));
+    // Values that are not origins or hosts are refused at start, not ignored.
+    dir.cmd(&["serve", "-i", "em.ldx", "--cors-origin", "app.example/path"]).expect(2);
+    dir.cmd(&["serve", "-i", "em.ldx", "--allowed-host", "https://leakdex.example/"]).expect(2);
     // The real client, with the URL an operator would give, still works.
     dir.cmd(&["check", "--api", &s.url, TRIPLE[0]]).expect(1);
     drop(s);
