@@ -1159,3 +1159,56 @@ pub async fn shutdown_signal() {
     }
     log("shutting down: finishing requests in flight");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_hosts_match_name_case_insensitively_and_port_only_when_given() {
+        let allowed = ["Leakdex.Intranet.example".to_string(), "[::1]:8080".to_string(), "127.0.0.1".to_string()];
+        for ok in [
+            "leakdex.intranet.example",
+            "LEAKDEX.intranet.example:443",
+            "leakdex.intranet.example.",
+            "[::1]:8080",
+            "127.0.0.1:9",
+        ] {
+            assert!(host_allowed(&allowed, ok), "{ok}");
+        }
+        for bad in
+            ["[::1]:8081", "[::1]", "intranet.example", "leakdex.intranet.example.attacker.example", "127.0.0.10", ""]
+        {
+            assert!(!host_allowed(&allowed, bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lookup_results_are_one_class_and_errors_keep_their_status() {
+        for route in LOOKUP_ROUTES {
+            for s in [StatusCode::OK, StatusCode::NOT_FOUND, StatusCode::NOT_MODIFIED] {
+                assert_eq!(status_class(route, s), "answered", "{route} {s}");
+            }
+            assert_eq!(status_class(route, StatusCode::BAD_REQUEST), "400");
+            assert_eq!(status_class(route, StatusCode::UNAUTHORIZED), "401");
+        }
+        assert_eq!(status_class("/healthz", StatusCode::OK), "200");
+    }
+
+    #[test]
+    fn only_standard_methods_are_logged_by_name() {
+        use axum::http::Method;
+        assert_eq!(logged_method(&Method::GET), "GET");
+        assert_eq!(logged_method(&Method::PATCH), "PATCH");
+        assert_eq!(logged_method(&Method::from_bytes(b"get").unwrap()), "OTHER");
+        assert_eq!(logged_method(&Method::from_bytes("X".repeat(5000).as_bytes()).unwrap()), "OTHER");
+    }
+
+    #[test]
+    fn digits_counts_decimal_digits() {
+        for (n, d) in [(0, 1), (9, 1), (10, 2), (9_545_824, 7), (u64::MAX, 20)] {
+            assert_eq!(digits(n), d, "{n}");
+            assert_eq!(n.to_string().len(), d);
+        }
+    }
+}
