@@ -291,6 +291,10 @@ fn metrics_reveal_no_lookup_result_and_healthz_no_sizes() {
     );
     let metrics = s.metrics_url();
     assert_ne!(metrics, format!("{}/metrics", s.url));
+    // The metrics listener answers nothing else.
+    for other in ["/range/search/000000", "/healthz", "/api/v3/breaches"] {
+        assert_eq!(c.get(metrics.replace("/metrics", other)).send().unwrap().status(), 404, "{other}");
+    }
     assert_eq!(c.get(format!("{}/metrics", s.url)).send().unwrap().status(), 404, "metrics on the public listener");
     let lookup = |account: &str| {
         c.get(format!("{}/api/v3/breachedaccount/{account}", s.url))

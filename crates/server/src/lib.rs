@@ -986,9 +986,7 @@ async fn serve_until(
             let metrics = tokio::net::TcpListener::bind(at).await.map_err(Error::Io)?;
             log(&format!("metrics on http://{}/metrics", metrics.local_addr().map_err(Error::Io)?));
             let service = metrics_router(shared.clone());
-            Some(tokio::spawn(async move {
-                let _ = axum::serve(metrics, service).await;
-            }))
+            Some(tokio::spawn(serve_metrics(metrics, service, shared.config.header_timeout)))
         }
         None => None,
     };
@@ -1054,6 +1052,41 @@ async fn serve_until(
         _ = tokio::time::sleep(Duration::from_secs(30)) => log("shutdown: gave up on connections still open after 30 s"),
     }
     Ok(())
+}
+
+/// Connections the metrics listener holds open at once; more wait in the backlog.
+const METRICS_CONNECTIONS: usize = 16;
+/// Longest a metrics connection stays open (a scraper reconnects).
+const METRICS_CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Serves `/metrics` on its own listener, bounded like the main one (a few connections, a
+/// deadline for each request head, a lifetime for each connection), so that a client of
+/// this listener can neither hold it nor reach the range routes.
+async fn serve_metrics(listener: tokio::net::TcpListener, service: Router, header_timeout: Duration) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(METRICS_CONNECTIONS));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_header_size(MIN_HEADER_BYTES * 4)
+        .max_headers(MAX_HEADERS);
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else { return };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let conn = http.serve_connection(
+            hyper_util::rt::TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service.clone()),
+        );
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(METRICS_CONNECTION_LIFETIME, conn).await;
+            drop(permit);
+        });
+    }
 }
 
 /// Smallest request-head limit allowed: one full request line of a range query with room for
