@@ -248,8 +248,23 @@ fn constant_password_padding_is_byte_constant_and_clients_still_read_the_counts(
         targets.push(format!("/range/{p}"));
         targets.push(format!("/range/{p}?mode=sha1"));
     }
-    let s = Server::start(&dir, &["-i", "pw.ldx", "--padding", "constant"]);
+    // NTLM beside it (MD4 of UTF-16LE "password" is 8846F7EA...; two more under AAAAA).
+    dir.write(
+        "nt.txt",
+        format!(
+            "8846F7EAEE8FB117AD06BDD830B7586C:3645804\nAAAAA{}:1\nAAAAA{}:98765432109\n",
+            "0".repeat(27),
+            "E".repeat(27)
+        ),
+    );
+    dir.cmd(&["build", "-q", "--kind", "ntlm", "-o", "nt.ldx", "nt.txt"]).expect(0);
+    let s = Server::start(&dir, &["-i", "pw.ldx", "-i", "nt.ldx", "--padding", "constant"]);
     let plain = assert_one_shape(&s.url, &targets);
+    let ntlm: Vec<String> =
+        ["8846F", "AAAAA", "8846E", "AAAAB", "00000"].iter().map(|p| format!("/range/{p}?mode=ntlm")).collect();
+    let nt_plain = assert_one_shape(&s.url, &ntlm);
+    let nt_body = String::from_utf8(nt_plain["/range/AAAAA?mode=ntlm"].body.clone()).unwrap();
+    assert!(nt_body.split("\r\n").any(|l| l == format!("{}:98765432109", "E".repeat(27))), "{nt_body}");
     let body = String::from_utf8(plain["/range/ABCDE"].body.clone()).unwrap();
     let lines: Vec<&str> = body.split("\r\n").collect();
     for want in
