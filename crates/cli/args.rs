@@ -117,6 +117,17 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Serve Prometheus /metrics on this address only (plain HTTP); without it, no metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Let web pages of this origin read the range routes and the breach catalogue (CORS);
+    /// repeatable; `*` for any origin. Default: no CORS headers.
+    #[arg(long = "cors-origin", value_name = "ORIGIN", value_parser = parse_origin)]
+    pub cors_origins: Vec<String>,
+    /// Answer only requests whose Host is this name (or name:port); repeatable; others get 421.
+    /// Default: any host.
+    #[arg(long = "allowed-host", value_name = "HOST[:PORT]", value_parser = parse_host)]
+    pub allowed_hosts: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -281,6 +292,35 @@ where
         } else {
             Err(format!("{s} is out of range (allowed: {lo} to {hi})"))
         }
+    }
+}
+
+/// Parses `--cors-origin`: `*`, or `scheme://host[:port]` as browsers send it in `Origin`.
+fn parse_origin(s: &str) -> Result<String, String> {
+    let o = s.trim().trim_end_matches('/');
+    let ok = o == "*"
+        || o.split_once("://").is_some_and(|(scheme, rest)| {
+            !scheme.is_empty()
+                && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+                && !rest.is_empty()
+                && rest.bytes().all(|b| b.is_ascii_graphic() && !b"/?#@".contains(&b))
+        });
+    if ok {
+        Ok(o.to_string())
+    } else {
+        Err(format!("{s:?} is not an origin: give scheme://host[:port] (e.g. https://app.example) or *"))
+    }
+}
+
+/// Parses `--allowed-host`: a host name or address, optionally with `:port`.
+fn parse_host(s: &str) -> Result<String, String> {
+    let h = s.trim();
+    if !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic() && !b"/?#@,".contains(&b)) {
+        Ok(h.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not a host: give a name or address, optionally with :PORT (e.g. leakdex.intranet.example:8080)"
+        ))
     }
 }
 

@@ -29,6 +29,9 @@ pub fn run(a: ServeArgs) -> Result<Outcome> {
     }
     config.keys.per_minute = a.rate_limit;
     config.tls = a.tls_cert.clone().zip(a.tls_key.clone());
+    config.metrics_listen = a.metrics_listen;
+    config.cors_origins = a.cors_origins.clone();
+    config.allowed_hosts = a.allowed_hosts.clone();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(leakdex_server::serve(config, leakdex_server::shutdown_signal())).context("serving")?;
     Ok(Outcome::Clean)

@@ -5,15 +5,30 @@
 //!   hex digits), CRLF between lines, no terminator after the last.
 //! - Email indexes: `GET /range/search/{6 hex}` → JSON
 //!   `[{"hashSuffix": "<34 hex>", "websites": ["Source", ...], "count": N}]`.
-//! - Padding: `Add-Padding: true` adds random suffixes with count 0 (or no websites); with
-//!   [`Padding::Constant`] every response of the index has the same number of lines, so its
-//!   size reveals nothing about the bucket. Padding suffixes are never real suffixes.
-//! - `ETag` (weak, from the real entries) and `If-None-Match` → 304; `Cache-Control`;
-//!   gzip/br per `Accept-Encoding`; `/healthz`; Prometheus `/metrics` with aggregate counters.
-//! - Logs carry method, route template, status and latency only: never a prefix. They are
+//! - Padding: `Add-Padding: true` adds random suffixes with count 0 (or no websites). With
+//!   [`Padding::Constant`] every range response of an index is the same to the byte: the same
+//!   number of entries (the largest bucket plus one, rounded up to 64) and the same body length,
+//!   computed at load from the longest body any bucket would have (`constant_body_len`), then
+//!   reached exactly by filling: JSON white space before the closing `]` of email ranges,
+//!   leading zeros in the counts of password padding lines (`SUFFIX:000`, still count 0). An
+//!   empty email bucket answers 200 like any other. The header set is the same too:
+//!   constant-padded ranges are never compressed, whatever `Accept-Encoding` asks (a compressed
+//!   size depends on the content), and carry no `ETag` and never answer 304 (an ETag derived from
+//!   the bucket names it; one derived from the prefix alone would let a cache replay it, and a
+//!   304 for some buckets but not others would tell them apart). Not hidden: the prefix itself
+//!   (it is the request), timing, and the bodies themselves, which the client reads.
+//! - On-request mode keeps HIBP's behaviour: `ETag` (weak, from the real entries) and
+//!   `If-None-Match` → 304, gzip/br per `Accept-Encoding`, 404 for an empty email range.
+//! - `/healthz` says ok or not per index kind, never a size. Prometheus `/metrics` (aggregate
+//!   counters) is served only on [`Config::metrics_listen`], a listener of its own; counters
+//!   and the access log put a lookup's 200, 304 and 404 (on the range and `breachedaccount`
+//!   routes) in one class, `answered`, so polling them reveals no lookup's result.
+//! - Logs carry method (`OTHER` unless a standard method), route template, status and
+//!   latency only: never a prefix. They are
 //!   written by their own thread: a closed or full stderr never blocks or stops serving.
-//! - CORS on the range routes and the public breach catalogue: `Access-Control-Allow-Origin:
-//!   *`, and browser preflights (`OPTIONS`) answered.
+//! - CORS is off unless [`Config::cors_origins`] lists origins (or `*`): then those origins may
+//!   read the range routes and the public breach catalogue, and their preflights are answered.
+//!   [`Config::allowed_hosts`] makes every other `Host` a 421 (DNS rebinding).
 //! - The index is reopened on SIGHUP, or when the file at its path is replaced by rename,
 //!   without dropping requests: requests in flight keep the old map. A file overwritten in
 //!   place (same inode, new size or modification time) is never followed: the server logs a
@@ -67,7 +82,9 @@ pub const CACHE_CONTROL: &str = "public, max-age=2678400";
 pub enum Padding {
     /// Only when the client sends `Add-Padding: true`: up to a random 800–1,000 lines, as HIBP.
     OnRequest,
-    /// Every response to the same constant number of lines: the largest bucket rounded up.
+    /// Every range response of the index to one byte length and header set: the largest
+    /// bucket plus one, rounded up to 64 lines, filled to a length computed at load; never
+    /// compressed, no `ETag`, no 304.
     Constant,
 }
 
@@ -111,6 +128,15 @@ pub struct Config {
     pub keys: breach::Keys,
     /// PEM certificate chain and private key: serve HTTPS (rustls) instead of HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Where Prometheus `/metrics` is served, on a listener of its own (plain HTTP). `None`:
+    /// metrics are not served at all (the main listener answers `/metrics` with 404).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Origins allowed to read the public routes from a browser (CORS); `*` for any. Empty
+    /// (the default): no CORS headers at all, and preflights get no allow headers.
+    pub cors_origins: Vec<String>,
+    /// `Host` values (`host` or `host:port`, case-insensitive) the main listener answers;
+    /// others get 421 Misdirected Request (DNS rebinding). Empty (the default): any host.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Config {
@@ -129,6 +155,9 @@ impl Config {
             reload_poll: Duration::from_secs(2),
             keys: breach::Keys { keys: Default::default(), per_minute: 60 },
             tls: None,
+            metrics_listen: None,
+            cors_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -183,7 +212,10 @@ impl std::error::Error for Error {
 struct Loaded {
     index: Index<Mmap>,
     padding: Padding,
+    /// With [`Padding::Constant`]: entries (real and padding) in every range response.
     constant_lines: usize,
+    /// With [`Padding::Constant`]: the exact byte length of every range response body.
+    constant_bytes: usize,
     /// Changes when the index is replaced: part of every ETag.
     generation: u32,
     file: Option<FileState>,
@@ -250,16 +282,90 @@ impl Loaded {
             Kind::Email => Padding::Constant,
             Kind::Password | Kind::Ntlm => Padding::OnRequest,
         });
-        let constant_lines = (stats.max as usize).max(1).div_ceil(64) * 64;
+        // One more than the largest bucket, so that every response has at least one padding
+        // line to absorb the remainder (see `constant_body_len`).
+        let constant_lines = (stats.max as usize + 1).div_ceil(CONSTANT_LINES_STEP) * CONSTANT_LINES_STEP;
+        let constant_bytes = match padding {
+            Padding::Constant => constant_body_len(&index, constant_lines).map_err(Error::Index)?,
+            Padding::OnRequest => 0,
+        };
         let generation = crc32fast::hash(index.section_bytes(leakdex_core::format::SectionId::Meta));
-        Ok((Loaded { index, padding, constant_lines, generation, file, head }, stats))
+        Ok((Loaded { index, padding, constant_lines, constant_bytes, generation, file, head }, stats))
     }
+}
+
+/// Constant padding rounds the number of entries per response up to a multiple of this.
+const CONSTANT_LINES_STEP: usize = 64;
+
+/// Hex digits of the prefix of `kind`'s ranges.
+fn prefix_len_of(kind: Kind) -> usize {
+    match kind {
+        Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
+        Kind::Email => EMAIL_PREFIX_LEN,
+    }
+}
+
+/// Decimal digits of `n`.
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// A padding entry of an email range: `{"hashSuffix":"<34 hex>","websites":[],"count":0}`.
+fn email_padding_entry_len() -> usize {
+    let e = EmailEntry { hash_suffix: "0".repeat(40 - EMAIL_PREFIX_LEN), websites: Vec::new(), count: 0 };
+    email_body(&[e]).len() - 2
+}
+
+/// The byte length every range body of a constant-padded index gets: the longest body any
+/// bucket would have with `lines` entries (its real ones, then padding entries or lines), so
+/// that every response is filled up to exactly this length.
+///
+/// A body is its real entries plus `lines - real` padding entries, so it is longer than a body
+/// of `lines` padding entries by the sum, over its real entries, of what each is longer than a
+/// padding entry (source names, count digits). One pass over the index finds the largest such
+/// excess of any bucket. Email bodies are then filled with JSON white space before the closing
+/// `]` (invisible to JSON parsers); password bodies with leading zeros in the counts of their
+/// padding lines (`:000`, still the integer 0 every HIBP client ignores; there is always at
+/// least one padding line, since `lines` exceeds the largest bucket).
+fn constant_body_len<D: AsRef<[u8]>>(index: &Index<D>, lines: usize) -> Result<usize, leakdex_core::Error> {
+    let kind = index.kind();
+    let prefix_len = prefix_len_of(kind);
+    let shift = 32 - 4 * prefix_len as u32;
+    let source_len: Vec<usize> =
+        index.sources().iter().map(|s| serde_json::to_string(&s.name).map_or(0, |j| j.len())).collect();
+    let (mut largest_excess, mut excess, mut current) = (0usize, 0usize, None);
+    for first in "0123456789ABCDEF".chars() {
+        for e in index.range(&first.to_string())? {
+            let e = e?;
+            let bucket = u32::from_be_bytes(e.key[..4].try_into().expect("4 bytes")) >> shift;
+            if current != Some(bucket) {
+                current = Some(bucket);
+                excess = 0;
+            }
+            // A real count is at least one digit, like the padding's `0`; real websites are
+            // at least `[]`.
+            excess += digits(e.count) - 1;
+            if kind == Kind::Email {
+                let n = e.sources.len();
+                let names: usize = e.sources.iter().map(|id| source_len.get(id as usize).copied().unwrap_or(0)).sum();
+                excess += names + n.saturating_sub(1);
+            }
+            largest_excess = largest_excess.max(excess);
+        }
+    }
+    let base = match kind {
+        // `[` entries joined by `,` `]`.
+        Kind::Email => 2 + lines * email_padding_entry_len() + lines.saturating_sub(1),
+        // `SUFFIX:0` lines joined by CRLF.
+        Kind::Password | Kind::Ntlm => lines * (kind.hex_len() - PASSWORD_PREFIX_LEN + 2) + 2 * lines.saturating_sub(1),
+    };
+    Ok(base + largest_excess)
 }
 
 /// Aggregate counters for `/metrics`: counts by route template and status, never by prefix.
 #[derive(Default)]
 struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    requests: Mutex<BTreeMap<(String, String), u64>>,
     reloads: AtomicU64,
     reload_failures: AtomicU64,
 }
@@ -396,19 +502,41 @@ fn not_modified(headers: &HeaderMap, tag: &str) -> bool {
         .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
 }
 
-fn range_response(tag: String, content_type: &'static str, body: String, headers: &HeaderMap) -> Response {
-    let mut resp = if not_modified(headers, &tag) {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response()
+/// Marks a response that must be sent as it is, never compressed: a constant-padded range,
+/// whose compressed size would again depend on what the bucket holds.
+#[derive(Clone, Copy)]
+struct Uncompressed;
+
+/// A range response. `tag` is `None` for constant-padded indexes: no `ETag`, no 304.
+fn range_response(tag: Option<String>, content_type: &'static str, body: String, headers: &HeaderMap) -> Response {
+    let mut resp = match &tag {
+        Some(tag) if not_modified(headers, tag) => StatusCode::NOT_MODIFIED.into_response(),
+        _ => (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response(),
     };
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
     h.insert(header::VARY, HeaderValue::from_static("Add-Padding"));
-    if let Ok(v) = HeaderValue::from_str(&tag) {
-        h.insert(header::ETAG, v);
+    match tag {
+        Some(tag) => {
+            if let Ok(v) = HeaderValue::from_str(&tag) {
+                h.insert(header::ETAG, v);
+            }
+        }
+        None => {
+            resp.extensions_mut().insert(Uncompressed);
+        }
     }
     resp
+}
+
+/// Fills a constant-padded body up to `target` bytes, or logs (never panics) if it is
+/// already longer, which `constant_body_len` rules out.
+fn fill_to(body: &mut String, target: usize, fill: impl FnOnce(&mut String, usize)) {
+    match target.checked_sub(body.len()) {
+        Some(0) => {}
+        Some(missing) => fill(body, missing),
+        None => log(&format!("BUG: a constant-padded body is {} bytes, over the constant {target}", body.len())),
+    }
 }
 
 pub(crate) fn internal(e: leakdex_core::Error) -> Response {
@@ -447,16 +575,37 @@ async fn password_range(
         }
     }
     let mut body = password_body(&real);
-    let tag = etag(&l, &prefix, &body);
+    let constant = l.padding == Padding::Constant;
+    let tag = (!constant).then(|| etag(&l, &prefix, &body));
     let total = padded_len(&l, real.len(), wants_padding(&headers));
+    let mut padding = Vec::new();
     if total > real.len() {
         let suffixes: Vec<String> = real.iter().map(|(s, _)| s.clone()).collect();
-        for s in padding_suffixes(total - real.len(), digits - PASSWORD_PREFIX_LEN, &suffixes) {
+        padding = padding_suffixes(total - real.len(), digits - PASSWORD_PREFIX_LEN, &suffixes);
+        for s in &padding {
             if !body.is_empty() {
                 body.push_str("\r\n");
             }
             let _ = write!(body, "{s}:0");
         }
+    }
+    if constant {
+        // Leading zeros in the padding lines' counts, spread evenly: `SUFFIX:000` is still
+        // count 0. Rebuilt from the parts, since the zeros go inside the lines.
+        let base_len = body.len();
+        fill_to(&mut body, l.constant_bytes, |body, missing| {
+            let n = padding.len().max(1);
+            let mut filled = password_body(&real);
+            for (i, s) in padding.iter().enumerate() {
+                if !filled.is_empty() {
+                    filled.push_str("\r\n");
+                }
+                let zeros = missing / n + usize::from(i < missing % n);
+                let _ = write!(filled, "{s}:{}", "0".repeat(zeros + 1));
+            }
+            debug_assert_eq!(filled.len(), base_len + missing);
+            *body = filled;
+        });
     }
     range_response(tag, "text/plain", body, &headers)
 }
@@ -509,8 +658,8 @@ async fn email_range(State(shared): State<Arc<Shared>>, Path(prefix): Path<Strin
             Err(e) => return internal(e),
         }
     }
-    let real_body = email_body(&entries);
-    let tag = etag(&l, &prefix, &real_body);
+    let constant = l.padding == Padding::Constant;
+    let tag = (!constant).then(|| etag(&l, &prefix, &email_body(&entries)));
     let total = padded_len(&l, entries.len(), wants_padding(&headers));
     if total == 0 {
         let mut resp = (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "application/json")], "[]").into_response();
@@ -526,7 +675,14 @@ async fn email_range(State(shared): State<Arc<Shared>>, Path(prefix): Path<Strin
         use rand::seq::SliceRandom;
         entries.shuffle(&mut rand::thread_rng());
     }
-    range_response(tag, "application/json", email_body(&entries), &headers)
+    let mut body = email_body(&entries);
+    if constant {
+        // JSON white space before the closing `]`: the same array to every JSON parser.
+        fill_to(&mut body, l.constant_bytes, |body, missing| {
+            body.insert_str(body.len() - 1, &" ".repeat(missing));
+        });
+    }
+    range_response(tag, "application/json", body, &headers)
 }
 
 /// What this server is and which range kinds it answers, with their prefix lengths: the same
@@ -553,8 +709,8 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
         if slot.modified_in_place.load(Ordering::Relaxed) {
             healthy = false;
             let _ = writeln!(out, "{} index: file overwritten in place, not served", slot.kind);
-        } else if let Some(l) = shared.current(slot.kind) {
-            let _ = writeln!(out, "{} {} entries", slot.kind, l.index.len());
+        } else {
+            let _ = writeln!(out, "{} index: ok", slot.kind);
         }
     }
     if healthy {
@@ -566,16 +722,12 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     let mut out = String::new();
-    out.push_str("# HELP leakdex_requests_total Requests by route template and status.\n");
+    out.push_str(
+        "# HELP leakdex_requests_total Requests by route template and status; lookups that were answered (found, not found, not modified) are one class, \"answered\".\n",
+    );
     out.push_str("# TYPE leakdex_requests_total counter\n");
     for ((route, status), n) in shared.metrics.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         let _ = writeln!(out, "leakdex_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}");
-    }
-    out.push_str("# TYPE leakdex_index_entries gauge\n");
-    for slot in &shared.slots {
-        if let Some(l) = shared.current(slot.kind) {
-            let _ = writeln!(out, "leakdex_index_entries{{kind=\"{}\"}} {}", slot.kind, l.index.len());
-        }
     }
     let _ = writeln!(
         out,
@@ -590,60 +742,163 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
-/// Access log and counters: method, route template, status and latency; never the path itself.
+/// Routes whose answer is a lookup's result: found (200) and not found (404, or an email
+/// range with no entry) must not be told apart in counters or logs.
+const LOOKUP_ROUTES: [&str; 3] = ["/range/{prefix}", "/range/search/{prefix}", "/api/v3/breachedaccount/{account}"];
+
+/// The status class counted and logged: `answered` for a lookup's 200, 304 and 404 (which
+/// mirror its result), the status code otherwise (bad input, keys, limits, errors).
+fn status_class(route: &str, status: StatusCode) -> String {
+    let answered = matches!(status, StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::NOT_FOUND);
+    if answered && LOOKUP_ROUTES.contains(&route) {
+        "answered".to_string()
+    } else {
+        status.as_u16().to_string()
+    }
+}
+
+/// The method as logged: a standard method by name, anything else `OTHER` (a custom method
+/// token can be kilobytes long, and is the client's text).
+fn logged_method(method: &axum::http::Method) -> &'static str {
+    KNOWN_METHODS.iter().find(|m| **m == method.as_str()).copied().unwrap_or("OTHER")
+}
+
+/// The methods of RFC 9110 and PATCH: the only method names written to the log.
+const KNOWN_METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
+
+/// Access log and counters: method, route template, status class and latency; never the path
+/// itself, and never whether a lookup found something.
 async fn observe(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().clone();
+    let method = logged_method(req.method());
     let route =
         req.extensions().get::<MatchedPath>().map_or_else(|| "(unmatched)".to_string(), |m| m.as_str().to_string());
     let resp = next.run(req).await;
-    let status = resp.status().as_u16();
-    *shared.metrics.requests.lock().unwrap_or_else(|e| e.into_inner()).entry((route.clone(), status)).or_default() += 1;
+    let status = status_class(&route, resp.status());
     log(&format!("{method} {route} {status} {:.3}ms", started.elapsed().as_secs_f64() * 1000.0));
+    *shared.metrics.requests.lock().unwrap_or_else(|e| e.into_inner()).entry((route, status)).or_default() += 1;
     resp
 }
 
 /// How long browsers may cache a preflight answer, in seconds.
 pub const CORS_MAX_AGE: u64 = 86_400;
 
-/// CORS for the public routes (ranges and the breach catalogue), as HIBP allows: any origin,
-/// `GET`, and preflights answered for the request headers clients send.
-fn cors() -> tower_http::cors::CorsLayer {
+/// CORS for the public routes (ranges and the breach catalogue), only for the origins the
+/// operator allows (`--cors-origin`; `*` for any, as HIBP): `GET`, and preflights answered for
+/// the request headers clients send. `None` without allowed origins: no CORS headers at all,
+/// so a web page from elsewhere cannot read an intranet range server through a browser.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
     use axum::http::{HeaderName, Method};
-    tower_http::cors::CorsLayer::new()
-        .allow_origin(tower_http::cors::Any)
+    if origins.is_empty() {
+        return None;
+    }
+    let layer = tower_http::cors::CorsLayer::new()
         .allow_methods([Method::GET])
         .allow_headers([
             HeaderName::from_static("add-padding"),
             HeaderName::from_static("hibp-api-key"),
             header::IF_NONE_MATCH,
         ])
-        .max_age(Duration::from_secs(CORS_MAX_AGE))
+        .max_age(Duration::from_secs(CORS_MAX_AGE));
+    Some(if origins.iter().any(|o| o == "*") {
         // The origin is always `*`: nothing varies by origin. Keeps our `Vary: Add-Padding`.
-        .vary(Vec::<HeaderName>::new())
+        layer.allow_origin(tower_http::cors::Any).vary(Vec::<HeaderName>::new())
+    } else {
+        let list: Vec<HeaderValue> =
+            origins.iter().filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()).collect();
+        // The allow header depends on the request's Origin: caches must key on it.
+        layer.allow_origin(list).vary([header::ORIGIN])
+    })
+}
+
+/// Answers 421 Misdirected Request when the request's `Host` (or the authority of an
+/// absolute-form target) is not one of `--allowed-host`: a DNS-rebinding page whose own
+/// name now resolves to this server sends its own name as `Host`.
+async fn check_host(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let allowed = &shared.config.allowed_hosts;
+    // Health checks (load balancers and orchestrators probe by address) are answered for any
+    // host: `/healthz` says only ok or not.
+    if allowed.is_empty() || req.uri().path() == "/healthz" {
+        return next.run(req).await;
+    }
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .or_else(|| req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string));
+    match host {
+        Some(h) if host_allowed(allowed, &h) => next.run(req).await,
+        _ => (
+            StatusCode::MISDIRECTED_REQUEST,
+            [(header::CONTENT_TYPE, "text/plain")],
+            "this server does not answer for that host name (see --allowed-host)\n",
+        )
+            .into_response(),
+    }
+}
+
+/// Splits `host[:port]` (`[v6]:port` too) into a lowercase host and an optional port.
+fn split_host(s: &str) -> (String, Option<&str>) {
+    let s = s.trim();
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((h, tail)) => (h, tail.strip_prefix(':')),
+            None => (s, None),
+        }
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => (h, Some(p)),
+            _ => (s, None),
+        }
+    };
+    (host.trim_end_matches('.').to_ascii_lowercase(), port)
+}
+
+/// Whether `host` (a `Host` header) is one of `allowed`: same name, and the same port when
+/// the allowed entry names one.
+fn host_allowed(allowed: &[String], host: &str) -> bool {
+    let (h, p) = split_host(host);
+    allowed.iter().any(|a| {
+        let (ah, ap) = split_host(a);
+        ah == h && (ap.is_none() || ap == p)
+    })
 }
 
 fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
-    let public = Router::new()
+    let mut public = Router::new()
         .route("/range/{prefix}", get(password_range))
         .route("/range/search/{prefix}", get(email_range))
         .route("/api/v3/breaches", get(breach::breaches))
         .route("/api/v3/breach/{name}", get(breach::breach))
-        .route("/api/v3/dataclasses", get(breach::data_classes))
-        .layer(cors());
+        .route("/api/v3/dataclasses", get(breach::data_classes));
+    if let Some(cors) = cors(&shared.config.cors_origins) {
+        public = public.layer(cors);
+    }
+    // Constant-padded ranges are never compressed: a compressed size depends on the content.
+    use tower_http::compression::Predicate as _;
+    let compress = tower_http::compression::predicate::DefaultPredicate::new().and(
+        |_: StatusCode, _: axum::http::Version, _: &HeaderMap, ext: &axum::http::Extensions| {
+            ext.get::<Uncompressed>().is_none()
+        },
+    );
     Router::new()
         .merge(public)
         .route("/api/v3/breachedaccount/{account}", get(breach::breached_account))
         .route("/manifest.json", get(manifest))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), check_host))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), observe))
-        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::compression::CompressionLayer::new().compress_when(compress))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             shared.config.request_timeout,
         ))
         .layer(tower::limit::ConcurrencyLimitLayer::new(shared.config.max_concurrency))
+}
+
+/// The metrics listener's service: `/metrics` only.
+fn metrics_router(shared: Arc<Shared>) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(shared)
 }
 
 /// Opens every index of `config` and checks k-anonymity: the shared state of a server.
@@ -666,7 +921,10 @@ fn open_shared(config: Config) -> Result<Arc<Shared>, Error> {
             stats.median,
             stats.max,
             match loaded.padding {
-                Padding::Constant => format!("constant ({} lines in every response)", loaded.constant_lines),
+                Padding::Constant => format!(
+                    "constant ({} lines, {} bytes in every response, never compressed, no ETag)",
+                    loaded.constant_lines, loaded.constant_bytes
+                ),
                 Padding::OnRequest => "on request (800 to 1,000 lines when the client sends Add-Padding: true)".to_string(),
             }
         ));
@@ -720,6 +978,18 @@ async fn serve_until(
     };
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(Error::Io)?;
     let addr = listener.local_addr().map_err(Error::Io)?;
+    if !addr.ip().is_loopback() && shared.config.allowed_hosts.is_empty() {
+        log("note: listening beyond loopback without --allowed-host: requests for any host name are answered; name this server's host names with --allowed-host so that a web page cannot reach it by DNS rebinding");
+    }
+    let metrics_task = match shared.config.metrics_listen {
+        Some(at) => {
+            let metrics = tokio::net::TcpListener::bind(at).await.map_err(Error::Io)?;
+            log(&format!("metrics on http://{}/metrics", metrics.local_addr().map_err(Error::Io)?));
+            let service = metrics_router(shared.clone());
+            Some(tokio::spawn(serve_metrics(metrics, service, shared.config.header_timeout)))
+        }
+        None => None,
+    };
     log(&format!("listening on {}://{addr}", if tls.is_some() { "https" } else { "http" }));
     let header_timeout = shared.config.header_timeout;
     let permits = Arc::new(tokio::sync::Semaphore::new(shared.config.max_connections.max(1)));
@@ -774,11 +1044,49 @@ async fn serve_until(
         }
     }
     drop(listener);
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(Duration::from_secs(30)) => log("shutdown: gave up on connections still open after 30 s"),
     }
     Ok(())
+}
+
+/// Connections the metrics listener holds open at once; more wait in the backlog.
+const METRICS_CONNECTIONS: usize = 16;
+/// Longest a metrics connection stays open (a scraper reconnects).
+const METRICS_CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Serves `/metrics` on its own listener, bounded like the main one (a few connections, a
+/// deadline for each request head, a lifetime for each connection), so that a client of
+/// this listener can neither hold it nor reach the range routes.
+async fn serve_metrics(listener: tokio::net::TcpListener, service: Router, header_timeout: Duration) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(METRICS_CONNECTIONS));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_header_size(MIN_HEADER_BYTES * 4)
+        .max_headers(MAX_HEADERS);
+    loop {
+        let Ok(permit) = permits.clone().acquire_owned().await else { return };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let conn = http.serve_connection(
+            hyper_util::rt::TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service.clone()),
+        );
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(METRICS_CONNECTION_LIFETIME, conn).await;
+            drop(permit);
+        });
+    }
 }
 
 /// Smallest request-head limit allowed: one full request line of a range query with room for
@@ -883,4 +1191,57 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     log("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_hosts_match_name_case_insensitively_and_port_only_when_given() {
+        let allowed = ["Leakdex.Intranet.example".to_string(), "[::1]:8080".to_string(), "127.0.0.1".to_string()];
+        for ok in [
+            "leakdex.intranet.example",
+            "LEAKDEX.intranet.example:443",
+            "leakdex.intranet.example.",
+            "[::1]:8080",
+            "127.0.0.1:9",
+        ] {
+            assert!(host_allowed(&allowed, ok), "{ok}");
+        }
+        for bad in
+            ["[::1]:8081", "[::1]", "intranet.example", "leakdex.intranet.example.attacker.example", "127.0.0.10", ""]
+        {
+            assert!(!host_allowed(&allowed, bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lookup_results_are_one_class_and_errors_keep_their_status() {
+        for route in LOOKUP_ROUTES {
+            for s in [StatusCode::OK, StatusCode::NOT_FOUND, StatusCode::NOT_MODIFIED] {
+                assert_eq!(status_class(route, s), "answered", "{route} {s}");
+            }
+            assert_eq!(status_class(route, StatusCode::BAD_REQUEST), "400");
+            assert_eq!(status_class(route, StatusCode::UNAUTHORIZED), "401");
+        }
+        assert_eq!(status_class("/healthz", StatusCode::OK), "200");
+    }
+
+    #[test]
+    fn only_standard_methods_are_logged_by_name() {
+        use axum::http::Method;
+        assert_eq!(logged_method(&Method::GET), "GET");
+        assert_eq!(logged_method(&Method::PATCH), "PATCH");
+        assert_eq!(logged_method(&Method::from_bytes(b"get").unwrap()), "OTHER");
+        assert_eq!(logged_method(&Method::from_bytes("X".repeat(5000).as_bytes()).unwrap()), "OTHER");
+    }
+
+    #[test]
+    fn digits_counts_decimal_digits() {
+        for (n, d) in [(0, 1), (9, 1), (10, 2), (9_545_824, 7), (u64::MAX, 20)] {
+            assert_eq!(digits(n), d, "{n}");
+            assert_eq!(n.to_string().len(), d);
+        }
+    }
 }
