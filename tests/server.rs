@@ -411,8 +411,16 @@ fn nginx_serving_the_export_gives_the_same_answers_as_leakdex_serve() {
         assert_eq!((a.status(), b.status()), (reqwest::StatusCode::OK, reqwest::StatusCode::OK), "{prefix}");
         assert_eq!(a.text().unwrap(), b.text().unwrap(), "{prefix}");
     }
-    // A browser's CORS preflight is answered as by `leakdex serve`.
-    for url in [&server.url, &nginx.url] {
+    // CORS is off in the shipped configuration, as in `leakdex serve` without --cors-origin.
+    let r = c.get(format!("{}/range/5BAA6", nginx.url)).header("Origin", "https://app.example").send().unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none(), "{:?}", r.headers());
+    // With its `#cors:` lines uncommented, a browser's preflight is answered as by
+    // `leakdex serve --cors-origin '*'`.
+    let conf = include_str!("../docs/nginx-ranges.conf")
+        .replace("/srv/leakdex/ranges", &dir.path("pw-ranges").to_string_lossy())
+        .replace("#cors: ", "");
+    let cors_nginx = start_nginx_with(&dir, "nginx-cors", &conf);
+    for url in [&server.url, &cors_nginx.url] {
         let r = c
             .request(reqwest::Method::OPTIONS, format!("{url}/range/5BAA6"))
             .header("Origin", "https://app.example")
@@ -424,6 +432,7 @@ fn nginx_serving_the_export_gives_the_same_answers_as_leakdex_serve() {
         assert_eq!(r.headers()["access-control-allow-origin"], "*");
         assert!(r.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase().contains("add-padding"));
     }
+    drop(cors_nginx);
     let input = "password\nP@ssw0rd\nhunter2\nnot-leaked\n";
     let from_server =
         dir.cmd(&["check", "--api", &server.url, "--kind", "password", "--format", "json"]).stdin(input).expect(1);
