@@ -7,6 +7,7 @@ mod formats;
 mod hostile_corpus;
 mod normalization;
 mod server;
+mod server_abuse;
 mod staff_lists;
 mod util;
 

@@ -74,6 +74,17 @@ pub enum Error {
         /// HTTP status.
         status: u16,
     },
+    /// The server needs an API key for this route (401) and none was sent, or it refused the
+    /// one sent. The key itself is never shown.
+    #[error("the range API at {base} answered 401 on {route}: it needs an API key{}; put the key in LEAKDEX_API_KEY or in a file given with --api-key-file", if *sent { " and refused the one sent" } else { "" })]
+    KeyNeeded {
+        /// Base URL.
+        base: String,
+        /// Route template.
+        route: &'static str,
+        /// Whether a key was sent.
+        sent: bool,
+    },
     /// The URL is not a range API of the asked kind (a wrong path, a web server answering 404
     /// or an HTML page for everything, a server holding another kind of index), or an answer is
     /// not a range response. Never read as "not found".
@@ -148,6 +159,8 @@ pub struct RangeClient {
     padding: bool,
     pad_requests_to: usize,
     unverified: bool,
+    /// Sent as `hibp-api-key` with every range request; never shown.
+    api_key: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -184,6 +197,7 @@ impl RangeClient {
             padding: true,
             pad_requests_to: 0,
             unverified: false,
+            api_key: None,
         })
     }
 
@@ -223,6 +237,14 @@ impl RangeClient {
         self
     }
 
+    /// Sends `key` as `hibp-api-key` with every range request (servers that need a key for
+    /// their ranges, as `leakdex serve --api-keys` does for email ranges). It never appears in
+    /// messages.
+    pub fn api_key(mut self, key: Option<String>) -> RangeClient {
+        self.api_key = key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty());
+        self
+    }
+
     /// GET with retries of 429, 5xx and transport errors; any other answer is returned.
     async fn get(&self, route: &'static str, url: String) -> Result<Answer, Error> {
         let mut attempt = 0;
@@ -231,6 +253,9 @@ impl RangeClient {
             let mut req = self.http.get(&url);
             if self.padding {
                 req = req.header("Add-Padding", "true");
+            }
+            if let Some(key) = &self.api_key {
+                req = req.header("hibp-api-key", key);
             }
             // reqwest's message names the URL, which holds the prefix: never shown.
             let failed = |e: reqwest::Error| Error::Transport {
@@ -242,6 +267,9 @@ impl RangeClient {
             let wait = match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
+                    if status.as_u16() == 401 {
+                        return Err(Error::KeyNeeded { base: self.shown.clone(), route, sent: self.api_key.is_some() });
+                    }
                     let retryable = status.as_u16() == 429 || status.is_server_error();
                     if !retryable {
                         let content_type = resp
