@@ -63,6 +63,7 @@ fn clients_that_never_read_their_answers_cannot_hold_the_server() {
     let r = r.unwrap_or_else(|e| panic!("a normal client was held out by five clients that never read: {e}"));
     assert_eq!(r.status(), 200);
     assert!(r.text().unwrap().contains("2DC183F740EE76F27B78EB39C8AD972A757:108219"));
+    eprintln!("answered after {:?}", started.elapsed());
     assert!(started.elapsed() < Duration::from_secs(LIMIT), "{:?}", started.elapsed());
     // The stalled connections were closed by the server.
     for mut c in slow {
@@ -112,6 +113,8 @@ fn clients_that_never_read_their_answers_cannot_hold_the_https_server() {
             KillOnDrop(child)
         })
         .collect();
+    // Every slot taken (the processes connect and shake hands) before the normal client comes.
+    std::thread::sleep(Duration::from_millis(1500));
     let started = Instant::now();
     let c = tls_client(&cert, &port, Duration::from_secs(LIMIT));
     let r = c
@@ -119,6 +122,7 @@ fn clients_that_never_read_their_answers_cannot_hold_the_https_server() {
         .send()
         .unwrap_or_else(|e| panic!("a normal HTTPS client was held out by five clients that never read: {e}"));
     assert_eq!(r.status(), 200);
+    eprintln!("answered after {:?}", started.elapsed());
     assert!(started.elapsed() < Duration::from_secs(LIMIT), "{:?}", started.elapsed());
     drop(slow);
 }
@@ -231,6 +235,12 @@ fn email_ranges_need_a_key_when_keys_are_configured_and_password_ranges_do_not()
     assert!(log.contains("email ranges need an API key"), "{log}");
     assert!(log.contains("password ranges need no API key"), "{log}");
     assert!(!log.contains(KEY) && !log.contains(prefix), "{log}");
+    // Keys required and none configured: refused at start, never a server that answers
+    // nothing but 401.
+    let mut cmd = dir.cmd(&["serve", "-i", &email, "--listen", "127.0.0.1:0", "--range-keys", "required"]);
+    cmd.c.env_remove("LEAKDEX_API_KEYS");
+    let r = cmd.expect(2);
+    assert!(r.stderr.contains("no keys are configured"), "{}", r.stderr);
 }
 
 #[test]

@@ -145,10 +145,11 @@ impl Buckets {
     }
 }
 
-/// The client address of a request, set by the accept loop. Requests without one (the
-/// service driven directly, [`crate::app`]) share one unspecified address.
+/// The client address of a request, a request extension: [`crate::serve`] sets it from the
+/// TCP peer; a program that embeds [`crate::app`] behind its own listener should insert it
+/// too, or every request shares one unspecified address for the per-address limits.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Peer(pub(crate) IpAddr);
+pub struct ClientAddr(pub IpAddr);
 
 /// HIBP's JSON error body.
 pub(crate) fn status(code: StatusCode, msg: &str) -> Response {
@@ -230,7 +231,7 @@ pub(crate) fn identify<'h>(
 pub(crate) fn admit_range(
     shared: &crate::Shared,
     headers: &HeaderMap,
-    peer: Option<Peer>,
+    peer: Option<ClientAddr>,
     policy: KeyPolicy,
 ) -> Result<(), Refusal> {
     let access = &shared.config.range_access;

@@ -127,7 +127,7 @@ pub(crate) async fn breached_account(
     State(shared): State<Arc<Shared>>,
     Path(account): Path<String>,
     Query(q): Query<BTreeMap<String, String>>,
-    peer: Option<axum::Extension<crate::access::Peer>>,
+    peer: Option<axum::Extension<crate::access::ClientAddr>>,
     headers: HeaderMap,
 ) -> Response {
     let keys = &shared.config.keys;

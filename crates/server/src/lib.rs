@@ -18,6 +18,15 @@
 //!   without dropping requests: requests in flight keep the old map. A file overwritten in
 //!   place (same inode, new size or modification time) is never followed: the server logs a
 //!   warning and answers that index's routes with 503 until a new file is renamed over it.
+//! - A file truncated in place is caught before its map is read: every request that reads a
+//!   map compares the size of the held descriptor (`fstat`) with the mapped length and answers
+//!   503 when the file is shorter, instead of touching a page past its end (`SIGBUS`). The
+//!   residual race: a truncation after that check and before the request's reads still ends
+//!   the process; only renaming new indexes over old ones (as `leakdex build` does) is safe.
+//! - Connections: a response must be written within [`Config::write_timeout`] once the client
+//!   stops reading, and one client address holds at most [`Config::max_connections_per_ip`].
+//! - Range routes take API keys and rate limits ([`access`]): email ranges need a key when
+//!   keys are configured, and wrong keys are throttled per client address.
 //! - A kind without an index answers 404 before the prefix is judged, so a client probing
 //!   with a malformed prefix learns that this is not a range API of that kind.
 //!
@@ -502,7 +511,7 @@ async fn password_range(
     State(shared): State<Arc<Shared>>,
     Path(prefix): Path<String>,
     axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
-    peer: Option<axum::Extension<access::Peer>>,
+    peer: Option<axum::Extension<access::ClientAddr>>,
     headers: HeaderMap,
 ) -> Response {
     let kind = match q.get("mode").map(|m| m.to_ascii_lowercase()).as_deref() {
@@ -576,7 +585,7 @@ pub(crate) fn email_body(entries: &[EmailEntry<'_>]) -> String {
 async fn email_range(
     State(shared): State<Arc<Shared>>,
     Path(prefix): Path<String>,
-    peer: Option<axum::Extension<access::Peer>>,
+    peer: Option<axum::Extension<access::ClientAddr>>,
     headers: HeaderMap,
 ) -> Response {
     let Some(l) = shared.current(Kind::Email) else { return no_index(Kind::Email) };
@@ -825,8 +834,11 @@ pub fn app(config: Config) -> Result<Router, Error> {
 /// Connections are bounded the same way over HTTP and HTTPS: at most
 /// [`Config::max_connections`] open at once (more wait in the kernel's backlog), a TLS
 /// handshake and each request head must arrive within [`Config::header_timeout`] (which also
-/// closes idle keep-alive connections), and a request head larger than
-/// [`Config::max_header_bytes`] is answered with 431 and the connection closed.
+/// closes idle keep-alive connections), a request head larger than
+/// [`Config::max_header_bytes`] is answered with 431 and the connection closed, a response the
+/// client does not read within [`Config::write_timeout`] closes the connection, and one client
+/// address holds at most [`Config::max_connections_per_ip`] (more are closed at accept).
+/// Each request carries its client address ([`access::ClientAddr`]) for the per-address limits.
 pub async fn serve(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -897,7 +909,7 @@ async fn serve_until(
         let service = hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
             app.clone(),
             move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(access::Peer(ip));
+                req.extensions_mut().insert(access::ClientAddr(ip));
                 req
             },
         ));
