@@ -11,7 +11,8 @@
 //!   every key-checked request from that address answers 429 with `Retry-After`, whatever key
 //!   it carries, so keys cannot be guessed at speed (and a right guess is not told by a 200).
 //! - Client addresses are those of the TCP peer: behind a reverse proxy every client shares
-//!   the proxy's address (forwarded headers are not trusted).
+//!   the proxy's address (forwarded headers are not trusted). IPv6 clients are limited by
+//!   their /64.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -101,11 +102,16 @@ pub(crate) fn key_matches(keys: &BTreeSet<String>, presented: &str) -> bool {
 /// Token buckets by name (a key, or a client address), refilled at a per-minute rate.
 #[derive(Default)]
 pub(crate) struct Buckets {
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    /// The buckets, and when idle ones were last dropped.
+    buckets: Mutex<(Table, Option<Instant>)>,
 }
 
+/// Tokens left and when they were last counted, by name.
+type Table = HashMap<String, (f64, Instant)>;
+
 /// Buckets kept before idle ones are dropped: an idle bucket for a minute is full again, so
-/// dropping it changes nothing; the cap only bounds memory under many addresses.
+/// dropping it changes nothing; the cap only bounds memory under many addresses. The sweep
+/// runs at most once a second, so a flood of new addresses cannot make every request pay it.
 const MAX_BUCKETS: usize = 65_536;
 
 impl Buckets {
@@ -125,10 +131,12 @@ impl Buckets {
         }
         let rate = f64::from(per_minute) / 60.0;
         let cap = f64::from(per_minute);
-        let mut b = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let (b, swept) = &mut *guard;
         let now = Instant::now();
-        if b.len() >= MAX_BUCKETS {
+        if b.len() >= MAX_BUCKETS && swept.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1)) {
             b.retain(|_, (_, last)| now.duration_since(*last) < Duration::from_secs(60));
+            *swept = Some(now);
         }
         let (tokens, last) = b.entry(name.to_string()).or_insert((cap, now));
         *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate).min(cap);
@@ -174,6 +182,15 @@ pub(crate) fn too_many(wait: u64) -> Response {
 /// The message of a 401 (what to do next; no key is ever echoed).
 pub(crate) const UNAUTHORIZED: &str = "Access denied due to missing or invalid hibp-api-key. Clients of leakdex pass it with LEAKDEX_API_KEY or --api-key-file.";
 
+/// The address a client is limited as: IPv4 addresses alone, IPv6 addresses by their /64
+/// (one host is usually given a whole /64, and would otherwise get 2^64 budgets).
+fn limited_as(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+    }
+}
+
 /// Why a request is refused.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Refusal {
@@ -210,7 +227,7 @@ pub(crate) fn identify<'h>(
     required: bool,
 ) -> Result<Caller<'h>, Refusal> {
     let access = &shared.config.range_access;
-    let budget = format!("fail:{peer}");
+    let budget = format!("fail:{}", limited_as(peer));
     if let Err(wait) = shared.buckets.check(&budget, access.key_failures_per_minute) {
         return Err(Refusal::TooMany(wait));
     }
@@ -243,7 +260,53 @@ pub(crate) fn admit_range(
     };
     let limited = match caller {
         Caller::Key(k) => shared.buckets.take(&format!("range-key:{k}"), access.per_key_per_minute),
-        Caller::Anonymous => shared.buckets.take(&format!("range-addr:{peer}"), access.per_address_per_minute),
+        Caller::Anonymous => {
+            shared.buckets.take(&format!("range-addr:{}", limited_as(peer)), access.per_address_per_minute)
+        }
     };
     limited.map_err(Refusal::TooMany)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_whole_configured_key_matches() {
+        let keys: BTreeSet<String> = ["7c0ffee7".to_string(), "a-much-longer-key-0123456789".to_string()].into();
+        assert!(key_matches(&keys, "7c0ffee7"));
+        assert!(key_matches(&keys, "a-much-longer-key-0123456789"));
+        for wrong in
+            ["7c0ffee", "7c0ffee70", "7C0FFEE7", "", "a-much-longer-key", "7c0ffee7a-much-longer-key-0123456789"]
+        {
+            assert!(!key_matches(&keys, wrong), "{wrong:?}");
+        }
+        assert!(!key_matches(&BTreeSet::new(), ""));
+    }
+
+    #[test]
+    fn ipv6_clients_share_one_budget_per_64_and_ipv4_clients_have_their_own() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(limited_as(a), limited_as(b));
+        assert_ne!(limited_as(a), limited_as(c));
+        assert_eq!(limited_as(a), "2001:db8:1:2::".parse::<IpAddr>().unwrap());
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(limited_as(v4), v4);
+    }
+
+    #[test]
+    fn a_bucket_refuses_past_its_rate_and_says_how_long_to_wait() {
+        let b = Buckets::default();
+        for _ in 0..3 {
+            assert!(b.take("k", 3).is_ok());
+        }
+        // 3 a minute: one token every 20 s.
+        let wait = b.take("k", 3).unwrap_err();
+        assert!((19..=20).contains(&wait), "{wait}");
+        assert!(b.check("k", 3).is_err());
+        assert!(b.take("other", 3).is_ok());
+        assert!(b.take("k", 0).is_ok(), "0 is no limit");
+    }
 }
