@@ -128,6 +128,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = in_range(1u64, 3600))]
     pub write_timeout: u64,
     /// Client connections open at once from one address; more are closed when accepted.
+    /// Behind a reverse proxy every connection comes from the proxy: raise it there.
     #[arg(long, default_value_t = 64, value_name = "N", value_parser = in_range(1usize, 1_000_000))]
     pub max_connections_per_ip: usize,
     /// PEM certificate chain: serve HTTPS (with --tls-key) for deployments without a proxy.
