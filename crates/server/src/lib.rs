@@ -283,7 +283,9 @@ impl Loaded {
             return Err(open_err(e));
         }
         let file = Some(FileState::from_metadata(&meta));
-        let head = read_head(path).unwrap_or_default();
+        // From the descriptor that is mapped, not the path (which may name another file by now).
+        let mut head = Vec::with_capacity(HEAD_BYTES as usize);
+        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(&handle, HEAD_BYTES), &mut head);
         // SAFETY: the hazard of `Index::open` (another process truncating or rewriting the
         // file while it is mapped) is handled here as far as it can be: the header's declared
         // size is checked against the map by `Index::new` before any section is read, and
