@@ -366,3 +366,30 @@ fn an_index_truncated_while_served_answers_503_and_never_kills_the_server() {
         assert!(s.child_alive());
     }
 }
+
+#[test]
+fn requests_without_a_key_are_limited_per_client_address() {
+    let dir = Dir::new();
+    let pw = password_index(&dir);
+    dir.write("keys.txt", format!("{KEY}\n"));
+    let s = Server::start(
+        &dir,
+        &["-i", &pw, "--api-keys", "keys.txt", "--password-range-keys", "optional", "--address-rate-limit", "3"],
+    );
+    let url = format!("{}/range/21BD1", s.url);
+    let (a, b) = (IpAddr::from([127, 0, 0, 1]), IpAddr::from([127, 0, 0, 2]));
+    for _ in 0..3 {
+        assert_eq!(get(&url, a, None).status(), 200);
+    }
+    let r = get(&url, a, None);
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    // 3 a minute: the next token in 20 s, rounded up.
+    assert!((19..=20).contains(&wait), "{wait}");
+    // Another address has its own budget; a key has its own limit; a wrong key is 401, not
+    // a keyless request.
+    assert_eq!(get(&url, b, None).status(), 200);
+    assert_eq!(get(&url, a, Some(KEY)).status(), 200);
+    assert_eq!(get(&url, b, Some("not-the-key")).status(), 401);
+    assert!(s.log().contains("password ranges: API key optional"), "{}", s.log());
+}
