@@ -27,8 +27,10 @@ mkdir -p "$work"
 python3 -c 'import random; r=random.Random(3); print("\n".join("%05X" % r.randrange(16**5) for _ in range(5000)))' > "$work/prefixes.txt"
 export LEAKDEX_PREFIXES=$work/prefixes.txt
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# Every client here (wrk and the abusers) is 127.0.0.1: the per-address cap is lifted to the
+# connection cap, or wrk's connections would be closed beside the abusers'.
 "$bin" serve -i "$work/pw-$lines.ldx" --listen "127.0.0.1:$port" --max-connections 4096 --header-timeout 5 \
-    2>"$work/serve.log" &
+    --max-connections-per-ip 4096 2>"$work/serve.log" &
 spid=$!
 abuser=
 trap 'kill $spid $abuser 2>/dev/null || true' EXIT

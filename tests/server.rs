@@ -64,6 +64,10 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+    /// Whether the server process is still running.
+    pub fn child_alive(&mut self) -> bool {
+        self.child.try_wait().is_ok_and(|s| s.is_none())
+    }
 }
 
 impl Drop for Server {
@@ -78,7 +82,7 @@ pub(crate) fn http() -> reqwest::blocking::Client {
 }
 
 /// An index whose password hashes share prefixes: the demo hashes plus 5BAA6 neighbours.
-fn password_index(dir: &Dir) -> String {
+pub(crate) fn password_index(dir: &Dir) -> String {
     let mut lines = std::fs::read_to_string(repo("data/passwords/pwned-sample.txt")).unwrap();
     lines.push_str("5BAA6000000000000000000000000000000000AA:12\n5BAA6FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF:3\n");
     dir.write("pw.txt", lines);
@@ -176,7 +180,7 @@ fn padded_lines_never_match_anything_real() {
 }
 
 /// The demo email index.
-fn email_index(dir: &Dir) -> String {
+pub(crate) fn email_index(dir: &Dir) -> String {
     crate::demo_index(dir)
 }
 
@@ -647,7 +651,7 @@ console.log(JSON.stringify(out));
 
 /// Writes a self-signed certificate for `localhost` to cert.pem and key.pem in `dir`; returns
 /// the certificate's PEM.
-fn self_signed(dir: &Dir) -> String {
+pub(crate) fn self_signed(dir: &Dir) -> String {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     dir.write("cert.pem", cert.cert.pem());
     dir.write("key.pem", cert.key_pair.serialize_pem());
@@ -656,7 +660,7 @@ fn self_signed(dir: &Dir) -> String {
 
 /// An HTTPS client that trusts `cert_pem` and sends `localhost` to 127.0.0.1:`port`; no
 /// pooled connections, so every request opens one.
-fn tls_client(cert_pem: &str, port: &str, timeout: Duration) -> reqwest::blocking::Client {
+pub(crate) fn tls_client(cert_pem: &str, port: &str, timeout: Duration) -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap())
         .resolve("localhost", format!("127.0.0.1:{port}").parse().unwrap())
@@ -887,7 +891,7 @@ fn raw_status(addr: &str, head: &[u8]) -> String {
 }
 
 /// Reads until the server closes the connection; panics if it is still open after `limit`.
-fn wait_closed_by_server(c: &mut std::net::TcpStream, limit: Duration) {
+pub(crate) fn wait_closed_by_server(c: &mut std::net::TcpStream, limit: Duration) {
     use std::io::Read;
     c.set_read_timeout(Some(limit)).unwrap();
     let mut buf = [0u8; 1024];

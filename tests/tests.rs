@@ -9,6 +9,7 @@ mod formats;
 mod hostile_corpus;
 mod normalization;
 mod server;
+mod server_abuse;
 mod server_privacy;
 mod staff_lists;
 mod util;

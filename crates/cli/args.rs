@@ -64,6 +64,10 @@ pub struct Target {
     /// wait, in seconds (exit 2 past it; no row is reported for a range never fetched).
     #[arg(long, default_value_t = 600, value_name = "SECS", value_parser = in_range(1u64, 86_400))]
     pub api_deadline: u64,
+    /// With --api: a file whose first line is the range API's key, sent as hibp-api-key (also
+    /// LEAKDEX_API_KEY). Never taken as an argument: arguments are visible to every local user.
+    #[arg(long, value_name = "FILE", requires = "api")]
+    pub api_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,6 +115,30 @@ pub struct ServeArgs {
     /// Breach-API requests per minute per key (0: unlimited).
     #[arg(long, default_value_t = 60, value_name = "N", value_parser = in_range(0u32, 1_000_000))]
     pub rate_limit: u32,
+    /// Whether email ranges need an API key (default: required when keys are given, else off).
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub range_keys: Option<KeyPolicyArg>,
+    /// Whether password and NTLM ranges need an API key.
+    #[arg(long, value_enum, value_name = "POLICY", default_value = "off")]
+    pub password_range_keys: KeyPolicyArg,
+    /// Range requests per minute per API key (0: unlimited).
+    #[arg(long, default_value_t = leakdex_server::access::DEFAULT_RANGE_PER_KEY, value_name = "N", value_parser = in_range(0u32, 1_000_000))]
+    pub range_rate_limit: u32,
+    /// Range requests per minute per client address without an API key (0: unlimited).
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = in_range(0u32, 1_000_000))]
+    pub address_rate_limit: u32,
+    /// Wrong API keys per minute per client address; past it every key-checked request from
+    /// that address gets 429 (0: unlimited).
+    #[arg(long, default_value_t = leakdex_server::access::DEFAULT_KEY_FAILURES, value_name = "N", value_parser = in_range(0u32, 1_000_000))]
+    pub key_failure_limit: u32,
+    /// Seconds a response may take to be written to a client that stopped reading; then the
+    /// connection is closed (clients that never read cannot hold connections).
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = in_range(1u64, 3600))]
+    pub write_timeout: u64,
+    /// Client connections open at once from one address; more are closed when accepted.
+    /// Behind a reverse proxy every connection comes from the proxy: raise it there.
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = in_range(1usize, 1_000_000))]
+    pub max_connections_per_ip: usize,
     /// PEM certificate chain: serve HTTPS (with --tls-key) for deployments without a proxy.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -128,6 +156,16 @@ pub struct ServeArgs {
     /// Default: any host.
     #[arg(long = "allowed-host", value_name = "HOST[:PORT]", value_parser = parse_host)]
     pub allowed_hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyPolicyArg {
+    /// A valid hibp-api-key is needed (401 without one).
+    Required,
+    /// Without a key within --address-rate-limit; a wrong key is 401.
+    Optional,
+    /// Keys are not looked at.
+    Off,
 }
 
 #[derive(Debug, clap::Args)]

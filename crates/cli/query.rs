@@ -29,6 +29,19 @@ enum Store {
     },
 }
 
+/// The range API's key: the first line of --api-key-file, else LEAKDEX_API_KEY. Never an
+/// argument (visible in `ps` to every local user).
+fn api_key(target: &Target) -> Result<Option<String>> {
+    if let Some(path) = &target.api_key_file {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading the API key from {}", path.display()))?;
+        let key = text.lines().next().unwrap_or("").trim().to_string();
+        anyhow::ensure!(!key.is_empty(), "{}: the first line holds no API key", path.display());
+        return Ok(Some(key));
+    }
+    Ok(std::env::var("LEAKDEX_API_KEY").ok().filter(|k| !k.trim().is_empty()))
+}
+
 /// Rows answered together: a batch shares its requests to a range API.
 const BATCH: usize = 4096;
 
@@ -44,7 +57,8 @@ impl Store {
                 .pad_requests_to(target.pad_requests)
                 .unverified(target.api_unverified)
                 .request_timeout(std::time::Duration::from_secs(target.api_timeout))
-                .run_deadline(std::time::Duration::from_secs(target.api_deadline));
+                .run_deadline(std::time::Duration::from_secs(target.api_deadline))
+                .api_key(api_key(target)?);
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             // A wrong URL is an error before any row is answered, never a column of "clean".
             rt.block_on(client.validate(kind))?;

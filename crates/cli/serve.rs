@@ -1,9 +1,10 @@
 //! `leakdex serve` and `leakdex export-ranges`.
 
 use anyhow::{Context, Result};
+use leakdex_server::access::KeyPolicy;
 use leakdex_server::{Config, Padding};
 
-use crate::args::{ExportRangesArgs, PaddingArg, ServeArgs};
+use crate::args::{ExportRangesArgs, KeyPolicyArg, PaddingArg, ServeArgs};
 use crate::Outcome;
 
 pub fn run(a: ServeArgs) -> Result<Outcome> {
@@ -28,6 +29,20 @@ pub fn run(a: ServeArgs) -> Result<Outcome> {
         config.keys.keys.extend(env.split(',').map(str::trim).filter(|k| !k.is_empty()).map(str::to_string));
     }
     config.keys.per_minute = a.rate_limit;
+    let policy = |p: KeyPolicyArg| match p {
+        KeyPolicyArg::Required => KeyPolicy::Required,
+        KeyPolicyArg::Optional => KeyPolicy::Optional,
+        KeyPolicyArg::Off => KeyPolicy::Off,
+    };
+    config.range_access = leakdex_server::access::RangeAccess {
+        email: a.range_keys.map(policy),
+        password: policy(a.password_range_keys),
+        per_key_per_minute: a.range_rate_limit,
+        per_address_per_minute: a.address_rate_limit,
+        key_failures_per_minute: a.key_failure_limit,
+    };
+    config.write_timeout = std::time::Duration::from_secs(a.write_timeout.max(1));
+    config.max_connections_per_ip = a.max_connections_per_ip.max(1);
     config.tls = a.tls_cert.clone().zip(a.tls_key.clone());
     config.metrics_listen = a.metrics_listen;
     config.cors_origins = a.cors_origins.clone();

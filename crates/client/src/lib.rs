@@ -158,6 +158,17 @@ pub enum Error {
         /// Seconds left (the run's deadline, or [`MAX_RETRY_WAIT`] in all).
         left: u64,
     },
+    /// The server needs an API key for this route (401) and none was sent, or it refused the
+    /// one sent. The key itself is never shown.
+    #[error("the range API at {base} answered 401 on {route}: it needs an API key{}; put the key in LEAKDEX_API_KEY or in a file given with --api-key-file", if *sent { " and refused the one sent" } else { "" })]
+    KeyNeeded {
+        /// Base URL.
+        base: String,
+        /// Route template.
+        route: &'static str,
+        /// Whether a key was sent.
+        sent: bool,
+    },
     /// The URL is not a range API of the asked kind (a wrong path, a web server answering 404
     /// or an HTML page for everything, a server holding another kind of index), or an answer is
     /// not a range response. Never read as "not found".
@@ -237,6 +248,8 @@ pub struct RangeClient {
     deadline: (Instant, Duration),
     /// Waiting on `Retry-After` so far, shared by the requests in flight.
     retry_waited: Arc<Mutex<Waits>>,
+    /// Sent as `hibp-api-key` with every range request; never shown.
+    api_key: Option<String>,
 }
 
 /// Time spent waiting on `Retry-After`: the wall time during which at least one request
@@ -310,6 +323,7 @@ impl RangeClient {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             deadline: (Instant::now() + DEFAULT_RUN_DEADLINE, DEFAULT_RUN_DEADLINE),
             retry_waited: Arc::default(),
+            api_key: None,
         })
     }
 
@@ -361,6 +375,14 @@ impl RangeClient {
     /// and then every range would read as empty.
     pub fn unverified(mut self, yes: bool) -> RangeClient {
         self.unverified = yes;
+        self
+    }
+
+    /// Sends `key` as `hibp-api-key` with every range request (servers that need a key for
+    /// their ranges, as `leakdex serve --api-keys` does for email ranges). It never appears in
+    /// messages.
+    pub fn api_key(mut self, key: Option<String>) -> RangeClient {
+        self.api_key = key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty());
         self
     }
 
@@ -421,11 +443,17 @@ impl RangeClient {
         if self.padding {
             req = req.header("Add-Padding", "true");
         }
+        if let Some(key) = &self.api_key {
+            req = req.header("hibp-api-key", key);
+        }
         let mut resp = match req.send().await {
             Ok(r) => r,
             Err(e) => return Ok(Attempt::Transport(e)),
         };
         let status = resp.status();
+        if status.as_u16() == 401 {
+            return Err(Error::KeyNeeded { base: self.shown.clone(), route, sent: self.api_key.is_some() });
+        }
         if status.is_redirection() {
             // Only the origin: the target's path may repeat the prefix.
             let to = resp

@@ -3,14 +3,15 @@
 //!
 //! `breachedaccount` needs a `hibp-api-key` header holding one of the operator's keys (401
 //! otherwise), a `user-agent` (403 otherwise), and stays within a per-key rate limit (429 with
-//! `retry-after`). The other routes are public, as at HIBP.
+//! `retry-after`); wrong keys are throttled per client address ([`crate::access`]). The other
+//! routes are public, as at HIBP.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use leakdex_core::{Kind, Source};
@@ -61,7 +62,7 @@ impl Limiter {
             *tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) / rate).as_secs().max(1))
+            Err((((1.0 - *tokens) / rate).ceil() as u64).max(1))
         }
     }
 }
@@ -114,12 +115,7 @@ fn model<'a>(s: &'a Source, built_at: &'a str) -> Breach<'a> {
 }
 
 fn status(code: StatusCode, msg: &'static str) -> Response {
-    (
-        code,
-        [(header::CONTENT_TYPE, "application/json")],
-        Json(serde_json::json!({ "statusCode": code.as_u16(), "message": msg })),
-    )
-        .into_response()
+    crate::access::status(code, msg)
 }
 
 /// Query parameters are case-insensitive at HIBP (`IncludeUnverified`, `includeUnverified`).
@@ -131,22 +127,25 @@ pub(crate) async fn breached_account(
     State(shared): State<Arc<Shared>>,
     Path(account): Path<String>,
     Query(q): Query<BTreeMap<String, String>>,
+    peer: Option<axum::Extension<crate::access::ClientAddr>>,
     headers: HeaderMap,
 ) -> Response {
     let keys = &shared.config.keys;
-    let key = headers.get("hibp-api-key").and_then(|v| v.to_str().ok()).map(str::trim);
-    let Some(key) = key.filter(|k| keys.keys.contains(*k)) else {
-        return status(StatusCode::UNAUTHORIZED, "Access denied due to missing or invalid hibp-api-key.");
+    let peer = peer.map_or(std::net::IpAddr::from([0u8, 0, 0, 0]), |p| p.0 .0);
+    // Wrong keys count against the client address, and past its budget even a right key is
+    // answered 429: keys cannot be guessed at speed.
+    let key = match crate::access::identify(&shared, &headers, peer, true) {
+        Ok(crate::access::Caller::Key(k)) => k,
+        Ok(crate::access::Caller::Anonymous) => {
+            return status(StatusCode::UNAUTHORIZED, crate::access::UNAUTHORIZED);
+        }
+        Err(r) => return r.response(),
     };
     if headers.get(header::USER_AGENT).is_none_or(|v| v.is_empty()) {
         return status(StatusCode::FORBIDDEN, "Requests must carry a user-agent header.");
     }
     if let Err(wait) = shared.limiter.take(key, keys.per_minute) {
-        let mut r = status(StatusCode::TOO_MANY_REQUESTS, "Rate limit is exceeded.");
-        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return r;
+        return crate::access::too_many(wait);
     }
     if let Some(r) = shared.refuse_modified(Kind::Email) {
         return r;
@@ -154,6 +153,9 @@ pub(crate) async fn breached_account(
     let Some(l) = shared.current(Kind::Email) else {
         return status(StatusCode::NOT_FOUND, "This server holds no email index.");
     };
+    if let Some(r) = shared.refuse(Kind::Email, &l) {
+        return r;
+    }
     let hit = match l.index.lookup_email(account.trim()) {
         Ok(h) => h,
         Err(leakdex_core::Error::InvalidEmail(_)) => {

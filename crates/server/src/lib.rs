@@ -33,6 +33,15 @@
 //!   without dropping requests: requests in flight keep the old map. A file overwritten in
 //!   place (same inode, new size or modification time) is never followed: the server logs a
 //!   warning and answers that index's routes with 503 until a new file is renamed over it.
+//! - A file truncated in place is caught before its map is read: every request that reads a
+//!   map compares the size of the held descriptor (`fstat`) with the mapped length and answers
+//!   503 when the file is shorter, instead of touching a page past its end (`SIGBUS`). The
+//!   residual race: a truncation after that check and before the request's reads still ends
+//!   the process; only renaming new indexes over old ones (as `leakdex build` does) is safe.
+//! - Connections: a response must be written within [`Config::write_timeout`] once the client
+//!   stops reading, and one client address holds at most [`Config::max_connections_per_ip`].
+//! - Range routes take API keys and rate limits ([`access`]): email ranges need a key when
+//!   keys are configured, and wrong keys are throttled per client address.
 //! - A kind without an index answers 404 before the prefix is judged, so a client probing
 //!   with a malformed prefix learns that this is not a range API of that kind.
 //!
@@ -62,7 +71,9 @@ use leakdex_core::{hex, Index, Kind};
 use memmap2::Mmap;
 use rand::Rng;
 
+pub mod access;
 pub mod breach;
+mod conn;
 pub mod export;
 mod log;
 
@@ -126,6 +137,13 @@ pub struct Config {
     pub reload_poll: Duration,
     /// Keys and rate limit of the breach API (`/api/v3/breachedaccount` needs a key).
     pub keys: breach::Keys,
+    /// Keys needed and rate limits on the range routes, and the throttle on wrong keys.
+    pub range_access: access::RangeAccess,
+    /// Longest a response may take to be written once the client stops reading: past it the
+    /// connection is closed, so clients that never read cannot hold connections.
+    pub write_timeout: Duration,
+    /// Open connections per client address; more are closed as soon as they are accepted.
+    pub max_connections_per_ip: usize,
     /// PEM certificate chain and private key: serve HTTPS (rustls) instead of HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Where Prometheus `/metrics` is served, on a listener of its own (plain HTTP). `None`:
@@ -154,6 +172,9 @@ impl Config {
             max_header_bytes: 16 * 1024,
             reload_poll: Duration::from_secs(2),
             keys: breach::Keys { keys: Default::default(), per_minute: 60 },
+            range_access: access::RangeAccess::default(),
+            write_timeout: Duration::from_secs(10),
+            max_connections_per_ip: 64,
             tls: None,
             metrics_listen: None,
             cors_origins: Vec::new(),
@@ -179,6 +200,8 @@ pub enum Error {
     },
     /// Two indexes of the same kind.
     SameKind(Kind),
+    /// A range route needs keys and none are configured.
+    KeysNeeded,
     /// Binding or serving failed.
     Io(std::io::Error),
 }
@@ -194,6 +217,9 @@ impl std::fmt::Display for Error {
             ),
             Error::Io(_) => f.write_str("cannot serve"),
             Error::SameKind(k) => write!(f, "two {k} indexes given; serve at most one of each kind"),
+            Error::KeysNeeded => f.write_str(
+                "range routes need an API key (--range-keys or --password-range-keys required) but no keys are configured; give --api-keys FILE or LEAKDEX_API_KEYS, or choose optional or off",
+            ),
         }
     }
 }
@@ -203,7 +229,7 @@ impl std::error::Error for Error {
         match self {
             Error::Index(e) => Some(e),
             Error::Io(e) => Some(e),
-            Error::Anonymity { .. } | Error::SameKind(_) => None,
+            Error::Anonymity { .. } | Error::SameKind(_) | Error::KeysNeeded => None,
         }
     }
 }
@@ -222,6 +248,10 @@ struct Loaded {
     /// A copy of the file's first bytes when it was opened: `cp -p` over it keeps size and
     /// modification time, not these (the header's section checksums).
     head: Vec<u8>,
+    /// The mapped file's descriptor, for the size check of every request.
+    handle: std::fs::File,
+    /// Bytes mapped.
+    mapped_len: u64,
 }
 
 /// Bytes of the file head kept to tell a rewrite that kept size and modification time.
@@ -248,7 +278,10 @@ struct FileState {
 
 impl FileState {
     fn of(path: &std::path::Path) -> Option<FileState> {
-        let m = std::fs::metadata(path).ok()?;
+        Some(FileState::from_metadata(&std::fs::metadata(path).ok()?))
+    }
+
+    fn from_metadata(m: &std::fs::Metadata) -> FileState {
         #[cfg(unix)]
         let (id, changed) = {
             use std::os::unix::fs::MetadataExt;
@@ -256,7 +289,7 @@ impl FileState {
         };
         #[cfg(not(unix))]
         let (id, changed) = (None, None);
-        Some(FileState { id, len: m.len(), modified: m.modified().ok(), changed })
+        FileState { id, len: m.len(), modified: m.modified().ok(), changed }
     }
 
     /// The same file (device and inode), whatever its content.
@@ -267,9 +300,34 @@ impl FileState {
 
 impl Loaded {
     fn open(config: &Config, path: &std::path::Path) -> Result<(Loaded, leakdex_core::BucketStats), Error> {
-        let file = FileState::of(path);
-        let head = read_head(path).unwrap_or_default();
-        let index = Index::open_random(path).map_err(Error::Index)?;
+        let open_err = |e: std::io::Error| {
+            Error::Index(leakdex_core::Error::Open {
+                path: path.into(),
+                source: Box::new(leakdex_core::Error::Io { path: path.into(), source: e }),
+            })
+        };
+        // The descriptor is kept: each request compares its size to the map's (`fstat`), so a
+        // file truncated in place is refused before a read past its new end (SIGBUS).
+        let handle = std::fs::File::open(path).map_err(open_err)?;
+        let meta = handle.metadata().map_err(open_err)?;
+        if meta.is_dir() {
+            let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory, not an index file");
+            return Err(open_err(e));
+        }
+        let file = Some(FileState::from_metadata(&meta));
+        // From the descriptor that is mapped, not the path (which may name another file by now).
+        let mut head = Vec::with_capacity(HEAD_BYTES as usize);
+        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(&handle, HEAD_BYTES), &mut head);
+        // SAFETY: the hazard of `Index::open` (another process truncating or rewriting the
+        // file while it is mapped) is handled here as far as it can be: the header's declared
+        // size is checked against the map by `Index::new` before any section is read, and
+        // every request checks the held descriptor's size first (`Shared::refuse_modified`).
+        let map = unsafe { Mmap::map(&handle) }.map_err(open_err)?;
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Random);
+        let mapped_len = map.len() as u64;
+        let index = Index::new(map)
+            .map_err(|e| Error::Index(leakdex_core::Error::Open { path: path.into(), source: Box::new(e) }))?;
         let prefix_len = match index.kind() {
             Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
             Kind::Email => EMAIL_PREFIX_LEN,
@@ -290,7 +348,15 @@ impl Loaded {
             Padding::OnRequest => 0,
         };
         let generation = crc32fast::hash(index.section_bytes(leakdex_core::format::SectionId::Meta));
-        Ok((Loaded { index, padding, constant_lines, constant_bytes, generation, file, head }, stats))
+        let loaded =
+            Loaded { index, padding, constant_lines, constant_bytes, generation, file, head, handle, mapped_len };
+        Ok((loaded, stats))
+    }
+
+    /// Whether the mapped file is still at least as long as the map (one `fstat` on the held
+    /// descriptor). A file truncated in place is refused before any read past its new end.
+    fn intact(&self) -> bool {
+        self.handle.metadata().is_ok_and(|m| m.len() >= self.mapped_len)
     }
 }
 
@@ -386,6 +452,8 @@ struct Shared {
     config: Config,
     metrics: Metrics,
     limiter: breach::RateLimiter,
+    /// Rate limits of the range routes and the wrong-key budgets ([`access`]).
+    buckets: access::Buckets,
 }
 
 impl Shared {
@@ -394,15 +462,41 @@ impl Shared {
         self.slots.iter().find(|s| s.kind == kind).map(|s| s.loaded.read().unwrap_or_else(|e| e.into_inner()).clone())
     }
 
-    /// 503 when the index of `kind` was modified in place and is not served.
+    /// 503 when the index of `kind` was modified in place and is not served, or its file is
+    /// now shorter than its map (truncated in place since the last look).
     fn refuse_modified(&self, kind: Kind) -> Option<Response> {
+        let l = self.current(kind)?;
+        self.refuse(kind, &l)
+    }
+
+    /// [`Shared::refuse_modified`] for the map `l` a handler is about to read: one `fstat` of
+    /// its descriptor. A truncation between this check and the read is not caught (see the
+    /// crate docs); the reloader's poll and this check make that window one request wide.
+    fn refuse(&self, kind: Kind, l: &Arc<Loaded>) -> Option<Response> {
+        let slot = self.slots.iter().find(|s| s.kind == kind)?;
+        if !slot.modified_in_place.load(Ordering::Relaxed) {
+            if l.intact() {
+                return None;
+            }
+            let current = self.current(kind);
+            // Only the map in service marks the slot: a request still holding a map replaced
+            // by rename must not take the new, good one out of service.
+            if current.is_some_and(|c| Arc::ptr_eq(&c, l)) && !slot.modified_in_place.swap(true, Ordering::Relaxed) {
+                self.metrics.reload_failures.fetch_add(1, Ordering::Relaxed);
+                log(&format!(
+                    "WARNING: {} was overwritten in place (truncated below the {} bytes mapped): not reading it, {} ranges answer 503; replace indexes by rename (build -o, or mv new.ldx {}), never truncate or cp onto a served index",
+                    slot.path.display(),
+                    l.mapped_len,
+                    slot.kind,
+                    slot.path.display()
+                ));
+            }
+        }
         // The path stays in the server's log: clients learn what happened, not where.
-        self.slots.iter().find(|s| s.kind == kind && s.modified_in_place.load(Ordering::Relaxed)).map(|_| {
-            let msg = format!(
-                "the {kind} index file was overwritten in place; it is served again once a complete index is renamed over it\n"
-            );
-            (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain")], msg).into_response()
-        })
+        let msg = format!(
+            "the {kind} index file was overwritten in place; it is served again once a complete index is renamed over it\n"
+        );
+        Some((StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain")], msg).into_response())
     }
 
     /// Reopens one index; on failure the old one keeps serving.
@@ -548,6 +642,7 @@ async fn password_range(
     State(shared): State<Arc<Shared>>,
     Path(prefix): Path<String>,
     axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
+    peer: Option<axum::Extension<access::ClientAddr>>,
     headers: HeaderMap,
 ) -> Response {
     let kind = match q.get("mode").map(|m| m.to_ascii_lowercase()).as_deref() {
@@ -558,7 +653,10 @@ async fn password_range(
     // A server without an index of this kind says so before judging the prefix: a client
     // probing with a malformed prefix must not mistake it for a range API of that kind.
     let Some(l) = shared.current(kind) else { return no_index(kind) };
-    if let Some(r) = shared.refuse_modified(kind) {
+    if let Err(r) = access::admit_range(&shared, &headers, peer.map(|p| p.0), shared.config.range_access.password) {
+        return r.response();
+    }
+    if let Some(r) = shared.refuse(kind, &l) {
         return r;
     }
     let Some(prefix) = parse_prefix(&prefix, PASSWORD_PREFIX_LEN) else { return bad_prefix() };
@@ -636,9 +734,18 @@ pub(crate) fn email_body(entries: &[EmailEntry<'_>]) -> String {
     serde_json::to_string(entries).expect("entries serialize")
 }
 
-async fn email_range(State(shared): State<Arc<Shared>>, Path(prefix): Path<String>, headers: HeaderMap) -> Response {
+async fn email_range(
+    State(shared): State<Arc<Shared>>,
+    Path(prefix): Path<String>,
+    peer: Option<axum::Extension<access::ClientAddr>>,
+    headers: HeaderMap,
+) -> Response {
     let Some(l) = shared.current(Kind::Email) else { return no_index(Kind::Email) };
-    if let Some(r) = shared.refuse_modified(Kind::Email) {
+    let policy = shared.config.range_access.email_policy(!shared.config.keys.keys.is_empty());
+    if let Err(r) = access::admit_range(&shared, &headers, peer.map(|p| p.0), policy) {
+        return r.response();
+    }
+    if let Some(r) = shared.refuse(Kind::Email, &l) {
         return r;
     }
     let Some(prefix) = parse_prefix(&prefix, EMAIL_PREFIX_LEN) else { return bad_prefix() };
@@ -706,7 +813,7 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
     let mut out = String::new();
     let mut healthy = true;
     for slot in &shared.slots {
-        if slot.modified_in_place.load(Ordering::Relaxed) {
+        if shared.refuse_modified(slot.kind).is_some() {
             healthy = false;
             let _ = writeln!(out, "{} index: file overwritten in place, not served", slot.kind);
         } else {
@@ -935,10 +1042,43 @@ fn open_shared(config: Config) -> Result<Arc<Shared>, Error> {
             modified_in_place: AtomicBool::new(false),
         });
     }
-    if config.keys.keys.is_empty() {
+    let have_keys = !config.keys.keys.is_empty();
+    if !have_keys {
         log("no API keys configured: /api/v3/breachedaccount answers 401 (see --api-keys)");
     }
-    Ok(Arc::new(Shared { slots, config, metrics: Metrics::default(), limiter: Default::default() }))
+    let access = &config.range_access;
+    for (what, kinds, policy) in [
+        ("email ranges", &[Kind::Email][..], access.email_policy(have_keys)),
+        ("password ranges", &[Kind::Password, Kind::Ntlm][..], access.password),
+    ] {
+        if !slots.iter().any(|s| kinds.contains(&s.kind)) {
+            continue;
+        }
+        if policy == access::KeyPolicy::Required && !have_keys {
+            return Err(Error::KeysNeeded);
+        }
+        let limit = |n: u32| if n == 0 { "no limit".to_string() } else { format!("{n} a minute") };
+        log(&match policy {
+            access::KeyPolicy::Required => {
+                format!("{what} need an API key (hibp-api-key): {} per key", limit(access.per_key_per_minute))
+            }
+            access::KeyPolicy::Optional => format!(
+                "{what}: API key optional: {} per key, {} per client address without one",
+                limit(access.per_key_per_minute),
+                limit(access.per_address_per_minute)
+            ),
+            access::KeyPolicy::Off => {
+                format!("{what} need no API key: {} per client address", limit(access.per_address_per_minute))
+            }
+        });
+    }
+    Ok(Arc::new(Shared {
+        slots,
+        config,
+        metrics: Metrics::default(),
+        limiter: Default::default(),
+        buckets: Default::default(),
+    }))
 }
 
 /// The service alone, without a listener or reloading: for embedding in another server, and
@@ -955,8 +1095,11 @@ pub fn app(config: Config) -> Result<Router, Error> {
 /// Connections are bounded the same way over HTTP and HTTPS: at most
 /// [`Config::max_connections`] open at once (more wait in the kernel's backlog), a TLS
 /// handshake and each request head must arrive within [`Config::header_timeout`] (which also
-/// closes idle keep-alive connections), and a request head larger than
-/// [`Config::max_header_bytes`] is answered with 431 and the connection closed.
+/// closes idle keep-alive connections), a request head larger than
+/// [`Config::max_header_bytes`] is answered with 431 and the connection closed, a response the
+/// client does not read within [`Config::write_timeout`] closes the connection, and one client
+/// address holds at most [`Config::max_connections_per_ip`] (more are closed at accept).
+/// Each request carries its client address ([`access::ClientAddr`]) for the per-address limits.
 pub async fn serve(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -998,6 +1141,10 @@ async fn serve_until(
         .header_read_timeout(header_timeout)
         .max_header_size(shared.config.max_header_bytes.max(MIN_HEADER_BYTES))
         .max_headers(MAX_HEADERS);
+    let write_timeout = shared.config.write_timeout;
+    let max_per_ip = shared.config.max_connections_per_ip.max(1);
+    let per_address = conn::PerAddress::default();
+    let refused = conn::RefusedLog::default();
     spawn_reloaders(shared.clone());
     let app = router(shared.clone()).with_state(shared);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -1009,9 +1156,9 @@ async fn serve_until(
             p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
             _ = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 // Out of file descriptors and the like: wait a little rather than spin.
                 Err(_) => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -1020,14 +1167,31 @@ async fn serve_until(
             },
             _ = &mut shutdown => break,
         };
+        // One address cannot take every connection: over its cap, closed at once (the
+        // permit goes back with it).
+        let ip = peer.ip().to_canonical();
+        let Some(admitted) = per_address.admit(ip, max_per_ip) else {
+            drop(stream);
+            refused.note();
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        // A client that stops reading cannot hold the connection: a response not written
+        // within the write timeout closes it.
+        let stream = conn::WriteDeadline::new(stream, write_timeout);
+        let service = hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(access::ClientAddr(ip));
+                req
+            },
+        ));
         match &tls {
             None => {
                 let conn = graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
                 tokio::spawn(async move {
                     let _ = conn.await;
-                    drop(permit);
+                    drop((permit, admitted));
                 });
             }
             Some(acceptor) => {
@@ -1038,7 +1202,7 @@ async fn serve_until(
                         let conn = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
                         let _ = watcher.watch(conn).await;
                     }
-                    drop(permit);
+                    drop((permit, admitted));
                 });
             }
         }
