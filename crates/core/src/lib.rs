@@ -18,6 +18,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod atomic;
 pub mod bloom;
 pub mod build;
 mod error;
@@ -28,14 +29,16 @@ pub mod manifest;
 mod meta;
 pub mod normalize;
 mod reader;
+pub mod report;
 pub mod writer;
 
-pub use build::{build, BuildOptions, BuildReport, InputSpec, Progress};
+pub use build::{build, BuildOptions, InputSpec};
 pub use error::{Error, Result};
 pub use format::Kind;
 pub use meta::{Meta, Source};
 pub use normalize::{normalize_email, Invalid};
 pub use reader::{BucketStats, Entry, Index, Range, SourceIds, Stats};
+pub use report::{BuildReport, Progress};
 
 use sha1::{Digest, Sha1};
 
