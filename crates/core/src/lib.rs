@@ -32,9 +32,10 @@ mod reader;
 pub mod report;
 pub mod writer;
 
-pub use build::{build, BuildOptions, InputSpec};
+pub use build::{build, BuildOptions};
 pub use error::{Error, Result};
 pub use format::Kind;
+pub use ingest::input::InputSpec;
 pub use meta::{Meta, Source};
 pub use normalize::{normalize_email, Invalid};
 pub use reader::{BucketStats, Entry, Index, Range, SourceIds, Stats};
