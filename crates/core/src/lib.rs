@@ -30,6 +30,7 @@ mod meta;
 pub mod normalize;
 mod reader;
 pub mod report;
+mod runs;
 pub mod writer;
 
 pub use build::{build, BuildOptions};
