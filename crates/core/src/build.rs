@@ -1,5 +1,16 @@
 //! Building an index: read every input once, parse and hash on all cores into sorted runs that
-//! fit the memory budget, merge the runs, and write the index atomically.
+//! fit the memory budget, merge the runs, and write the index atomically. This module holds the
+//! options, their validation and the orchestration ([`build`], in named steps); the stages are
+//! modules of their own, listed in dependency order (each uses only those above it, none of
+//! them this one; `docs/INGEST.md` describes the pipeline):
+//!
+//! 1. [`crate::atomic`]: safe output files (atomic rename, permission bits, stale temporaries);
+//! 2. [`crate::ingest`]'s formats: detection, decompression, parsing into keys, and
+//!    `ingest::frame`, where a stream may be cut between records;
+//! 3. [`crate::report`]: progress and per-file reports (holds the parsers' `FileStats`);
+//! 4. [`crate::ingest::input`]: paths, tar members and streams into chunks for the threads;
+//! 5. `runs`: the parsing threads, sorted runs on disk, and their k-way merge;
+//! 6. `build` (this module), and [`crate::writer`] for the index file itself.
 //!
 //! Memory: the parsing threads share [`RUN_SHARE`] of `--memory` for their run buffers (32
 //! bytes a record); chunks in flight take a few MiB; the merge reads each run through a buffer
@@ -19,9 +30,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{bounded, Receiver};
 
 use crate::atomic::{
     check_writable_dir, dir_of, mode_of_inputs, named_temp, persist, remove_stale_temps, same_file, sync_dir,
@@ -29,12 +41,12 @@ use crate::atomic::{
 use crate::error::{Error, Result};
 use crate::format::{self, Kind};
 use crate::ingest::input::{files_of, Chunk, InputOptions, InputSpec, Reader};
-use crate::ingest::{self, Format};
+use crate::ingest::{self, FileStats, Format};
 use crate::manifest::Manifest;
 use crate::meta::{Meta, Source};
 use crate::report::{BuildReport, FileReport, Phase, Progress};
 pub use crate::runs::MAX_FAN_IN;
-use crate::runs::{merge_runs, reduce_runs, worker, Rec, RUN_RECORD};
+use crate::runs::{merge_runs, reduce_runs, worker, Rec, Run, WorkerResult, RUN_RECORD};
 use crate::writer::IndexWriter;
 use crate::Key;
 
@@ -209,6 +221,118 @@ pub fn build(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<BuildReport> {
     let started = Instant::now();
+    check_options(inputs, opts)?;
+    let mut sources = name_sources(inputs, opts)?;
+    let columns = columns_of(&sources, opts);
+    let (files, special) = list_files(inputs)?;
+    let dest_dir = check_outputs(inputs, &files, dest, opts)?;
+    remove_stale_temps(&dest_dir, dest);
+    let temp_root = opts.temp_dir.clone().unwrap_or_else(|| dest_dir.clone());
+    let plan = plan_threads(opts)?;
+
+    let bytes_total = if files.iter().any(|(_, p)| p.as_os_str() == "-") {
+        None
+    } else {
+        Some(files.iter().map(|(_, p)| std::fs::metadata(p).map_or(0, |m| m.len())).sum())
+    };
+    let records = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = bounded::<Chunk>(plan.in_flight);
+    reserve_run_buffers(&plan, opts)?;
+    let handles = spawn_workers(rx, opts.kind, &plan, &temp_root, &records, &failed)?;
+
+    let mut reader = Reader {
+        opts: InputOptions { kind: opts.kind, format: opts.format },
+        tx,
+        bytes_read: Arc::new(AtomicU64::new(0)),
+        bytes_total,
+        records: records.clone(),
+        failed: failed.clone(),
+        progress,
+        last_progress: Instant::now(),
+        reports: Vec::with_capacity(files.len()),
+        stats: Vec::with_capacity(files.len()),
+        columns,
+    };
+    let strict_error = read_all(&mut reader, &files, special, &sources, opts.strict);
+    let Reader { tx, bytes_read, progress, mut reports, stats: mut reader_stats, .. } = reader;
+    drop(tx);
+    let (runs, worker_error) = join_workers(handles, &mut reader_stats)?;
+    if let Some(e) = strict_error.or(worker_error) {
+        return Err(e);
+    }
+    settle_reports(&mut reports, reader_stats, &mut sources);
+
+    if opts.strict {
+        if let Some(r) = reports.iter().find(|r| !r.warnings.is_empty()) {
+            return Err(Error::Input {
+                path: r.path.clone().into(),
+                reason: format!("{} (--strict stops at warnings)", r.warnings.join("; ")),
+            });
+        }
+    }
+    let extracted: u64 = reports.iter().map(|r| r.stats.records).sum();
+    if extracted == 0 && !opts.allow_empty {
+        return Err(nothing_indexed(inputs, dest, &files, reports, sources, started));
+    }
+
+    // Merge.
+    let total_runs: u64 = runs.iter().map(|r| r.records).sum();
+    let merge_budget = (opts.memory / 2) as usize;
+    let runs = reduce_runs(runs, &temp_root, merge_budget)?;
+    let upper: u64 = runs.iter().map(|r| r.records).sum();
+    let max_fanout_bits = (63 - ((opts.memory / 4 / 8).max(2)).leading_zeros()) as u8;
+    let fanout_bits = format::fanout_bits_for(upper).min(max_fanout_bits);
+    let mode = mode_of_inputs(files.iter().map(|(_, p)| p.as_path()));
+    let tmp = named_temp(dest, mode)?;
+    // A second descriptor of the same open file, not a new open of its name.
+    let handle = tmp.as_file().try_clone().map_err(|e| Error::io(tmp.path(), e))?;
+    let mut writer = IndexWriter::new(handle, tmp.path(), opts.kind, fanout_bits, sources.len() as u32, &temp_root)?;
+    let buf = (merge_budget / runs.len().max(1)).clamp(64 << 10, 4 << 20);
+    let bytes_read = bytes_read.load(Ordering::Relaxed);
+    let total_records = records.load(Ordering::Relaxed);
+    let figures = |phase, merged| Progress {
+        phase,
+        bytes_read,
+        bytes_total,
+        records: total_records,
+        merged,
+        to_merge: total_runs,
+    };
+    let merged =
+        merge_into(&mut writer, runs, buf, &temp_root, &mut |merged| progress(&figures(Phase::Merging, merged)))?;
+    let meta = Meta {
+        kind: opts.kind,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        built_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        normalization_policy: crate::normalize::POLICY_VERSION,
+        fpr: opts.fpr,
+        sources,
+    };
+    writer.finish(opts.fpr, meta)?;
+    // Checked through the handle: the temporary name may by now be someone else's link.
+    // SAFETY: the file was created exclusively by this process and is written only through
+    // its handles, all of which are done; it is not modified while mapped.
+    let map = unsafe { memmap2::Mmap::map(tmp.as_file()) }.map_err(|e| Error::io(tmp.path(), e))?;
+    let index = crate::Index::new(map).map_err(|e| Error::Open { path: tmp.path().into(), source: Box::new(e) })?;
+    let report = BuildReport {
+        files: reports,
+        sources: index.sources().to_vec(),
+        entries: index.len(),
+        records: total_records,
+        index_bytes: index.stats().file_bytes,
+        elapsed: started.elapsed(),
+        mode,
+    };
+    drop(index);
+    persist(tmp, dest)?;
+    sync_dir(&dest_dir)?;
+    progress(&figures(Phase::Done, merged));
+    Ok(report)
+}
+
+/// Refuses settings out of range before anything is read.
+fn check_options(inputs: &[InputSpec], opts: &BuildOptions) -> Result<()> {
     if inputs.is_empty() {
         return Err(Error::Config("no inputs given".into()));
     }
@@ -237,7 +361,12 @@ pub fn build(
             return Err(Error::Config(format!("format {f} cannot feed a {} index", opts.kind)));
         }
     }
-    // Sources, named and checked before any work.
+    Ok(())
+}
+
+/// The sources, one per input, named and described from the manifest; refuses an empty or a
+/// repeated name and a manifest entry that names no input.
+fn name_sources(inputs: &[InputSpec], opts: &BuildOptions) -> Result<Vec<Source>> {
     let mut sources: Vec<Source> = Vec::new();
     for input in inputs {
         let name = input.source_name();
@@ -272,16 +401,28 @@ pub fn build(
             )));
         }
     }
-    // The CSV columns of each source: its own from the manifest, else --column's.
-    let columns: Vec<Vec<String>> = sources
+    Ok(sources)
+}
+
+/// The CSV columns of each source: its own from the manifest, else --column's.
+fn columns_of(sources: &[Source], opts: &BuildOptions) -> Vec<Vec<String>> {
+    sources
         .iter()
         .map(|s| {
             let own = opts.manifest.as_ref().and_then(|m| m.sources.get(&s.name)).map(|i| i.columns.clone());
             own.filter(|c| !c.is_empty()).unwrap_or_else(|| opts.columns.clone())
         })
-        .collect();
+        .collect()
+}
+
+/// Files found below a directory that are neither files nor directories: source, path, why
+/// not read.
+type Special = Vec<(u32, PathBuf, String)>;
+
+/// Every file of every input, with its source, and the special files found beside them.
+fn list_files(inputs: &[InputSpec]) -> Result<(Vec<(u32, PathBuf)>, Special)> {
     let mut files: Vec<(u32, PathBuf)> = Vec::new();
-    let mut special: Vec<(u32, PathBuf, String)> = Vec::new();
+    let mut special: Special = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let mut found = Vec::new();
         for f in files_of(input, &mut found)? {
@@ -292,7 +433,13 @@ pub fn build(
     if inputs.iter().filter(|i| i.is_stdin()).count() > 1 {
         return Err(Error::Config("standard input (-) can be given only once".into()));
     }
+    Ok((files, special))
+}
 
+/// Checks the destination and the other outputs before anything is read: the directory exists
+/// and takes files, no output is an input or inside one, the temporary directory is usable.
+/// Returns the destination's directory.
+fn check_outputs(inputs: &[InputSpec], files: &[(u32, PathBuf)], dest: &Path, opts: &BuildOptions) -> Result<PathBuf> {
     let dest_dir = dir_of(dest);
     if !dest_dir.is_dir() {
         return Err(Error::Config(format!("the destination directory {} does not exist", dest_dir.display())));
@@ -300,9 +447,9 @@ pub fn build(
     if dest.is_dir() {
         return Err(Error::Config(format!("-o {} is a directory; give the index file's path", dest.display())));
     }
-    check_not_an_input(inputs, &files, dest, "-o")?;
+    check_not_an_input(inputs, files, dest, "-o")?;
     for (flag, path) in &opts.other_outputs {
-        check_not_an_input(inputs, &files, path, flag)?;
+        check_not_an_input(inputs, files, path, flag)?;
         if same_destination(path, dest) {
             return Err(Error::Config(format!(
                 "{flag} {} is the index file itself (-o); give it another path (nothing was read or written)",
@@ -319,9 +466,21 @@ pub fn build(
         }
         check_writable_dir(t, "--temp-dir")?;
     }
-    remove_stale_temps(&dest_dir, dest);
-    let temp_root = opts.temp_dir.clone().unwrap_or_else(|| dest_dir.clone());
+    Ok(dest_dir)
+}
 
+/// How the parsing side is sized from `--memory` and `--threads`.
+struct Plan {
+    /// Parsing threads.
+    threads: usize,
+    /// Chunks the channel holds.
+    in_flight: usize,
+    /// Run records each thread buffers before it spills a run.
+    cap: usize,
+}
+
+/// Sizes the parsing side so that chunks in flight and run buffers stay within `--memory`.
+fn plan_threads(opts: &BuildOptions) -> Result<Plan> {
     // Each thread has chunks in flight (about three of CHUNK each): as many threads as the
     // budget's half holds, so that --threads cannot push the build past --memory.
     let fit = ((opts.memory / 2 / ingest::CHUNK as u64).saturating_sub(4) / 3).max(1) as usize;
@@ -340,18 +499,13 @@ pub fn build(
     let chunk_memory = (in_flight + threads + 2) as u64 * ingest::CHUNK as u64;
     let run_memory = ((opts.memory as f64 * RUN_SHARE) as u64).saturating_sub(chunk_memory).max(4 << 20);
     let cap = (run_memory / RUN_RECORD as u64 / threads as u64).max(1024) as usize;
+    Ok(Plan { threads, in_flight, cap })
+}
 
-    let bytes_total = if files.iter().any(|(_, p)| p.as_os_str() == "-") {
-        None
-    } else {
-        Some(files.iter().map(|(_, p)| std::fs::metadata(p).map_or(0, |m| m.len())).sum())
-    };
-    let records = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = bounded::<Chunk>(in_flight);
-    // The run buffers' total is reserved here, before anything is read, so that a budget the
-    // machine cannot give is an error now, not an abort later; each thread then allocates its
-    // own buffer.
+/// Reserves the run buffers' total before anything is read, so that a budget the machine
+/// cannot give is an error now, not an abort later; each thread then allocates its own buffer.
+fn reserve_run_buffers(plan: &Plan, opts: &BuildOptions) -> Result<()> {
+    let Plan { threads, cap, .. } = *plan;
     let mut probe: Vec<Rec> = Vec::new();
     probe.try_reserve_exact(cap * threads).map_err(|_| {
         Error::Config(format!(
@@ -361,10 +515,22 @@ pub fn build(
         ))
     })?;
     drop(probe);
-    let handles: Vec<_> = (0..threads)
+    Ok(())
+}
+
+/// Starts the parsing threads, each reading chunks from `rx`.
+fn spawn_workers(
+    rx: Receiver<Chunk>,
+    kind: Kind,
+    plan: &Plan,
+    temp_root: &Path,
+    records: &Arc<AtomicU64>,
+    failed: &Arc<AtomicBool>,
+) -> Result<Vec<JoinHandle<WorkerResult>>> {
+    let Plan { threads, cap, .. } = *plan;
+    (0..threads)
         .map(|i| {
-            let (rx, dir, records, failed) = (rx.clone(), temp_root.clone(), records.clone(), failed.clone());
-            let kind = opts.kind;
+            let (rx, dir, records, failed) = (rx.clone(), temp_root.to_path_buf(), records.clone(), failed.clone());
             std::thread::Builder::new()
                 .name(format!("leakdex-parse-{i}"))
                 .spawn(move || worker(rx, kind, cap, dir, records, failed))
@@ -375,33 +541,29 @@ pub fn build(
                     ))
                 })
         })
-        .collect::<Result<_>>()?;
-    drop(rx);
+        .collect()
+}
 
-    let mut reader = Reader {
-        opts: InputOptions { kind: opts.kind, format: opts.format },
-        tx,
-        bytes_read: Arc::new(AtomicU64::new(0)),
-        bytes_total,
-        records: records.clone(),
-        failed: failed.clone(),
-        progress,
-        last_progress: Instant::now(),
-        reports: Vec::with_capacity(files.len()),
-        stats: Vec::with_capacity(files.len()),
-        columns,
-    };
+/// Reads every file into chunks for the parsing threads, then reports the special files.
+/// Returns the error that stops a `--strict` build (the first file that could not be read).
+fn read_all(
+    reader: &mut Reader<'_>,
+    files: &[(u32, PathBuf)],
+    special: Special,
+    sources: &[Source],
+    strict: bool,
+) -> Option<Error> {
     let mut strict_error = None;
-    for (source, path) in &files {
+    for (source, path) in files {
         let first = reader.reports.len();
         reader.read_file(*source, &sources[*source as usize].name, path);
-        if opts.strict {
+        if strict {
             if let Some(r) = reader.reports[first..].iter().find(|r| r.error.is_some()) {
                 let reason = r.error.clone().unwrap_or_default();
                 strict_error = Some(Error::Input { path: r.path.clone().into(), reason });
             }
         }
-        if strict_error.is_some() || failed.load(Ordering::Relaxed) {
+        if strict_error.is_some() || reader.failed.load(Ordering::Relaxed) {
             break;
         }
     }
@@ -410,8 +572,12 @@ pub fn build(
         reader.reports[id].skipped = Some(why);
     }
     reader.report(true);
-    let Reader { tx, bytes_read, progress, mut reports, stats: mut reader_stats, .. } = reader;
-    drop(tx);
+    strict_error
+}
+
+/// Waits for the parsing threads (the channel must be closed); adds their per-file figures to
+/// `stats`. Returns their runs and the first error one met.
+fn join_workers(handles: Vec<JoinHandle<WorkerResult>>, stats: &mut [FileStats]) -> Result<(Vec<Run>, Option<Error>)> {
     let mut runs = Vec::new();
     let mut worker_error = None;
     for h in handles {
@@ -419,16 +585,19 @@ pub fn build(
             h.join().map_err(|_| Error::Config("a parsing thread panicked; please report this as a bug".into()))?;
         runs.extend(res.runs);
         for (file, s) in res.stats {
-            reader_stats[file].merge(s);
+            stats[file].merge(s);
         }
         if worker_error.is_none() {
             worker_error = res.error;
         }
     }
-    if let Some(e) = strict_error.or(worker_error) {
-        return Err(e);
-    }
-    for (report, stats) in reports.iter_mut().zip(reader_stats) {
+    Ok((runs, worker_error))
+}
+
+/// Puts the figures into the reports, warns of every file that gave nothing, and adds the
+/// files, lines and records to their sources.
+fn settle_reports(reports: &mut [FileReport], stats: Vec<FileStats>, sources: &mut [Source]) {
+    for (report, stats) in reports.iter_mut().zip(stats) {
         report.stats = stats;
         // A file that gave nothing is said, whatever the reason (a wrong format guess, a
         // header that names no column, an empty file): never a silent "clean".
@@ -450,50 +619,26 @@ pub fn build(
         s.lines += report.stats.lines;
         s.records += report.stats.records;
     }
+}
 
-    if opts.strict {
-        if let Some(r) = reports.iter().find(|r| !r.warnings.is_empty()) {
-            return Err(Error::Input {
-                path: r.path.clone().into(),
-                reason: format!("{} (--strict stops at warnings)", r.warnings.join("; ")),
-            });
-        }
-    }
-    let extracted: u64 = reports.iter().map(|r| r.stats.records).sum();
-    if extracted == 0 && !opts.allow_empty {
-        return Err(nothing_indexed(inputs, dest, &files, reports, sources, started));
-    }
-
-    // Merge.
-    let total_runs: u64 = runs.iter().map(|r| r.records).sum();
-    let merge_budget = (opts.memory / 2) as usize;
-    let runs = reduce_runs(runs, &temp_root, merge_budget)?;
-    let upper: u64 = runs.iter().map(|r| r.records).sum();
-    let max_fanout_bits = (63 - ((opts.memory / 4 / 8).max(2)).leading_zeros()) as u8;
-    let fanout_bits = format::fanout_bits_for(upper).min(max_fanout_bits);
-    let mode = mode_of_inputs(files.iter().map(|(_, p)| p.as_path()));
-    let tmp = named_temp(dest, mode)?;
-    // A second descriptor of the same open file, not a new open of its name.
-    let handle = tmp.as_file().try_clone().map_err(|e| Error::io(tmp.path(), e))?;
-    let mut writer = IndexWriter::new(handle, tmp.path(), opts.kind, fanout_bits, sources.len() as u32, &temp_root)?;
+/// Merges the runs into the index writer: one entry per key, with its total count and its
+/// sources. Calls `tick` with the records merged so far about every 100 ms. Returns how many
+/// run records were merged.
+fn merge_into(
+    writer: &mut IndexWriter,
+    runs: Vec<Run>,
+    buf: usize,
+    temp_root: &Path,
+    tick: &mut dyn FnMut(u64),
+) -> Result<u64> {
     let mut cur: Option<(Key, u64, Vec<u32>)> = None;
     let mut merged = 0u64;
     let mut last_progress = Instant::now();
-    let buf = (merge_budget / runs.len().max(1)).clamp(64 << 10, 4 << 20);
-    let bytes_read = bytes_read.load(Ordering::Relaxed);
-    let total_records = records.load(Ordering::Relaxed);
-    merge_runs(runs, buf, &temp_root, &mut |r| {
+    merge_runs(runs, buf, temp_root, &mut |r| {
         merged += 1;
         if merged % 65536 == 0 && last_progress.elapsed() >= Duration::from_millis(100) {
             last_progress = Instant::now();
-            progress(&Progress {
-                phase: Phase::Merging,
-                bytes_read,
-                bytes_total,
-                records: total_records,
-                merged,
-                to_merge: total_runs,
-            });
+            tick(merged);
         }
         match &mut cur {
             Some((k, count, srcs)) if *k == r.key => {
@@ -512,39 +657,5 @@ pub fn build(
     if let Some((k, count, srcs)) = cur {
         writer.push(&k, count, &srcs)?;
     }
-    let meta = Meta {
-        kind: opts.kind,
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        built_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        normalization_policy: crate::normalize::POLICY_VERSION,
-        fpr: opts.fpr,
-        sources,
-    };
-    writer.finish(opts.fpr, meta)?;
-    // Checked through the handle: the temporary name may by now be someone else's link.
-    // SAFETY: the file was created exclusively by this process and is written only through
-    // its handles, all of which are done; it is not modified while mapped.
-    let map = unsafe { memmap2::Mmap::map(tmp.as_file()) }.map_err(|e| Error::io(tmp.path(), e))?;
-    let index = crate::Index::new(map).map_err(|e| Error::Open { path: tmp.path().into(), source: Box::new(e) })?;
-    let report = BuildReport {
-        files: reports,
-        sources: index.sources().to_vec(),
-        entries: index.len(),
-        records: total_records,
-        index_bytes: index.stats().file_bytes,
-        elapsed: started.elapsed(),
-        mode,
-    };
-    drop(index);
-    persist(tmp, dest)?;
-    sync_dir(&dest_dir)?;
-    progress(&Progress {
-        phase: Phase::Done,
-        bytes_read,
-        bytes_total,
-        records: total_records,
-        merged,
-        to_merge: total_runs,
-    });
-    Ok(report)
+    Ok(merged)
 }

@@ -1,14 +1,14 @@
 //! The input layer: paths to files (a directory is walked; FIFOs, sockets and devices are
 //! reported, not read), each file decompressed and its encoding detected, a tar archive opened
 //! one level deep, containers this version cannot read sniffed and reported, the format
-//! detected, and the stream cut by a [`Framer`] into [`Chunk`]s of whole records, sent over a
+//! detected, and the stream cut by a `Framer` into `Chunk`s of whole records, sent over a
 //! bounded channel to the parsing threads. Every file, tar member and special file gets a
 //! [`FileReport`]; an error stops that file (records before it still count), never silently.
 //!
 //! Limits: chunks of [`ingest::CHUNK`] bytes (a longer record is rejected and skipped); a tar
 //! inside a tar is not opened; zip archives, office documents, PDF and mail containers are not
 //! read (said as a warning, see issue 11). This module knows nothing of the build's options:
-//! it takes [`InputOptions`].
+//! it takes `InputOptions`.
 
 use std::fs::File;
 use std::io::Read;
