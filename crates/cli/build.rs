@@ -5,8 +5,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use leakdex_core::build::{dir_of, temp_prefix, BuildReport, Phase};
+use leakdex_core::atomic::{dir_of, temp_prefix};
 use leakdex_core::manifest::Manifest;
+use leakdex_core::report::{BuildReport, Phase};
 use leakdex_core::{BuildOptions, InputSpec, Kind, Progress};
 
 use crate::args::{BuildArgs, KindArg};
@@ -187,7 +188,7 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
 fn write_report(path: Option<&Path>, report: &BuildReport) -> Result<()> {
     if let Some(path) = path {
         let json = serde_json::to_vec_pretty(report)?;
-        leakdex_core::build::write_atomically(path, report.mode, |w| w.write_all(&json))
+        leakdex_core::atomic::write_atomically(path, report.mode, |w| w.write_all(&json))
             .with_context(|| format!("writing the report {}", path.display()))?;
     }
     Ok(())
@@ -219,7 +220,7 @@ fn check_report_path(path: &Path) -> Result<()> {
     if path.is_dir() {
         anyhow::bail!("--report {} is a directory; give a file path", path.display());
     }
-    leakdex_core::build::check_writable_dir(&dir_of(path), "the directory of --report")?;
+    leakdex_core::atomic::check_writable_dir(&dir_of(path), "the directory of --report")?;
     Ok(())
 }
 

@@ -834,7 +834,7 @@ pub fn verify(a: IndexArg) -> Result<Outcome> {
 }
 
 pub fn export_filter(a: ExportFilterArgs) -> Result<Outcome> {
-    if leakdex_core::build::same_file(&a.index.index, &a.output) {
+    if leakdex_core::atomic::same_file(&a.index.index, &a.output) {
         anyhow::bail!(
             "-o {} is the index {} itself: the filter would replace it; write the filter to another file",
             a.output.display(),
@@ -843,7 +843,7 @@ pub fn export_filter(a: ExportFilterArgs) -> Result<Outcome> {
     }
     let index = Index::open(&a.index.index)?;
     // The filter tells who is (possibly) exposed: no more readable than the index.
-    let mode = leakdex_core::build::mode_of_inputs([a.index.index.as_path()]);
+    let mode = leakdex_core::atomic::mode_of_inputs([a.index.index.as_path()]);
     filter::export_filter(&index, &a.output, mode).map_err(|e: Error| anyhow::Error::new(e))?;
     let size = std::fs::metadata(&a.output).map(|m| m.len()).unwrap_or(0);
     eprintln!(

@@ -55,7 +55,7 @@ pub fn run(a: ServeArgs) -> Result<Outcome> {
 pub fn export_ranges(a: ExportRangesArgs) -> Result<Outcome> {
     let index = leakdex_core::Index::open(&a.index.index)?;
     // The ranges hold the index's content: no more readable than the index file.
-    let mode = leakdex_core::build::mode_of_inputs([a.index.index.as_path()]);
+    let mode = leakdex_core::atomic::mode_of_inputs([a.index.index.as_path()]);
     let report = leakdex_server::export::export_ranges(&index, &a.output, a.prefix_len, mode)?;
     eprintln!(
         "wrote {}: {} range files of {} entries (prefix length {}); serve it with the nginx configuration in the README",

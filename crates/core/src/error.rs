@@ -104,7 +104,7 @@ pub enum Error {
         /// Which files, and what happened to each.
         reason: String,
         /// What was read, for the summary.
-        report: Box<crate::build::BuildReport>,
+        report: Box<crate::report::BuildReport>,
     },
     /// The build was interrupted.
     #[error("interrupted; the destination was not changed")]

@@ -122,7 +122,7 @@ impl<D: AsRef<[u8]>> Filter<D> {
 }
 
 /// Writes the Bloom filter of `index` as a standalone filter file at `dest`, atomically, with
-/// permission bits `mode` (give the index file's: [`crate::build::mode_of_inputs`]).
+/// permission bits `mode` (give the index file's: [`crate::atomic::mode_of_inputs`]).
 pub fn export_filter<D: AsRef<[u8]>>(index: &Index<D>, dest: &Path, mode: u32) -> Result<()> {
     let h = index.header();
     let body = index.section_bytes(SectionId::Bloom);
@@ -138,7 +138,7 @@ pub fn export_filter<D: AsRef<[u8]>>(index: &Index<D>, dest: &Path, mode: u32) -
     head[40..44].copy_from_slice(&crc32fast::hash(body).to_le_bytes());
     let crc = crc32fast::hash(&head[..60]);
     head[60..64].copy_from_slice(&crc.to_le_bytes());
-    crate::build::write_atomically(dest, mode, |w| {
+    crate::atomic::write_atomically(dest, mode, |w| {
         w.write_all(&head)?;
         w.write_all(body)
     })

@@ -18,6 +18,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod atomic;
 pub mod bloom;
 pub mod build;
 mod error;
@@ -28,14 +29,18 @@ pub mod manifest;
 mod meta;
 pub mod normalize;
 mod reader;
+pub mod report;
+mod runs;
 pub mod writer;
 
-pub use build::{build, BuildOptions, BuildReport, InputSpec, Progress};
+pub use build::{build, BuildOptions};
 pub use error::{Error, Result};
 pub use format::Kind;
+pub use ingest::input::InputSpec;
 pub use meta::{Meta, Source};
 pub use normalize::{normalize_email, Invalid};
 pub use reader::{BucketStats, Entry, Index, Range, SourceIds, Stats};
+pub use report::{BuildReport, Progress};
 
 use sha1::{Digest, Sha1};
 

@@ -76,7 +76,7 @@ fn dir_mode(mode: u32) -> u32 {
 
 /// Writes the export into a temporary directory beside `dest` and renames it to `dest`, so a
 /// half-written export is never served. Files get permission bits `mode` (give the index
-/// file's: [`leakdex_core::build::mode_of_inputs`]), directories the matching search bits
+/// file's: [`leakdex_core::atomic::mode_of_inputs`]), directories the matching search bits
 /// ([`dir_mode`]), both masked by the umask and set as they are created, never by name
 /// afterwards. Anything at `dest` (a symbolic link too, even a dangling one) is refused.
 pub fn export_ranges<D: AsRef<[u8]>>(
@@ -96,7 +96,7 @@ pub fn export_ranges<D: AsRef<[u8]>>(
     if fs::symlink_metadata(dest).is_ok() {
         return Err(ExportError::Exists(dest.to_path_buf()));
     }
-    let parent = leakdex_core::build::dir_of(dest);
+    let parent = leakdex_core::atomic::dir_of(dest);
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "ranges".into());
     let mut builder = tempfile::Builder::new();
     let prefix = format!(".{name}.leakdex-tmp-{}-", std::process::id());

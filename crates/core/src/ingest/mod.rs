@@ -12,6 +12,8 @@ use crate::format::Kind;
 pub mod combo;
 pub mod container;
 pub mod csvfmt;
+mod frame;
+pub mod input;
 pub mod json;
 mod parse;
 pub mod sql;
