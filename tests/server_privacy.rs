@@ -420,18 +420,7 @@ fn requests_for_an_unlisted_host_get_421_so_dns_rebinding_cannot_read_the_server
         &dir,
         &["-i", "em.ldx", "--allowed-host", "leakdex.intranet.test", "--allowed-host", "127.0.0.1"],
     );
-    let get = |host: &str| {
-        let addr = s.url.trim_start_matches("http://");
-        let mut c = std::net::TcpStream::connect(addr).unwrap();
-        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        c.write_all(
-            format!("GET /range/search/567159 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .unwrap();
-        let mut got = String::new();
-        let _ = c.read_to_string(&mut got);
-        got.split(' ').nth(1).unwrap_or("").to_string()
-    };
+    let get = |host: &str| status_for_host(&s.url, host);
     let port = s.url.rsplit(':').next().unwrap().to_string();
     for ok in ["leakdex.intranet.test", "LEAKDEX.Intranet.test:8080", "127.0.0.1", &format!("127.0.0.1:{port}")] {
         assert_eq!(get(ok), "200", "{ok}");
@@ -457,10 +446,28 @@ fn requests_for_an_unlisted_host_get_421_so_dns_rebinding_cannot_read_the_server
     // The real client, with the URL an operator would give, still works.
     dir.cmd(&["check", "--api", &s.url, TRIPLE[0]]).expect(1);
     drop(s);
-    // On loopback there is nothing to say; beyond it, without --allowed-host, the operator is
-    // told at start (the server binds every address but is sent nothing here).
+    // Values that are not hosts are refused at start; `*` is the explicit "any host".
+    for bad in ["host:99999", "host:0", "[::1", ".", "leakdex.test..", "*.example", "host:"] {
+        let r = dir.cmd(&["serve", "-i", "em.ldx", "--allowed-host", bad]).expect(2);
+        assert!(r.stderr.contains("is not a host"), "{bad}: {}", r.stderr);
+    }
+    let s = Server::start(&dir, &["-i", "em.ldx", "--allowed-host", "leakdex.test."]);
+    assert_eq!(status_for_host(&s.url, "leakdex.test"), "200");
+    assert_eq!(status_for_host(&s.url, "leakdex.test.."), "421");
+    drop(s);
+    // On loopback without --allowed-host, a page that rebinds its own name to 127.0.0.1 gets
+    // 421: only loopback names are answered, and the log says so at start.
     let s = Server::start(&dir, &["-i", "em.ldx"]);
-    assert!(!s.log().contains("--allowed-host"), "{}", s.log());
+    assert!(s.log().contains("only loopback host names are answered"), "{}", s.log());
+    for ok in ["localhost", "LOCALHOST:8080", "127.0.0.1", "127.0.0.2:9", "[::1]:8080", "app.localhost"] {
+        assert_eq!(status_for_host(&s.url, ok), "200", "{ok}");
+    }
+    for bad in ["attacker.example", "rebind.attacker.example:8080", "localhost.attacker.example", "10.0.0.1"] {
+        assert_eq!(status_for_host(&s.url, bad), "421", "{bad}");
+    }
+    drop(s);
+    let s = Server::start(&dir, &["-i", "em.ldx", "--allowed-host", "*"]);
+    assert_eq!(status_for_host(&s.url, "attacker.example"), "200");
     drop(s);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leakdex"))
         .current_dir(dir.root())
@@ -529,4 +536,16 @@ console.log(JSON.stringify(out));
     assert!(out.status.success(), "node failed: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v, serde_json::json!([9_545_824, 9_545_824, 1, 1, 0, 0]));
+}
+
+/// The status of `GET /range/search/567159` sent to the server at `url` with `Host: host`.
+fn status_for_host(url: &str, host: &str) -> String {
+    let addr = url.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c.write_all(format!("GET /range/search/567159 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut got = String::new();
+    let _ = c.read_to_string(&mut got);
+    got.split(' ').nth(1).unwrap_or("").to_string()
 }

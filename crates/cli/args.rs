@@ -152,8 +152,9 @@ pub struct ServeArgs {
     /// repeatable; `*` for any origin. Default: no CORS headers.
     #[arg(long = "cors-origin", value_name = "ORIGIN", value_parser = parse_origin)]
     pub cors_origins: Vec<String>,
-    /// Answer only requests whose Host is this name (or name:port); repeatable; others get 421.
-    /// Default: any host.
+    /// Answer only requests whose Host is this name (or name:port); repeatable; others get 421;
+    /// `*` for any host. Default: on a loopback address, loopback names only (`localhost`,
+    /// 127.0.0.1, [::1]); elsewhere any host (a note at start says so).
     #[arg(long = "allowed-host", value_name = "HOST[:PORT]", value_parser = parse_host)]
     pub allowed_hosts: Vec<String>,
 }
@@ -350,16 +351,9 @@ fn parse_origin(s: &str) -> Result<String, String> {
     }
 }
 
-/// Parses `--allowed-host`: a host name or address, optionally with `:port`.
+/// Parses `--allowed-host` (the rules are the server's: [`leakdex_server::check_allowed_host`]).
 fn parse_host(s: &str) -> Result<String, String> {
-    let h = s.trim();
-    if !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic() && !b"/?#@,".contains(&b)) {
-        Ok(h.to_string())
-    } else {
-        Err(format!(
-            "{s:?} is not a host: give a name or address, optionally with :PORT (e.g. leakdex.intranet.example:8080)"
-        ))
-    }
+    leakdex_server::check_allowed_host(s.trim()).map(|()| s.trim().to_string())
 }
 
 /// Parses `--memory`: a size between [`MIN_MEMORY`] and [`MAX_MEMORY`].

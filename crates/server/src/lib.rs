@@ -454,6 +454,9 @@ struct Shared {
     limiter: breach::RateLimiter,
     /// Rate limits of the range routes and the wrong-key budgets ([`access`]).
     buckets: access::Buckets,
+    /// Set by [`serve`] when it listens on a loopback address without allowed hosts: then
+    /// only loopback host names are answered.
+    loopback_listener: AtomicBool,
 }
 
 impl Shared {
@@ -923,9 +926,10 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
 /// name now resolves to this server sends its own name as `Host`.
 async fn check_host(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let allowed = &shared.config.allowed_hosts;
+    let loopback_only = allowed.is_empty() && shared.loopback_listener.load(Ordering::Relaxed);
     // Health checks (load balancers and orchestrators probe by address) are answered for any
     // host: `/healthz` says only ok or not.
-    if allowed.is_empty() || req.uri().path() == "/healthz" {
+    if (allowed.is_empty() && !loopback_only) || req.uri().path() == "/healthz" {
         return next.run(req).await;
     }
     let host = req
@@ -933,8 +937,9 @@ async fn check_host(State(shared): State<Arc<Shared>>, req: Request, next: Next)
         .authority()
         .map(|a| a.as_str().to_string())
         .or_else(|| req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string));
+    let ok = |h: &str| if loopback_only { loopback_host(h) } else { host_allowed(allowed, h) };
     match host {
-        Some(h) if host_allowed(allowed, &h) => next.run(req).await,
+        Some(h) if ok(&h) => next.run(req).await,
         _ => (
             StatusCode::MISDIRECTED_REQUEST,
             [(header::CONTENT_TYPE, "text/plain")],
@@ -958,17 +963,66 @@ fn split_host(s: &str) -> (String, Option<&str>) {
             _ => (s, None),
         }
     };
-    (host.trim_end_matches('.').to_ascii_lowercase(), port)
+    // One trailing dot is the absolute form of the same name (`leakdex.example.`); more is not.
+    (host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase(), port)
 }
 
 /// Whether `host` (a `Host` header) is one of `allowed`: same name, and the same port when
-/// the allowed entry names one.
+/// the allowed entry names one; `*` allows any.
 fn host_allowed(allowed: &[String], host: &str) -> bool {
     let (h, p) = split_host(host);
     allowed.iter().any(|a| {
         let (ah, ap) = split_host(a);
-        ah == h && (ap.is_none() || ap == p)
+        a == "*" || (ah == h && (ap.is_none() || ap == p))
     })
+}
+
+/// Whether `host` (a `Host` header) names this machine's loopback: `localhost`, a name under
+/// `.localhost`, or a loopback address. What a server listening on loopback answers without
+/// [`Config::allowed_hosts`]: a web page that rebinds its own name to 127.0.0.1 sends its own
+/// name, and gets 421.
+fn loopback_host(host: &str) -> bool {
+    let (h, _) = split_host(host);
+    h == "localhost" || h.ends_with(".localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks a value of [`Config::allowed_hosts`]: a host name or address, optionally with
+/// `:PORT` (1 to 65535; IPv6 in brackets), or `*` for any host. The error says what to give.
+pub fn check_allowed_host(s: &str) -> Result<(), String> {
+    if s == "*" {
+        return Ok(());
+    }
+    let bad = || {
+        format!(
+            "{s:?} is not a host: give a name or address, optionally with :PORT (e.g. leakdex.intranet.example:8080), or * for any host"
+        )
+    };
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_graphic() && !b"/?#@,*".contains(&b)) {
+        return Err(bad());
+    }
+    // The HTTP crate's authority grammar: brackets around IPv6, a numeric port.
+    let authority: axum::http::uri::Authority = s.parse().map_err(|_| bad())?;
+    let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+    // What follows the host is nothing or `:PORT`, a port from 1 to 65535 (the authority's
+    // own port() is None for one out of range); IPv6 only in brackets, as in a Host header.
+    let tail = match s.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map_or("", |(_, tail)| tail),
+        None => s.split_once(':').map_or("", |(_, port)| port),
+    };
+    let port_ok = match tail.strip_prefix(':') {
+        _ if tail.is_empty() => !s.ends_with(':'),
+        Some(p) => p.parse::<u16>().is_ok_and(|p| p > 0),
+        None if !s.starts_with('[') => tail.parse::<u16>().is_ok_and(|p| p > 0),
+        None => false,
+    };
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.is_empty() || name.ends_with('.') || name.starts_with('.') || name.contains("..") || !port_ok {
+        return Err(bad());
+    }
+    if s.starts_with('[') && host.parse::<std::net::Ipv6Addr>().is_err() {
+        return Err(bad());
+    }
+    Ok(())
 }
 
 fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
@@ -1078,6 +1132,7 @@ fn open_shared(config: Config) -> Result<Arc<Shared>, Error> {
         metrics: Metrics::default(),
         limiter: Default::default(),
         buckets: Default::default(),
+        loopback_listener: AtomicBool::new(false),
     }))
 }
 
@@ -1121,8 +1176,15 @@ async fn serve_until(
     };
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(Error::Io)?;
     let addr = listener.local_addr().map_err(Error::Io)?;
-    if !addr.ip().is_loopback() && shared.config.allowed_hosts.is_empty() {
-        log("note: listening beyond loopback without --allowed-host: requests for any host name are answered; name this server's host names with --allowed-host so that a web page cannot reach it by DNS rebinding");
+    if shared.config.allowed_hosts.is_empty() {
+        if addr.ip().is_loopback() {
+            // A page in a local browser can rebind its own name to 127.0.0.1: on loopback,
+            // only loopback names are answered unless --allowed-host says otherwise.
+            shared.loopback_listener.store(true, Ordering::Relaxed);
+            log("on loopback, only loopback host names are answered (localhost, loopback addresses): other Host names get 421, so a web page cannot reach this server by DNS rebinding; --allowed-host NAME (or '*') allows others");
+        } else {
+            log("note: listening beyond loopback without --allowed-host: requests for any host name are answered; name this server's host names with --allowed-host so that a web page cannot reach it by DNS rebinding");
+        }
     }
     let metrics_task = match shared.config.metrics_listen {
         Some(at) => {
@@ -1360,6 +1422,39 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allowed_host_values_are_names_or_addresses_with_a_port_in_range() {
+        for ok in ["*", "leakdex.test", "leakdex.test.", "LEAKDEX.test:8080", "127.0.0.1", "[::1]", "[::1]:65535"] {
+            assert_eq!(check_allowed_host(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "host:",
+            "host:0",
+            "host:99999",
+            "host:8080x",
+            "::1",
+            "[::1",
+            "[zz]:80",
+            "a..b",
+            "*.example",
+        ] {
+            assert!(check_allowed_host(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn loopback_names_are_localhost_and_loopback_addresses_only() {
+        for ok in ["localhost", "LocalHost:80", "app.localhost", "127.0.0.1:9", "127.1.2.3", "[::1]:8080"] {
+            assert!(loopback_host(ok), "{ok}");
+        }
+        for bad in ["localhost.example", "attacker.example", "10.0.0.1", "[::2]", "0.0.0.0"] {
+            assert!(!loopback_host(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn allowed_hosts_match_name_case_insensitively_and_port_only_when_given() {
