@@ -451,6 +451,17 @@ fn report_to_a_link_to_standard_output_is_refused_and_report_dash_writes_to_stdo
         assert_eq!(std::fs::read_link(dir.path(name)).unwrap(), Path::new(target));
         assert!(!dir.path("out.ldx").exists());
     }
+    // A name in a directory that is /proc/self/fd, as /dev/fd/1 is, with standard output a
+    // regular file.
+    symlink("/proc/self/fd", dir.path("fd")).unwrap();
+    let stdout_file = std::fs::File::create(dir.path("stdout.txt")).unwrap();
+    let mut cmd = dir.cmd(&["build", "-q", "-o", "out.ldx", "--report", "fd/1", "c.txt"]);
+    cmd.c.stdout(stdout_file);
+    let status = cmd.c.status().unwrap();
+    assert_eq!(status.code(), Some(2), "--report fd/1 with stdout a file");
+    let r = dir.cmd(&["build", "-q", "-o", "fd/1", "c.txt"]).expect(2);
+    assert!(r.stderr.contains("open file"), "fd/1: {}", r.stderr);
+    assert!(!dir.path("out.ldx").exists());
     let r = dir.cmd(&["build", "-o", "out.ldx", "--report", "-", "c.txt"]).expect(0);
     let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("the report on stdout");
     assert_eq!(report["entries"], 2, "{}", r.stdout);

@@ -230,6 +230,10 @@ fn not_a_regular_file(path: &Path) -> Option<String> {
         Ok(_) => "",
         Err(_) => return None,
     };
+    // A name in a directory under /proc (`/dev/fd/1`: /dev/fd is /proc/self/fd).
+    if std::fs::canonicalize(dir_of(path)).is_ok_and(|d| d.starts_with("/proc")) {
+        return Some(format!("a process's open file (in {})", dir_of(path).display()));
+    }
     // Follow the chain by hand: a magic link under /proc resolves to the open file itself.
     let mut hop = path.to_path_buf();
     for _ in 0..40 {
