@@ -456,7 +456,7 @@ fn report_to_a_link_to_standard_output_is_refused_and_report_dash_writes_to_stdo
     symlink("/proc/self/fd", dir.path("fd")).unwrap();
     let stdout_file = std::fs::File::create(dir.path("stdout.txt")).unwrap();
     let mut cmd = dir.cmd(&["build", "-q", "-o", "out.ldx", "--report", "fd/1", "c.txt"]);
-    cmd.c.stdout(stdout_file);
+    cmd.c.stdout(stdout_file).stderr(std::process::Stdio::null());
     let status = cmd.c.status().unwrap();
     assert_eq!(status.code(), Some(2), "--report fd/1 with stdout a file");
     let r = dir.cmd(&["build", "-q", "-o", "fd/1", "c.txt"]).expect(2);

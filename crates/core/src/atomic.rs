@@ -4,7 +4,11 @@
 //! index build, the filter export and the range export.
 //!
 //! Limits: stale temporary files are only recognized on Linux (`/proc`); elsewhere they stay.
-//! Permission bits are computed on Unix only; elsewhere the platform default applies.
+//! Permission bits are computed on Unix only; elsewhere the platform default applies. Group
+//! bits are given to an output only where the umask can be read (`/proc/self/status`, Linux);
+//! elsewhere its group gets what others get. A destination is checked to be a regular file
+//! (or nothing) before the build and again when the temporary file is made; someone who can
+//! write its directory can still swap it in between (the rename then replaces what they put).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
