@@ -369,3 +369,242 @@ fn a_build_racing_a_symlink_swapper_never_writes_the_root_only_file() {
     assert!(refused_temp > 0);
     assert_untouched(&target, 0o600);
 }
+
+// --- Outputs over things that are not regular files ---------------------------------------
+
+/// What `path` is, links not followed, for comparing before and after.
+fn file_type(path: &Path) -> std::fs::FileType {
+    std::fs::symlink_metadata(path).unwrap().file_type()
+}
+
+/// Makes, in `dir`, a character device (`null`, like /dev/null: skipped with a message where
+/// `mknod` is not allowed), a FIFO, a Unix socket and a directory, and a symbolic link to each
+/// (`link-NAME`). Returns (name, what the error calls it) and the socket's listener, which
+/// must outlive the test.
+fn specials(dir: &Dir) -> (Vec<(String, &'static str)>, std::os::unix::net::UnixListener) {
+    let mut made = Vec::new();
+    let dev = std::process::Command::new("mknod").arg(dir.path("null")).args(["c", "1", "3"]).status();
+    if dev.is_ok_and(|s| s.success()) {
+        made.push(("null".to_string(), "a character device"));
+    } else {
+        eprintln!("mknod is not allowed here: the character-device case is skipped");
+    }
+    let fifo = std::process::Command::new("mkfifo").arg(dir.path("fifo")).status().unwrap();
+    assert!(fifo.success(), "mkfifo failed");
+    made.push(("fifo".to_string(), "a named pipe (FIFO)"));
+    let listener = std::os::unix::net::UnixListener::bind(dir.path("sock")).unwrap();
+    made.push(("sock".to_string(), "a socket"));
+    std::fs::create_dir(dir.path("d")).unwrap();
+    made.push(("d".to_string(), "a directory"));
+    for (name, what) in made.clone() {
+        symlink(dir.path(&name), dir.path(&format!("link-{name}"))).unwrap();
+        made.push((format!("link-{name}"), what));
+    }
+    (made, listener)
+}
+
+#[test]
+fn outputs_over_devices_fifos_sockets_directories_and_links_to_them_are_refused_before_reading() {
+    let dir = Dir::new();
+    corpus(&dir, "c.txt", 0o644);
+    let (specials, _listener) = specials(&dir);
+    let before: Vec<_> = specials.iter().map(|(n, _)| file_type(&dir.path(n))).collect();
+    for (name, what) in &specials {
+        for args in
+            [vec!["build", "-q", "-o", name, "c.txt"], vec!["build", "-q", "-o", "new.ldx", "--report", name, "c.txt"]]
+        {
+            let r = dir.cmd(&args).expect(2);
+            assert!(r.stderr.contains(name.as_str()) && r.stderr.contains(what), "{args:?}: {}", r.stderr);
+            assert!(r.stderr.contains("nothing was read or written"), "{args:?}: {}", r.stderr);
+            assert!(!dir.path("new.ldx").exists(), "{args:?}: the index was written");
+        }
+    }
+    dir.cmd(&["build", "-q", "-o", "index.ldx", "c.txt"]).expect(0);
+    for (name, what) in &specials {
+        let r = dir.cmd(&["export-filter", "-i", "index.ldx", "-o", name]).expect(2);
+        assert!(r.stderr.contains(name.as_str()) && r.stderr.contains(what), "export-filter {name}: {}", r.stderr);
+    }
+    let after: Vec<_> = specials.iter().map(|(n, _)| file_type(&dir.path(n))).collect();
+    assert_eq!(before, after, "a device, FIFO, socket, directory or link was replaced");
+    let temps: Vec<_> = std::fs::read_dir(dir.root())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("leakdex-tmp"))
+        .map(|e| e.file_name())
+        .collect();
+    assert!(temps.is_empty(), "temporary files left: {temps:?}");
+}
+
+#[test]
+fn report_to_a_link_to_standard_output_is_refused_and_report_dash_writes_to_stdout() {
+    let dir = Dir::new();
+    corpus(&dir, "c.txt", 0o644);
+    // What /dev/stdout is, made here so that the real one is never at stake.
+    for (name, target) in [("stdout", "/proc/self/fd/1"), ("fd-link", "/proc/self/fd/2")] {
+        symlink(target, dir.path(name)).unwrap();
+        let r = dir.cmd(&["build", "-q", "-o", "out.ldx", "--report", name, "c.txt"]).expect(2);
+        assert!(r.stderr.contains("--report -"), "{name}: {}", r.stderr);
+        assert!(r.stderr.contains(name), "{name}: {}", r.stderr);
+        let r = dir.cmd(&["build", "-q", "-o", name, "c.txt"]).expect(2);
+        assert!(r.stderr.contains("open file"), "{name}: {}", r.stderr);
+        assert!(file_type(&dir.path(name)).is_symlink(), "{name} was replaced");
+        assert_eq!(std::fs::read_link(dir.path(name)).unwrap(), Path::new(target));
+        assert!(!dir.path("out.ldx").exists());
+    }
+    // A name in a directory that is /proc/self/fd, as /dev/fd/1 is, with standard output a
+    // regular file.
+    symlink("/proc/self/fd", dir.path("fd")).unwrap();
+    let stdout_file = std::fs::File::create(dir.path("stdout.txt")).unwrap();
+    let mut cmd = dir.cmd(&["build", "-q", "-o", "out.ldx", "--report", "fd/1", "c.txt"]);
+    cmd.c.stdout(stdout_file).stderr(std::process::Stdio::null());
+    let status = cmd.c.status().unwrap();
+    assert_eq!(status.code(), Some(2), "--report fd/1 with stdout a file");
+    let r = dir.cmd(&["build", "-q", "-o", "fd/1", "c.txt"]).expect(2);
+    assert!(r.stderr.contains("open file"), "fd/1: {}", r.stderr);
+    assert!(!dir.path("out.ldx").exists());
+    let r = dir.cmd(&["build", "-o", "out.ldx", "--report", "-", "c.txt"]).expect(0);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).expect("the report on stdout");
+    assert_eq!(report["entries"], 2, "{}", r.stdout);
+    assert_eq!(report["files"][0]["path"], "c.txt", "{}", r.stdout);
+    assert!(r.stderr.contains("built out.ldx"), "the summary goes to stderr: {}", r.stderr);
+    assert!(!dir.path("-").exists(), "--report - wrote a file named -");
+}
+
+// --- Group ownership ----------------------------------------------------------------------
+
+const GROUP_A: u32 = 4242;
+const GROUP_B: u32 = 4343;
+
+fn chgrp(path: &Path, gid: u32) {
+    std::os::unix::fs::chown(path, None, Some(gid)).unwrap();
+}
+
+fn gid(path: &Path) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).unwrap().gid()
+}
+
+/// An output directory `rel` whose new files get group `gid`: setgid when `gid` is not ours.
+fn group_dir(dir: &Dir, rel: &str, gid: Option<u32>) {
+    std::fs::create_dir(dir.path(rel)).unwrap();
+    if let Some(g) = gid {
+        chgrp(&dir.path(rel), g);
+        chmod(&dir.path(rel), 0o2755);
+    }
+}
+
+/// Corpora (mode, group), the output directory's group (setgid) or the process's, the mode
+/// expected before the umask.
+type GroupCase = (&'static [(u32, u32)], Option<u32>, u32);
+
+#[test]
+fn group_bits_of_the_corpus_reach_the_index_only_when_the_index_has_the_corpus_group() {
+    // (corpora: mode and group; output directory's group (setgid) or the process's; expected
+    // mode before the umask). The process runs as group 0.
+    let cases: &[GroupCase] = &[
+        (&[(0o640, GROUP_A)], None, 0o600),
+        (&[(0o640, GROUP_A)], Some(GROUP_B), 0o600),
+        (&[(0o660, GROUP_A)], Some(GROUP_B), 0o600),
+        (&[(0o640, GROUP_A)], Some(GROUP_A), 0o640),
+        (&[(0o640, GROUP_A), (0o640, GROUP_A)], Some(GROUP_A), 0o640),
+        (&[(0o640, GROUP_A), (0o640, GROUP_B)], Some(GROUP_A), 0o600),
+        (&[(0o640, 0)], None, 0o640),
+        // Readable by everyone: the group gets what everyone gets.
+        (&[(0o644, GROUP_A)], Some(GROUP_B), 0o644),
+        (&[(0o664, GROUP_A)], Some(GROUP_B), 0o644),
+    ];
+    for (i, (corpora, out_group, want)) in cases.iter().enumerate() {
+        let dir = Dir::new();
+        group_dir(&dir, "out", *out_group);
+        let mut args = vec!["build".to_string(), "-q".into(), "-o".into(), "out/i.ldx".into()];
+        args.extend(["--report".into(), "out/r.json".into()]);
+        for (j, (m, g)) in corpora.iter().enumerate() {
+            let p = corpus(&dir, &format!("c{j}.txt"), *m);
+            chgrp(&p, *g);
+            args.push(format!("c{j}.txt"));
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        dir.cmd(&args).expect(0);
+        for out in ["out/i.ldx", "out/r.json"] {
+            let p = dir.path(out);
+            assert_eq!(mode(&p), masked(*want), "case {i}: {out} (group {}) from {corpora:?}", gid(&p));
+        }
+    }
+}
+
+#[test]
+fn a_directory_searchable_by_another_group_alone_keeps_group_bits_off_the_index() {
+    // (input directory: mode and group; expected index mode before the umask). The corpus is
+    // 0640 group A, the index gets group A (setgid output directory).
+    for (dir_mode, dir_group, want) in [
+        (0o750, GROUP_B, 0o600),
+        (0o750, GROUP_A, 0o640),
+        // Searchable by everyone: its group does not decide who reaches the corpus.
+        (0o751, GROUP_B, 0o640),
+    ] {
+        let dir = Dir::new();
+        group_dir(&dir, "out", Some(GROUP_A));
+        let c = corpus(&dir, "in/c.txt", 0o640);
+        chgrp(&c, GROUP_A);
+        chgrp(&dir.path("in"), dir_group);
+        chmod(&dir.path("in"), dir_mode);
+        dir.cmd(&["build", "-q", "-o", "out/i.ldx", "in/c.txt"]).expect(0);
+        assert_eq!(mode(&dir.path("out/i.ldx")), masked(want), "in/ {dir_mode:o} group {dir_group}");
+        assert_eq!(gid(&dir.path("out/i.ldx")), GROUP_A);
+    }
+}
+
+#[test]
+fn filter_and_range_exports_keep_group_bits_only_in_the_index_group() {
+    for (kind, out_group, file_mode, dir_mode) in [
+        ("email", GROUP_B, 0o600, 0o700),
+        ("email", GROUP_A, 0o640, 0o750),
+        ("password", GROUP_B, 0o600, 0o700),
+        ("password", GROUP_A, 0o640, 0o750),
+    ] {
+        let dir = Dir::new();
+        let c = dir.write("c.txt", "x-a@example.com:Winter2024\nx-b@example.org:hunter2\n");
+        chmod(&c, 0o644);
+        dir.cmd(&["build", "-q", "--kind", kind, "-o", "index.ldx", "c.txt"]).expect(0);
+        chmod(&dir.path("index.ldx"), 0o640);
+        chgrp(&dir.path("index.ldx"), GROUP_A);
+        group_dir(&dir, "out", Some(out_group));
+        dir.cmd(&["export-filter", "-i", "index.ldx", "-o", "out/f.ldf"]).expect(0);
+        assert_eq!(mode(&dir.path("out/f.ldf")), masked(file_mode), "{kind} filter in group {out_group}");
+        dir.cmd(&["export-ranges", "-i", "index.ldx", "-o", "out/ranges"]).expect(0);
+        let all = modes_below(&dir.path("out/ranges"));
+        assert!(all.iter().filter(|(_, d, _)| !d).count() >= 3, "{all:?}");
+        assert_eq!(mode(&dir.path("out/ranges")) & 0o777, masked(dir_mode), "{kind} in group {out_group}");
+        for (p, is_dir, m) in all {
+            let want = if is_dir { dir_mode } else { file_mode };
+            assert_eq!(m & 0o777, masked(want), "{kind} in group {out_group}: {}", p.display());
+            assert_eq!(gid(&p), out_group, "{kind}: {}", p.display());
+        }
+    }
+}
+
+// --- The sources manifest is an input -----------------------------------------------------
+
+#[test]
+fn the_sources_manifest_is_never_overwritten_by_the_index_or_the_report() {
+    let dir = Dir::new();
+    corpus(&dir, "c.txt", 0o644);
+    let manifest = "[c]\ntitle = \"Example corpus\"\nbreach_date = \"2020-01-02\"\n";
+    let m = dir.write("m.toml", manifest);
+    std::fs::hard_link(&m, dir.path("hard.toml")).unwrap();
+    symlink("m.toml", dir.path("soft.toml")).unwrap();
+    for name in ["m.toml", "hard.toml", "soft.toml", "./m.toml"] {
+        for args in [
+            vec!["build", "-q", "--sources", "m.toml", "-o", name, "c=c.txt"],
+            vec!["build", "-q", "--sources", "m.toml", "-o", "out.ldx", "--report", name, "c=c.txt"],
+            vec!["build", "-q", "--sources", name, "-o", "m.toml", "c=c.txt"],
+        ] {
+            let r = dir.cmd(&args).expect(2);
+            assert!(r.stderr.contains("--sources"), "{args:?}: {}", r.stderr);
+            assert_eq!(std::fs::read_to_string(&m).unwrap(), manifest, "{args:?} overwrote the manifest");
+            assert!(file_type(&dir.path("soft.toml")).is_symlink(), "{args:?}");
+            assert!(!dir.path("out.ldx").exists(), "{args:?}: the index was written");
+        }
+    }
+    dir.cmd(&["build", "-q", "--sources", "soft.toml", "-o", "out.ldx", "c=c.txt"]).expect(0);
+}

@@ -225,7 +225,8 @@ pub struct BuildArgs {
     /// Directory for temporary runs (default: the output's directory).
     #[arg(long, value_name = "DIR")]
     pub temp_dir: Option<PathBuf>,
-    /// Write the build report (per file: lines, records, rejects) as JSON to FILE.
+    /// Write the build report (per file: lines, records, rejects) as JSON to FILE (`-`: standard
+    /// output).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// No progress and no summary; errors only.

@@ -150,11 +150,12 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
     opts.allow_empty = a.allow_empty;
     if let Some(m) = &a.sources {
         opts.manifest = Some(Manifest::load(m)?);
+        opts.other_inputs.push(("--sources".into(), m.clone()));
     }
     let inputs = a.paths.iter().map(|p| input_spec(p)).collect::<Result<Vec<InputSpec>>>()?;
-    if let Some(report) = &a.report {
+    if let Some(report) = a.report.as_deref().filter(|r| !is_stdout(r)) {
         check_report_path(report)?;
-        opts.other_outputs.push(("--report".into(), report.clone()));
+        opts.other_outputs.push(("--report".into(), report.to_path_buf()));
     }
     install_interrupt_handler(&a.output);
     let mut display = Display::new(a.quiet);
@@ -183,11 +184,25 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+/// `--report -`: the report goes to standard output.
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 /// Writes the report like the index: to a new file renamed over `path` (a link there is
-/// replaced, never written through), with the index's permission bits.
+/// replaced, never written through), with the index's permission bits; `-` writes it to
+/// standard output (the summary goes to standard error).
 fn write_report(path: Option<&Path>, report: &BuildReport) -> Result<()> {
     if let Some(path) = path {
         let json = serde_json::to_vec_pretty(report)?;
+        if is_stdout(path) {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&json)
+                .and_then(|_| out.write_all(b"\n"))
+                .and_then(|_| out.flush())
+                .context("writing the report to standard output")?;
+            return Ok(());
+        }
         leakdex_core::atomic::write_atomically(path, report.mode, |w| w.write_all(&json))
             .with_context(|| format!("writing the report {}", path.display()))?;
     }
@@ -215,11 +230,12 @@ fn input_spec(arg: &std::ffi::OsStr) -> Result<InputSpec> {
 
 /// Checks before the build that the report can be written (the build checks that it is not an
 /// input): it is written to a new file in its directory and renamed over `path`, so that
-/// directory must take files; what is at `path` now is replaced, not opened.
+/// directory must take files, and what is at `path` must be a regular file or nothing (a
+/// device, a FIFO or `/dev/stdout` would be replaced, not written to); what is there is
+/// replaced, not opened.
 fn check_report_path(path: &Path) -> Result<()> {
-    if path.is_dir() {
-        anyhow::bail!("--report {} is a directory; give a file path", path.display());
-    }
+    leakdex_core::atomic::check_destination(path, "--report")
+        .map_err(|e| anyhow::anyhow!("{e}; use --report - to write the report to standard output"))?;
     leakdex_core::atomic::check_writable_dir(&dir_of(path), "the directory of --report")?;
     Ok(())
 }

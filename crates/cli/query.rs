@@ -834,6 +834,7 @@ pub fn verify(a: IndexArg) -> Result<Outcome> {
 }
 
 pub fn export_filter(a: ExportFilterArgs) -> Result<Outcome> {
+    leakdex_core::atomic::check_destination(&a.output, "-o")?;
     if leakdex_core::atomic::same_file(&a.index.index, &a.output) {
         anyhow::bail!(
             "-o {} is the index {} itself: the filter would replace it; write the filter to another file",

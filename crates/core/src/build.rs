@@ -25,7 +25,10 @@
 //! name is an error, not followed), written, read back and checked through its handle only,
 //! never reopened by name, and renamed only if its name still holds it; the rename replaces a
 //! link at the destination instead of writing through it. Its mode is [`mode_of_inputs`]
-//! (what all inputs share), restricted by an existing destination file, never a link target's.
+//! (what all inputs share; group bits only if the new file's group is the inputs' one group),
+//! restricted by an existing destination file, never a link target's. A destination that is
+//! not a regular file (a device, a FIFO, a socket, a link through `/proc`) is refused, and so
+//! is an output that is an input, the sources manifest included.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -36,7 +39,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver};
 
 use crate::atomic::{
-    check_writable_dir, dir_of, mode_of_inputs, named_temp, persist, remove_stale_temps, same_file, sync_dir,
+    check_destination, check_writable_dir, dir_of, mode_of_inputs, named_temp, persist, remove_stale_temps, same_file,
+    sync_dir,
 };
 use crate::error::{Error, Result};
 use crate::format::{self, Kind};
@@ -92,6 +96,10 @@ pub struct BuildOptions {
     /// report: `("--report", path)`): checked like the destination before anything is read,
     /// so that none of them is an input.
     pub other_outputs: Vec<(String, PathBuf)>,
+    /// Other files the build reads, with the flag that names them (the sources manifest:
+    /// `("--sources", path)`): no output may be one of them (by device and inode, so also
+    /// through links).
+    pub other_inputs: Vec<(String, PathBuf)>,
 }
 
 impl BuildOptions {
@@ -109,6 +117,7 @@ impl BuildOptions {
             manifest: None,
             allow_empty: false,
             other_outputs: Vec::new(),
+            other_inputs: Vec::new(),
         }
     }
 }
@@ -197,6 +206,19 @@ pub fn check_not_an_input(inputs: &[InputSpec], files: &[(u32, PathBuf)], out: &
         }
     }
     Ok(())
+}
+
+/// Refuses an output path that is one of the other files the build reads (`read`: the sources
+/// manifest), the same file by device and inode: writing it would destroy that file.
+fn check_not_read(read: &[(String, PathBuf)], out: &Path, flag: &str) -> Result<()> {
+    match read.iter().find(|(_, input)| same_file(input, out)) {
+        Some((input_flag, input)) => Err(Error::Config(format!(
+            "{flag} {} is the same file as {input_flag} {}, which it would overwrite; write the output elsewhere (nothing was read or written)",
+            out.display(),
+            input.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Whether two output paths name the same file, existing or not: the same file, or the same
@@ -444,12 +466,13 @@ fn check_outputs(inputs: &[InputSpec], files: &[(u32, PathBuf)], dest: &Path, op
     if !dest_dir.is_dir() {
         return Err(Error::Config(format!("the destination directory {} does not exist", dest_dir.display())));
     }
-    if dest.is_dir() {
-        return Err(Error::Config(format!("-o {} is a directory; give the index file's path", dest.display())));
-    }
+    check_destination(dest, "-o")?;
     check_not_an_input(inputs, files, dest, "-o")?;
+    check_not_read(&opts.other_inputs, dest, "-o")?;
     for (flag, path) in &opts.other_outputs {
+        check_destination(path, flag)?;
         check_not_an_input(inputs, files, path, flag)?;
+        check_not_read(&opts.other_inputs, path, flag)?;
         if same_destination(path, dest) {
             return Err(Error::Config(format!(
                 "{flag} {} is the index file itself (-o); give it another path (nothing was read or written)",

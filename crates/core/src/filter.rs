@@ -123,7 +123,7 @@ impl<D: AsRef<[u8]>> Filter<D> {
 
 /// Writes the Bloom filter of `index` as a standalone filter file at `dest`, atomically, with
 /// permission bits `mode` (give the index file's: [`crate::atomic::mode_of_inputs`]).
-pub fn export_filter<D: AsRef<[u8]>>(index: &Index<D>, dest: &Path, mode: u32) -> Result<()> {
+pub fn export_filter<D: AsRef<[u8]>>(index: &Index<D>, dest: &Path, mode: crate::atomic::Mode) -> Result<()> {
     let h = index.header();
     let body = index.section_bytes(SectionId::Bloom);
     let mut head = [0u8; FILTER_HEADER_LEN];

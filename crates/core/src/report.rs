@@ -103,11 +103,11 @@ pub struct BuildReport {
     /// Wall time.
     #[serde(skip)]
     pub elapsed: Duration,
-    /// Unix permission bits the index was given ([`crate::atomic::mode_of_inputs`]); the build's other
-    /// outputs (the report) are written with them too, so that they are no more readable than
-    /// the corpora.
+    /// Who may read the outputs, from who could read the inputs
+    /// ([`crate::atomic::mode_of_inputs`]): the index was written with it, and the build's other
+    /// outputs (the report) are too, so that they are no more readable than the corpora.
     #[serde(skip)]
-    pub mode: u32,
+    pub mode: crate::atomic::Mode,
 }
 
 impl BuildReport {

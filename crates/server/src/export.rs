@@ -10,6 +10,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use leakdex_core::atomic::Mode;
 use leakdex_core::{Index, Kind};
 
 use crate::{email_body, password_body, EmailEntry, EMAIL_PREFIX_LEN, PASSWORD_PREFIX_LEN};
@@ -78,12 +79,14 @@ fn dir_mode(mode: u32) -> u32 {
 /// half-written export is never served. Files get permission bits `mode` (give the index
 /// file's: [`leakdex_core::atomic::mode_of_inputs`]), directories the matching search bits
 /// ([`dir_mode`]), both masked by the umask and set as they are created, never by name
-/// afterwards. Anything at `dest` (a symbolic link too, even a dangling one) is refused.
+/// afterwards. Group bits are kept only if the export's directory got the index's group
+/// ([`Mode::bits_for_group`]); the directory is created without them and given them through
+/// its handle. Anything at `dest` (a symbolic link too, even a dangling one) is refused.
 pub fn export_ranges<D: AsRef<[u8]>>(
     index: &Index<D>,
     dest: &Path,
     prefix_len: Option<usize>,
-    mode: u32,
+    access: Mode,
 ) -> Result<ExportReport, ExportError> {
     let kind = index.kind();
     let len = prefix_len.unwrap_or(match kind {
@@ -104,9 +107,10 @@ pub fn export_ranges<D: AsRef<[u8]>>(
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(dir_mode(mode)));
+        builder.permissions(fs::Permissions::from_mode(dir_mode(access.safe_bits())));
     }
     let tmp = builder.tempdir_in(&parent).map_err(|e| ExportError::Io(parent.clone(), e))?;
+    let mode = group_mode(tmp.path(), access)?;
     let sub = match kind {
         Kind::Password | Kind::Ntlm => tmp.path().join("range"),
         Kind::Email => tmp.path().join("range").join("search"),
@@ -177,6 +181,30 @@ pub fn export_ranges<D: AsRef<[u8]>>(
     let kept = tmp.keep();
     fs::rename(&kept, dest).map_err(|e| ExportError::Io(dest.to_path_buf(), e))?;
     Ok(report)
+}
+
+/// The file bits of an export in the new directory `dir`: [`Mode::safe_bits`], or all of the
+/// bits when `dir`'s group (which the files in it get) is the index's; then `dir` is given the
+/// matching group search bits through a handle. Where the umask cannot be read, the safe bits.
+fn group_mode(dir: &Path, access: Mode) -> Result<u32, ExportError> {
+    let safe = access.safe_bits();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let io = |e| ExportError::Io(dir.to_path_buf(), e);
+        let handle = fs::File::open(dir).map_err(io)?;
+        let meta = handle.metadata().map_err(io)?;
+        if access.bits_for_group(meta.gid()) != safe {
+            if let Some(mask) = leakdex_core::atomic::umask() {
+                // The setgid bit (inherited in a setgid directory) stays: the files get the group.
+                let keep = meta.permissions().mode() & 0o7000;
+                let bits = keep | (dir_mode(access.bits) & !mask);
+                handle.set_permissions(fs::Permissions::from_mode(bits)).map_err(io)?;
+                return Ok(access.bits);
+            }
+        }
+    }
+    Ok(safe)
 }
 
 /// Creates `dir` and its missing parents with the directory bits for `mode`.
