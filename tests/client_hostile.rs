@@ -613,3 +613,43 @@ fn csv_cells_from_data_starting_like_a_formula_are_neutralized_and_numbers_are_n
     // The echoed input of an invalid row is data too.
     assert_eq!(&rows[4][0], "'=bad");
 }
+
+#[test]
+fn a_retry_after_too_large_for_a_clock_ends_the_run_with_an_error_not_a_panic() {
+    let dir = Dir::new();
+    // u64::MAX seconds, and a float far past it: `now + wait` overflowed and panicked (exit
+    // 101 with a backtrace).
+    for (asked, shown) in [("18446744073709551615", "18446744073709551615"), ("1e300", "18446744073709551615")] {
+        let (url, _) = hostile_api(Ranges::Password, too_many_requests(asked));
+        let errors = both_end_with_a_clear_error(&dir, &url, Ranges::Password, &[], Duration::from_secs(5));
+        for e in errors {
+            assert!(!e.contains("panicked") && !e.contains("overflow"), "{asked}: {e}");
+            assert!(e.contains(&format!("asking to wait {shown} s (Retry-After)")), "{asked}: {e}");
+        }
+    }
+}
+
+#[test]
+fn an_api_url_with_a_query_or_fragment_is_refused_and_its_secret_never_shown() {
+    let dir = Dir::new();
+    let (url, log) = hostile_api(Ranges::Password, |c, _| respond(c, "200 OK", "text/plain", b""));
+    for given in [
+        format!("{url}/?tok=SECRET"),
+        format!("{url}?tok=SECRET"),
+        format!("{url}/api#SECRET"),
+        format!("http://user:SECRET@{}/?SECRET", url.trim_start_matches("http://")),
+    ] {
+        for args in [
+            vec!["check", "--api", &given, "--kind", "password"],
+            vec!["check", "--api", &given, "ruth@agency.example"],
+        ] {
+            let r = dir.cmd(&args).stdin("hunter2\n").expect(2);
+            assert!(r.stdout.is_empty(), "{given}: {:?}", r.stdout);
+            assert!(!r.stderr.contains("SECRET"), "{given}: {}", r.stderr);
+            assert!(r.stderr.contains("query (?...) or fragment (#...)"), "{given}: {}", r.stderr);
+            assert!(r.stderr.contains(url.trim_start_matches("http://")), "{given}: {}", r.stderr);
+            assert_eq!(r.stderr.trim_end().lines().count(), 1, "{given}: {}", r.stderr);
+        }
+    }
+    assert!(log.lock().unwrap().is_empty(), "a request was sent: {:?}", log.lock().unwrap());
+}

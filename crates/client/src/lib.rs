@@ -66,6 +66,14 @@ pub enum Error {
         /// What was given.
         url: String,
     },
+    /// The base URL has a query (`?...`) or a fragment (`#...`): a range API has none, and the
+    /// range path would be appended inside it. Only what comes before is shown (a query often
+    /// holds a token).
+    #[error("the --api URL {url} has a query (?...) or fragment (#...), which a range API has none of (the range path would be appended inside it); give the base URL only, e.g. https://host/path, and an API key in LEAKDEX_API_KEY or --api-key-file")]
+    QueryInUrl {
+        /// What was given, its query, fragment and password left out.
+        url: String,
+    },
     /// The server could not be reached, or did not answer in time, after every retry.
     #[error("cannot reach the range API at {base} ({route}) after {attempts} attempts")]
     Transport {
@@ -293,6 +301,15 @@ impl RangeClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::BadUrl { url: shown });
         }
+        // A range API has no query or fragment: `/range/{prefix}` appended to `http://h/?t=x`
+        // would land inside the query, and the query (often a token) would be shown in errors.
+        if let Ok(u) = reqwest::Url::parse(&base) {
+            if u.query().is_some() || u.fragment().is_some() {
+                return Err(Error::QueryInUrl { url: shown });
+            }
+        } else if base.contains(['?', '#']) {
+            return Err(Error::QueryInUrl { url: shown });
+        }
         // No redirects at all (not even to the same origin): a range API has no reason to
         // redirect (leakdex serve, nginx over an export and Pwned Passwords answer directly),
         // and a redirect elsewhere would carry the prefix to a server the user never named. The
@@ -321,7 +338,7 @@ impl RangeClient {
             pad_requests_to: 0,
             unverified: false,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            deadline: (Instant::now() + DEFAULT_RUN_DEADLINE, DEFAULT_RUN_DEADLINE),
+            deadline: (later(Instant::now(), DEFAULT_RUN_DEADLINE), DEFAULT_RUN_DEADLINE),
             retry_waited: Arc::default(),
             api_key: None,
         })
@@ -338,7 +355,7 @@ impl RangeClient {
     /// The longest the whole run may take from now: every request, retry and wait. Past it,
     /// the request due ends with [`Error::Deadline`].
     pub fn run_deadline(mut self, d: Duration) -> RangeClient {
-        self.deadline = (Instant::now() + d, d);
+        self.deadline = (later(Instant::now(), d), d);
         self
     }
 
@@ -411,7 +428,7 @@ impl RangeClient {
                 Attempt::Retry { status, retry_after: Some(asked) } => self.reserve_wait(route, status, asked)?,
                 Attempt::Retry { retry_after: None, .. } => backoff(attempt),
             };
-            if Instant::now() + wait > self.deadline.0 {
+            if Instant::now().checked_add(wait).is_none_or(|end| end > self.deadline.0) {
                 return Err(self.deadline_passed(route));
             }
             tokio::time::sleep(wait).await;
@@ -526,10 +543,13 @@ impl RangeClient {
         let mut waits = self.retry_waited.lock().unwrap_or_else(|e| e.into_inner());
         // The part of this wait that no other request's wait already covers.
         let from = waits.until.map_or(now, |u| u.max(now));
-        let extra = (now + asked).saturating_duration_since(from);
         let budget = MAX_RETRY_WAIT.saturating_sub(waits.total);
         let before_deadline = self.deadline.0.saturating_duration_since(now);
-        if asked > before_deadline || extra > budget {
+        // A wait past what an Instant can hold (`Retry-After: 18446744073709551615`, `1e300`)
+        // is past the deadline too: checked, never `now + asked`, which would panic.
+        let end = now.checked_add(asked).filter(|_| asked <= before_deadline);
+        let extra = end.map(|end| end.saturating_duration_since(from));
+        let (Some(end), Some(extra)) = (end, extra.filter(|x| *x <= budget)) else {
             return Err(Error::RetryAfter {
                 base: self.shown.clone(),
                 route,
@@ -537,9 +557,9 @@ impl RangeClient {
                 asked: asked.as_secs_f64().ceil() as u64,
                 left: budget.min(before_deadline).as_secs(),
             });
-        }
+        };
         waits.total += extra;
-        waits.until = Some(from.max(now + asked));
+        waits.until = Some(from.max(end));
         Ok(asked)
     }
 
@@ -825,13 +845,21 @@ impl RangeClient {
 }
 
 /// `base` with the password of any `user:password@` replaced by `***`, for messages.
+/// Its query and fragment are left out too (such a URL is refused, and the query may hold a
+/// token).
 fn redact(base: &str) -> String {
     match reqwest::Url::parse(base) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
+        Ok(mut u) if u.password().is_some() || u.query().is_some() || u.fragment().is_some() => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.set_query(None);
+            u.set_fragment(None);
             u.to_string().trim_end_matches('/').to_string()
         }
-        _ => base.to_string(),
+        Ok(_) => base.to_string(),
+        // Unparsable: cut at the first `?` or `#` all the same.
+        Err(_) => base.split(['?', '#']).next().unwrap_or("").to_string(),
     }
 }
 
@@ -936,6 +964,13 @@ fn retry_after(v: &str) -> Option<Duration> {
     let at = httpdate::parse_http_date(v).ok()?;
     // HTTP dates have whole seconds: waiting until the date itself is at least what was asked.
     Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+/// `now + d`, or a century from now when `d` is past what an [`Instant`] can hold (an
+/// `--api-deadline` of 10^19 s): never the panic of `Instant + Duration` on overflow.
+fn later(now: Instant, d: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
+    now.checked_add(d).or_else(|| now.checked_add(CENTURY)).unwrap_or(now)
 }
 
 fn backoff(attempt: u32) -> Duration {
