@@ -653,3 +653,76 @@ fn an_api_url_with_a_query_or_fragment_is_refused_and_its_secret_never_shown() {
     }
     assert!(log.lock().unwrap().is_empty(), "a request was sent: {:?}", log.lock().unwrap());
 }
+
+/// Entries of no asked address (each with a 4 KiB source name, so that a client keeping every
+/// entry would keep them all, and a debug build parses 8 MiB of them in reasonable time), each
+/// followed by a comma, `bytes` at most in all.
+fn padding_entries(bytes: usize) -> String {
+    let name = "Pad".repeat(4096 / 3);
+    let entry = |i: usize| format!(r#"{{"hashSuffix":"{i:034X}","websites":["{name}"]}},"#);
+    (0..bytes / entry(0).len()).map(entry).collect()
+}
+
+#[test]
+fn a_run_against_ranges_of_8_mib_each_stays_in_bounded_memory_and_reports_right() {
+    let dir = Dir::new();
+    // Every email range answers a valid list just under the 8 MiB cap; one address in three is
+    // in it, under its own prefix, among the padding. Keeping every body until the last one
+    // arrived took bulk of 120 addresses to 1 GB, 400 to 3.3 GB; 36 (288 MiB of bodies) are
+    // enough to pass the bound, and few enough for a debug build on a busy machine.
+    const ADDRESSES: usize = 36;
+    let emails: Vec<String> = (0..ADDRESSES).map(|i| format!("person{i}.{}@agency.example", i * 7919)).collect();
+    let exposed: std::collections::BTreeMap<String, String> = emails
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 0)
+        .map(|(_, e)| {
+            let h = sha1_hex(e);
+            (h[..6].to_string(), h[6..].to_string())
+        })
+        .collect();
+    let exposed = Arc::new(exposed);
+    // Up to 1 KiB under the cap, built (and compressed) once: the head of a body holds the
+    // hit, if any, and the tail the padding; gzip bodies are two members, as `cat a.gz b.gz`.
+    let tail = format!("{}]", padding_entries((8 << 20) - 1024).trim_end_matches(','));
+    let tail = Arc::new((tail.clone().into_bytes(), crate::util::gzip(tail.as_bytes())));
+    for gzip in [false, true] {
+        let (exposed, tail) = (exposed.clone(), tail.clone());
+        let (url, log) = hostile_api(Ranges::Email, move |c, head| {
+            let prefix = head.split(' ').nth(1).unwrap_or("").trim_start_matches("/range/search/").to_string();
+            let hit = exposed
+                .get(&prefix)
+                .map(|s| format!(r#"{{"hashSuffix":"{s}","websites":["Found"],"count":2}},"#))
+                .unwrap_or_default();
+            let front = format!("[{hit}");
+            assert!(front.len() + tail.0.len() < 8 << 20);
+            let (encoding, front, tail) = if gzip {
+                ("Content-Encoding: gzip\r\n", crate::util::gzip(front.as_bytes()), &tail.1)
+            } else {
+                ("", front.into_bytes(), &tail.0)
+            };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{encoding}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                front.len() + tail.len()
+            );
+            let _ = c.write_all(head.as_bytes());
+            let _ = c.write_all(&front);
+            let _ = c.write_all(tail);
+        });
+        let staff = dir.write("staff.txt", emails.join("\n") + "\n");
+        let args = ["bulk", "--api", &url, "--format", "json", staff.to_str().unwrap()];
+        let r = run_measured(dir.cmd(&args).c, "");
+        let shown = format!("gzip {gzip}: exit {:?} after {:?}, stderr {:?}", r.code, r.elapsed, r.stderr);
+        eprintln!("{shown}: peak RSS {} KiB", r.peak_kib);
+        assert_eq!(r.code, Some(1), "{shown}");
+        assert!(r.peak_kib < MAX_RSS_KIB, "peak RSS {} KiB: {shown}", r.peak_kib);
+        let ranges = log.lock().unwrap().iter().filter(|h| h.starts_with("GET /range/") && !h.contains("ZZZ")).count();
+        assert!(ranges >= ADDRESSES, "{ranges} ranges asked: {shown}");
+        let rows = json_lines(&r.stdout);
+        assert_eq!(rows.len(), ADDRESSES, "{shown}");
+        for (i, row) in rows.iter().enumerate() {
+            let want = if i % 3 == 0 { serde_json::json!(["Found"]) } else { serde_json::json!([]) };
+            assert_eq!(row["sources"], want, "row {i}: {row}");
+        }
+    }
+}

@@ -48,6 +48,12 @@ const HINT: &str = "check the --api URL and --kind";
 /// billion-address index holds about 60 entries; 8 MiB is a hundred times that. A hostile or
 /// broken server sending more (a 2 GiB body, a gzip bomb) ends the run instead of filling memory.
 pub const MAX_BODY_BYTES: usize = 8 << 20;
+/// Most bytes of source (breach) names kept for the asked email addresses over a whole run
+/// (each name counted with 16 bytes of overhead). A real answer keeps a few dozen bytes per
+/// exposed address (a person is in a handful of breaches; HIBP lists under a thousand in all),
+/// so 10,000 exposed staff in 20 breaches each stay under 8 MiB; a hostile server naming
+/// megabytes of sources for every address ends the run instead of filling memory.
+pub const MAX_KEPT_SOURCE_BYTES: usize = 32 << 20;
 /// Default limit on one request, from connecting to the last byte of the body (`--api-timeout`).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default limit on a whole run: every request, retry and wait (`--api-deadline`).
@@ -109,6 +115,17 @@ pub enum Error {
         limit: usize,
         /// The limit was passed in decompressing (a compression bomb).
         decompressed: bool,
+    },
+    /// The answers named more source (breach) names for the asked addresses than
+    /// [`MAX_KEPT_SOURCE_BYTES`] in all: not a real range API.
+    #[error("the range API at {base} named more than {limit} bytes of sources for the asked addresses on {route} (real answers name a few dozen bytes per address); the run was stopped: check the --api URL")]
+    TooManySources {
+        /// Base URL.
+        base: String,
+        /// Route template.
+        route: &'static str,
+        /// The limit, in bytes.
+        limit: usize,
     },
     /// The body was compressed in a way that was not asked for, or does not decompress.
     #[error("the range API at {base} answered {route} with a body {reason}; check the --api URL")]
@@ -278,14 +295,46 @@ enum Attempt {
     Transport(reqwest::Error),
 }
 
+/// One entry of an email range, borrowed from the body where it can be: entries are read one
+/// at a time and dropped unless they are an asked key's (see [`EachEntry`]).
 #[derive(serde::Deserialize)]
-struct EmailEntry {
-    #[serde(rename = "hashSuffix")]
-    hash_suffix: String,
+struct EmailEntry<'a> {
+    #[serde(rename = "hashSuffix", borrow)]
+    hash_suffix: std::borrow::Cow<'a, str>,
     #[serde(default)]
     websites: Vec<String>,
     #[serde(default)]
     count: Option<u64>,
+}
+
+/// Reads a JSON list of [`EmailEntry`] one entry at a time, handing each to the closure and
+/// dropping it: a range of 8 MiB of padding entries costs one entry's memory, not a `Vec` of
+/// them all (several times the body). By hand because serde_json has no "for each element"
+/// reader for a borrowed body; this is serde's documented `visit_seq` pattern. The closure's
+/// error is kept in `.1` and stops the list.
+struct EachEntry<'e, F>(F, &'e mut Option<Error>);
+
+impl<'de, F: FnMut(EmailEntry<'de>) -> Result<(), Error>> serde::de::DeserializeSeed<'de> for EachEntry<'_, F> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(EmailEntry<'de>) -> Result<(), Error>> serde::de::Visitor<'de> for EachEntry<'_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON list of hashSuffix entries")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(entry) = seq.next_element::<EmailEntry<'de>>()? {
+            if let Err(e) = (self.0)(entry) {
+                *self.1 = Some(e);
+                return Err(serde::de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl RangeClient {
@@ -513,7 +562,9 @@ impl RangeClient {
         // compressed body is also decompressed as it comes, into a counter only, so that a bomb
         // stops after the few KiB that inflate to the limit, not after 8 MiB of it.
         let mut meter = Meter::new(&encoding).map_err(encoding_error)?;
-        let mut body = Vec::new();
+        // The declared length (within the cap, checked above) is reserved at once: no copies
+        // in growing, and no more than the body needs.
+        let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
@@ -521,7 +572,7 @@ impl RangeClient {
                         return Err(too_large(false));
                     }
                     meter.feed(&chunk).map_err(encoding_error)?;
-                    body.extend_from_slice(&chunk);
+                    push_bounded(&mut body, &chunk);
                 }
                 Ok(None) => break,
                 Err(e) => return Ok(Attempt::Transport(e)),
@@ -689,26 +740,31 @@ impl RangeClient {
         ))
     }
 
-    /// Fetches every prefix's range, `concurrency` at a time. The first prefix that fails after
-    /// its retries ends the batch (the requests in flight are dropped): a dead or hostile server
-    /// costs one prefix's retries, not every prefix's.
+    /// Fetches every prefix's range, `concurrency` at a time, handing each answer to `handle`
+    /// as it arrives and dropping it there: `handle` keeps only what the asked keys need, so
+    /// at most `concurrency` bodies ([`MAX_BODY_BYTES`] each) are in memory at once, whatever
+    /// the number of prefixes (keeping every body until the last one arrived took a run of 400
+    /// addresses against a hostile server to 3 GB). The first prefix that fails after its
+    /// retries, or that `handle` refuses, ends the batch (the requests in flight are dropped):
+    /// a dead or hostile server costs one prefix's retries, not every prefix's.
     async fn fetch_all(
         &self,
         route: &'static str,
         prefixes: Vec<String>,
         url: impl Fn(&str) -> String,
-    ) -> Result<Vec<(String, Answer)>, Error> {
+        mut handle: impl FnMut(&str, Answer) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let mut answers = stream::iter(prefixes)
             .map(|p| {
                 let u = url(&p);
                 async move { Ok::<_, Error>((p, self.get(route, u).await?)) }
             })
             .buffer_unordered(self.concurrency);
-        let mut out = Vec::new();
         while let Some(answer) = answers.next().await {
-            out.push(answer?);
+            let (prefix, answer) = answer?;
+            handle(&prefix, answer)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The distinct prefixes of `keys`, plus dummies when padding the request count, in random
@@ -746,9 +802,12 @@ impl RangeClient {
         let digits = kind.hex_len();
         let query = if kind == Kind::Ntlm { "?mode=ntlm" } else { "" };
         let prefixes = self.prefixes(keys, PASSWORD_PREFIX_LEN);
-        let bodies = self.fetch_all(ROUTE, prefixes, |p| format!("{}/range/{p}{query}", self.base)).await?;
+        // Only the asked keys' counts are kept: one number per key, whatever the server sends.
+        let asked: BTreeSet<String> = keys.iter().map(|k| hex(k)[..digits].to_string()).collect();
         let mut found: BTreeMap<String, u64> = BTreeMap::new();
-        for (prefix, answer) in bodies {
+        let mut full = String::with_capacity(digits);
+        let url = |p: &str| format!("{}/range/{p}{query}", self.base);
+        self.fetch_all(ROUTE, prefixes, url, |prefix, answer| {
             // Every password prefix exists (HIBP answers all 16^5 with 200): a 404 or any other
             // answer is a wrong URL, never "not found".
             if answer.status != 200 {
@@ -780,10 +839,17 @@ impl RangeClient {
                     ));
                 };
                 if count > 0 {
-                    found.insert(format!("{prefix}{}", suffix.to_ascii_uppercase()), count);
+                    full.clear();
+                    full.push_str(prefix);
+                    full.extend(suffix.chars().map(|c| c.to_ascii_uppercase()));
+                    if asked.contains(&full) {
+                        found.insert(full.clone(), count);
+                    }
                 }
             }
-        }
+            Ok(())
+        })
+        .await?;
         Ok(keys.iter().map(|k| found.get(&hex(k)[..digits]).copied().unwrap_or(0)).collect())
     }
 
@@ -792,13 +858,18 @@ impl RangeClient {
         const ROUTE: &str = "/range/search/{prefix}";
         self.validate(Kind::Email).await?;
         let prefixes = self.prefixes(keys, EMAIL_PREFIX_LEN);
-        let bodies = self.fetch_all(ROUTE, prefixes, |p| format!("{}/range/search/{p}", self.base)).await?;
+        // Only the asked keys' entries are kept, and their source names within
+        // MAX_KEPT_SOURCE_BYTES over the run.
+        let asked: BTreeSet<String> = keys.iter().map(|k| hex(k)).collect();
         let mut found: BTreeMap<String, EmailHit> = BTreeMap::new();
-        for (prefix, answer) in bodies {
+        let mut kept = 0usize;
+        let mut full = String::with_capacity(40);
+        let url = |p: &str| format!("{}/range/search/{p}", self.base);
+        self.fetch_all(ROUTE, prefixes, url, |prefix, answer| {
             // 404 is "no results" (Monitor, nginx over an export): trusted only because the URL
             // was validated above.
             if answer.status == 404 {
-                continue;
+                return Ok(());
             }
             if answer.status != 200 {
                 return Err(self.not_range_api(
@@ -807,17 +878,8 @@ impl RangeClient {
                     format!("an email range answered {}, not 200 or 404", answer.shown()),
                 ));
             }
-            let entries: Vec<EmailEntry> = serde_json::from_str(&answer.body).map_err(|e| {
-                self.not_range_api(
-                    Kind::Email,
-                    ROUTE,
-                    format!(
-                        "an email range answered {} with a body that is not a JSON list of hashSuffix entries ({e})",
-                        answer.shown()
-                    ),
-                )
-            })?;
-            for e in entries {
+            let mut stopped = None;
+            let each = |e: EmailEntry<'_>| {
                 if e.hash_suffix.len() != 40 - EMAIL_PREFIX_LEN || !e.hash_suffix.bytes().all(|b| b.is_ascii_hexdigit())
                 {
                     return Err(self.not_range_api(
@@ -831,15 +893,48 @@ impl RangeClient {
                     ));
                 }
                 if e.websites.is_empty() || e.count == Some(0) {
-                    continue; // padding
+                    return Ok(()); // padding
                 }
+                full.clear();
+                full.push_str(prefix);
+                full.extend(e.hash_suffix.chars().map(|c| c.to_ascii_uppercase()));
+                if !asked.contains(&full) {
+                    return Ok(());
+                }
+                let size = |h: &EmailHit| h.sources.iter().map(|s| s.len() + 16).sum::<usize>();
                 let count = e.count.unwrap_or(e.websites.len() as u64);
-                found.insert(
-                    format!("{prefix}{}", e.hash_suffix.to_ascii_uppercase()),
-                    EmailHit { sources: e.websites, count },
-                );
+                let hit = EmailHit { sources: e.websites, count };
+                kept += size(&hit);
+                if let Some(old) = found.insert(full.clone(), hit) {
+                    kept -= size(&old);
+                }
+                if kept > MAX_KEPT_SOURCE_BYTES {
+                    return Err(Error::TooManySources {
+                        base: self.shown.clone(),
+                        route: ROUTE,
+                        limit: MAX_KEPT_SOURCE_BYTES,
+                    });
+                }
+                Ok(())
+            };
+            let mut de = serde_json::Deserializer::from_str(&answer.body);
+            let read =
+                serde::de::DeserializeSeed::deserialize(EachEntry(each, &mut stopped), &mut de).and_then(|()| de.end());
+            if let Some(e) = stopped {
+                return Err(e);
             }
-        }
+            read.map_err(|e| {
+                self.not_range_api(
+                    Kind::Email,
+                    ROUTE,
+                    format!(
+                        "an email range answered {} with a body that is not a JSON list of hashSuffix entries ({e})",
+                        answer.shown()
+                    ),
+                )
+            })
+        })
+        .await?;
         Ok(keys.iter().map(|k| found.get(&hex(k)).cloned()).collect())
     }
 }
@@ -934,12 +1029,33 @@ fn decompress(encoding: &str, body: Vec<u8>) -> Result<Vec<u8>, Decompress> {
         "br" => Box::new(brotli_decompressor::Decompressor::new(&body[..], 64 << 10)),
         _ => return Err(Decompress::Unasked),
     };
+    let mut reader = reader;
     let mut out = Vec::new();
-    reader.take(MAX_BODY_BYTES as u64 + 1).read_to_end(&mut out).map_err(Decompress::Broken)?;
-    if out.len() > MAX_BODY_BYTES {
-        return Err(Decompress::TooLarge);
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Decompress::Broken(e)),
+        };
+        if out.len() + n > MAX_BODY_BYTES {
+            return Err(Decompress::TooLarge);
+        }
+        push_bounded(&mut out, &buf[..n]);
     }
-    Ok(out)
+}
+
+/// Appends `data` to `v` (which the caller keeps within [`MAX_BODY_BYTES`]), doubling its
+/// capacity as `Vec` does but never past [`MAX_BODY_BYTES`]: a body just under the cap costs
+/// 8 MiB, not the 16 MiB that plain doubling would reserve (times the requests in flight).
+fn push_bounded(v: &mut Vec<u8>, data: &[u8]) {
+    let need = v.len() + data.len();
+    if need > v.capacity() {
+        let target = v.capacity().saturating_mul(2).max(need).max(64 << 10).min(MAX_BODY_BYTES.max(need));
+        v.reserve_exact(target - v.len());
+    }
+    v.extend_from_slice(data);
 }
 
 /// `scheme://host:port` of `u`: how a redirect's target is named in errors.
