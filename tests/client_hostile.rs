@@ -497,12 +497,19 @@ fn breach_names_from_a_range_api_cannot_forge_rows_links_or_formulas() {
     assert_no_raw_controls(&r.stderr);
     assert_eq!(r.stdout.lines().count(), 2, "{:?}", r.stdout);
 
-    // CSV: the names survive whole (quoted), the cell cannot start a formula.
+    // CSV: each name escaped as in tables and neutralized, no raw control on stdout.
     let r = dir.cmd(&["bulk", "--api", &url, "--format", "csv", staff.to_str().unwrap()]).expect(1);
+    assert_no_raw_controls(&r.stdout);
     let rows: Vec<csv::StringRecord> =
         csv::ReaderBuilder::new().from_reader(r.stdout.as_bytes()).records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 1, "{:?}", r.stdout);
-    let want = format!("'{}", names.join(";"));
+    let want = [
+        "'=HYPERLINK(\"http://evil.example\",\"x\")",
+        r"\x1b]8;;http://evil.example\x07click\x1b]8;;\x07",
+        r"a\x0anobody@agency.example              clean\x0d",
+        r"\u{202e}txt.exe\u{9b}2J\x1b[2J",
+    ]
+    .join(";");
     assert_eq!(&rows[0][5], want.as_str());
 
     // JSON: every control, C1 and override escaped (\u001b, \u009b, \u202e); the names read
@@ -551,8 +558,12 @@ fn breach_names_and_titles_from_an_index_cannot_forge_rows_links_or_formulas() {
     let r = dir.cmd(&["bulk", "-i", "i.ldx", "--format", "csv", staff.to_str().unwrap()]).expect(1);
     let rows: Vec<csv::StringRecord> =
         csv::ReaderBuilder::new().from_reader(r.stdout.as_bytes()).records().map(Result::unwrap).collect();
-    // Whole and in the index's order, behind a `'`.
-    assert_eq!(&rows[0][4], format!("'{formula_name};{link_name};{row_name}").as_str());
+    // In the index's order, escaped as in tables, the formula behind a `'`.
+    assert_no_raw_controls(&r.stdout);
+    assert_eq!(
+        &rows[0][4],
+        r#"'=HYPERLINK("evil.example","x");a\x1b]8;;evil.example\x07click\x1b]8;;\x07;b\x0anobody@agency.example  clean"#
+    );
 
     let r = dir.cmd(&["info", "-i", "i.ldx"]).expect(0);
     assert_no_raw_controls(&r.stdout);
@@ -724,5 +735,89 @@ fn a_run_against_ranges_of_8_mib_each_stays_in_bounded_memory_and_reports_right(
             let want = if i % 3 == 0 { serde_json::json!(["Found"]) } else { serde_json::json!([]) };
             assert_eq!(row["sources"], want, "row {i}: {row}");
         }
+    }
+}
+
+#[test]
+fn every_breach_name_in_a_csv_sources_cell_is_neutralized_not_only_the_first() {
+    let dir = Dir::new();
+    // `safe;=HYPERLINK(...)`: a spreadsheet whose list separator is `;` splits the cell there,
+    // and the second name became a formula cell. Each name, in any place, gets its `'`.
+    let email = "ruth@agency.example";
+    let names = ["Safe Breach", "=HYPERLINK(\"http://evil.example\",\"x\")", "+SUM(1)", "ok-2020", "@cmd", "-1+2"];
+    let suffix = sha1_hex(email)[6..].to_string();
+    let body = serde_json::to_vec(&serde_json::json!([{"hashSuffix": suffix, "websites": names, "count": 6}])).unwrap();
+    let (url, _) = hostile_api(Ranges::Email, move |c, _| respond(c, "200 OK", "application/json", &body));
+    let staff = dir.write("staff.csv", format!("name,email\nRuth,{email}\n"));
+    let r = dir.cmd(&["bulk", "--api", &url, "--format", "csv", staff.to_str().unwrap()]).expect(1);
+    let rows: Vec<csv::StringRecord> =
+        csv::ReaderBuilder::new().from_reader(r.stdout.as_bytes()).records().map(Result::unwrap).collect();
+    assert_eq!(
+        &rows[0][5], "Safe Breach;'=HYPERLINK(\"http://evil.example\",\"x\");'+SUM(1);ok-2020;'@cmd;'-1+2",
+        "{:?}",
+        r.stdout
+    );
+    // Split as such a spreadsheet does: no piece starts a formula.
+    for piece in rows[0][5].split(';') {
+        assert!(!piece.starts_with(['=', '+', '-', '@']), "{piece:?}");
+    }
+}
+
+#[test]
+fn control_bidi_and_zero_width_characters_in_csv_and_tables_are_escaped_and_ordinary_text_is_not() {
+    let dir = Dir::new();
+    let email = "ruth@agency.example";
+    // Raw in CSV on stdout, ESC, CSI (C1 0x9b), U+202E and a newline were run by the terminal;
+    // zero-width characters made two names print alike in tables too.
+    let names = [
+        "Clear\u{1b}[2JBreach",
+        "C1\u{9b}31m",
+        "\u{202e}gpj.exe",
+        "Two\nLines",
+        "Breach\u{200b}A",
+        "Z\u{200c}W\u{200d}J\u{2060}\u{feff}",
+        "Ünïcode Bréach 数据 😀",
+        r"Back\slash",
+        "Esc\u{1b}And\\x1b",
+    ];
+    let shown = [
+        r"Clear\x1b[2JBreach",
+        r"C1\u{9b}31m",
+        r"\u{202e}gpj.exe",
+        r"Two\x0aLines",
+        r"Breach\u{200b}A",
+        r"Z\u{200c}W\u{200d}J\u{2060}\u{feff}",
+        "Ünïcode Bréach 数据 😀",
+        // Nothing else to escape: shown as it is.
+        r"Back\slash",
+        // Something else escaped: the literal backslash doubled, so `\x1b` (ESC) and
+        // `\\x1b` (the four characters) differ.
+        r"Esc\x1bAnd\\x1b",
+    ];
+    let suffix = sha1_hex(email)[6..].to_string();
+    let body = serde_json::to_vec(&serde_json::json!([{"hashSuffix": suffix, "websites": names, "count": 9}])).unwrap();
+    let (url, _) = hostile_api(Ranges::Email, move |c, _| respond(c, "200 OK", "application/json", &body));
+    let staff = dir.write("staff.txt", format!("{email}\n"));
+
+    let r = dir.cmd(&["bulk", "--api", &url, "--format", "csv", staff.to_str().unwrap()]).expect(1);
+    assert_no_raw_controls(&r.stdout);
+    for c in ['\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}'] {
+        assert!(!r.stdout.contains(c), "raw {c:?} in {:?}", r.stdout);
+    }
+    let rows: Vec<csv::StringRecord> =
+        csv::ReaderBuilder::new().from_reader(r.stdout.as_bytes()).records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1, "{:?}", r.stdout);
+    assert_eq!(&rows[0][4], shown.join(";").as_str());
+
+    let r = dir.cmd(&["check", "--api", &url, email]).expect(1);
+    assert_no_raw_controls(&r.stdout);
+    assert_eq!(r.stdout.lines().count(), 2, "{:?}", r.stdout);
+    // A table escapes its sources cell as one string: that cell needed escaping, so every
+    // literal backslash in it is doubled.
+    for want in shown.iter().map(|s| if s.starts_with("Back") { r"Back\\slash" } else { s }) {
+        assert!(r.stdout.contains(want), "{want:?} not in {:?}", r.stdout);
+    }
+    for c in ['\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}'] {
+        assert!(!r.stdout.contains(c), "raw {c:?} in {:?}", r.stdout);
     }
 }
