@@ -821,3 +821,83 @@ fn control_bidi_and_zero_width_characters_in_csv_and_tables_are_escaped_and_ordi
         assert!(!r.stdout.contains(c), "raw {c:?} in {:?}", r.stdout);
     }
 }
+
+#[test]
+fn password_ranges_of_8_mib_of_counted_suffixes_keep_only_the_asked_counts() {
+    let dir = Dir::new();
+    // Every range answers valid SUFFIX:COUNT lines just under the cap, all counted: a client
+    // keeping every line kept 200,000 entries per range. One password in three is among them.
+    const PASSWORDS: usize = 24;
+    let passwords: Vec<String> = (0..PASSWORDS).map(|i| format!("Tr0ub4dor&{i}-{}", i * 104_729)).collect();
+    let exposed: std::collections::BTreeMap<String, String> = passwords
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 0)
+        .map(|(i, p)| {
+            let h = sha1_hex(p);
+            (h[..5].to_string(), format!("{}:{}\r\n", &h[5..], 1000 + i))
+        })
+        .collect();
+    let line = |i: usize| format!("{i:035X}:7\r\n");
+    let tail: String = (0..((8 << 20) - 1024) / line(0).len()).map(line).collect();
+    let (exposed, tail) = (Arc::new(exposed), Arc::new(tail.into_bytes()));
+    let (url, _) = hostile_api(Ranges::Password, move |c, head| {
+        let prefix = head.split(' ').nth(1).unwrap_or("").trim_start_matches("/range/").to_string();
+        let front = exposed.get(&prefix).cloned().unwrap_or_default();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            front.len() + tail.len()
+        );
+        let _ = c.write_all(head.as_bytes());
+        let _ = c.write_all(front.as_bytes());
+        let _ = c.write_all(&tail);
+    });
+    let args = ["check", "--api", &url, "--kind", "password", "--format", "json"];
+    let r = run_measured(dir.cmd(&args).c, &(passwords.join("\n") + "\n"));
+    let shown = format!("exit {:?} after {:?}, stderr {:?}", r.code, r.elapsed, r.stderr);
+    eprintln!("{shown}: peak RSS {} KiB", r.peak_kib);
+    assert_eq!(r.code, Some(1), "{shown}");
+    assert!(r.peak_kib < MAX_RSS_KIB, "peak RSS {} KiB: {shown}", r.peak_kib);
+    let rows = json_lines(&r.stdout);
+    assert_eq!(rows.len(), PASSWORDS, "{shown}");
+    for (i, row) in rows.iter().enumerate() {
+        let want = if i % 3 == 0 { 1000 + i as u64 } else { 0 };
+        assert_eq!(row["count"], serde_json::json!(want), "row {i}: {row}");
+    }
+}
+
+#[test]
+fn megabytes_of_sources_for_every_asked_address_end_the_run_instead_of_filling_memory() {
+    let dir = Dir::new();
+    // Each asked address is "found" in 6 MiB of source names: kept for every address of the
+    // run, that was 6 MiB times the staff list.
+    const ADDRESSES: usize = 24;
+    let emails: Vec<String> = (0..ADDRESSES).map(|i| format!("staff{i}@agency.example")).collect();
+    let suffixes: std::collections::BTreeMap<String, String> = emails
+        .iter()
+        .map(|e| {
+            let h = sha1_hex(e);
+            (h[..6].to_string(), h[6..].to_string())
+        })
+        .collect();
+    let names: Vec<String> = (0..1536).map(|i| format!("{i:04}{}", "B".repeat(4092))).collect();
+    let names = Arc::new(serde_json::to_string(&names).unwrap());
+    let suffixes = Arc::new(suffixes);
+    let (url, _) = hostile_api(Ranges::Email, move |c, head| {
+        let prefix = head.split(' ').nth(1).unwrap_or("").trim_start_matches("/range/search/").to_string();
+        let body = match suffixes.get(&prefix) {
+            Some(s) => format!(r#"[{{"hashSuffix":"{s}","websites":{names},"count":1}}]"#),
+            None => "[]".into(),
+        };
+        respond(c, "200 OK", "application/json", body.as_bytes());
+    });
+    let staff = dir.write("staff.txt", emails.join("\n") + "\n");
+    let r = run_measured(dir.cmd(&["bulk", "--api", &url, staff.to_str().unwrap()]).c, "");
+    let shown = format!("exit {:?} after {:?}, stderr {:?}", r.code, r.elapsed, r.stderr);
+    eprintln!("{shown}: peak RSS {} KiB", r.peak_kib);
+    assert_eq!(r.code, Some(2), "{shown}");
+    assert!(r.peak_kib < MAX_RSS_KIB, "peak RSS {} KiB: {shown}", r.peak_kib);
+    assert!(r.stderr.contains("bytes of sources for the asked addresses"), "{shown}");
+    assert!(r.stderr.contains(&url), "{shown}");
+    assert!(!r.stdout.to_lowercase().contains("clean"), "{shown}");
+}
