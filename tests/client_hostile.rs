@@ -497,12 +497,19 @@ fn breach_names_from_a_range_api_cannot_forge_rows_links_or_formulas() {
     assert_no_raw_controls(&r.stderr);
     assert_eq!(r.stdout.lines().count(), 2, "{:?}", r.stdout);
 
-    // CSV: the names survive whole (quoted), the cell cannot start a formula.
+    // CSV: each name escaped as in tables and neutralized, no raw control on stdout.
     let r = dir.cmd(&["bulk", "--api", &url, "--format", "csv", staff.to_str().unwrap()]).expect(1);
+    assert_no_raw_controls(&r.stdout);
     let rows: Vec<csv::StringRecord> =
         csv::ReaderBuilder::new().from_reader(r.stdout.as_bytes()).records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 1, "{:?}", r.stdout);
-    let want = format!("'{}", names.join(";"));
+    let want = [
+        "'=HYPERLINK(\"http://evil.example\",\"x\")",
+        r"\x1b]8;;http://evil.example\x07click\x1b]8;;\x07",
+        r"a\x0anobody@agency.example              clean\x0d",
+        r"\u{202e}txt.exe\u{9b}2J\x1b[2J",
+    ]
+    .join(";");
     assert_eq!(&rows[0][5], want.as_str());
 
     // JSON: every control, C1 and override escaped (\u001b, \u009b, \u202e); the names read
@@ -551,8 +558,12 @@ fn breach_names_and_titles_from_an_index_cannot_forge_rows_links_or_formulas() {
     let r = dir.cmd(&["bulk", "-i", "i.ldx", "--format", "csv", staff.to_str().unwrap()]).expect(1);
     let rows: Vec<csv::StringRecord> =
         csv::ReaderBuilder::new().from_reader(r.stdout.as_bytes()).records().map(Result::unwrap).collect();
-    // Whole and in the index's order, behind a `'`.
-    assert_eq!(&rows[0][4], format!("'{formula_name};{link_name};{row_name}").as_str());
+    // In the index's order, escaped as in tables, the formula behind a `'`.
+    assert_no_raw_controls(&r.stdout);
+    assert_eq!(
+        &rows[0][4],
+        r#"'=HYPERLINK("evil.example","x");a\x1b]8;;evil.example\x07click\x1b]8;;\x07;b\x0anobody@agency.example  clean"#
+    );
 
     let r = dir.cmd(&["info", "-i", "i.ldx"]).expect(0);
     assert_no_raw_controls(&r.stdout);
@@ -612,4 +623,281 @@ fn csv_cells_from_data_starting_like_a_formula_are_neutralized_and_numbers_are_n
     assert_eq!(counts, ["1", "1", "1", "1", "0"]);
     // The echoed input of an invalid row is data too.
     assert_eq!(&rows[4][0], "'=bad");
+}
+
+#[test]
+fn a_retry_after_too_large_for_a_clock_ends_the_run_with_an_error_not_a_panic() {
+    let dir = Dir::new();
+    // u64::MAX seconds, and a float far past it: `now + wait` overflowed and panicked (exit
+    // 101 with a backtrace).
+    for (asked, shown) in [("18446744073709551615", "18446744073709551615"), ("1e300", "18446744073709551615")] {
+        let (url, _) = hostile_api(Ranges::Password, too_many_requests(asked));
+        let errors = both_end_with_a_clear_error(&dir, &url, Ranges::Password, &[], Duration::from_secs(5));
+        for e in errors {
+            assert!(!e.contains("panicked") && !e.contains("overflow"), "{asked}: {e}");
+            assert!(e.contains(&format!("asking to wait {shown} s (Retry-After)")), "{asked}: {e}");
+        }
+    }
+}
+
+#[test]
+fn an_api_url_with_a_query_or_fragment_is_refused_and_its_secret_never_shown() {
+    let dir = Dir::new();
+    let (url, log) = hostile_api(Ranges::Password, |c, _| respond(c, "200 OK", "text/plain", b""));
+    for given in [
+        format!("{url}/?tok=SECRET"),
+        format!("{url}?tok=SECRET"),
+        format!("{url}/api#SECRET"),
+        format!("http://user:SECRET@{}/?SECRET", url.trim_start_matches("http://")),
+    ] {
+        for args in [
+            vec!["check", "--api", &given, "--kind", "password"],
+            vec!["check", "--api", &given, "ruth@agency.example"],
+        ] {
+            let r = dir.cmd(&args).stdin("hunter2\n").expect(2);
+            assert!(r.stdout.is_empty(), "{given}: {:?}", r.stdout);
+            assert!(!r.stderr.contains("SECRET"), "{given}: {}", r.stderr);
+            assert!(r.stderr.contains("query (?...) or fragment (#...)"), "{given}: {}", r.stderr);
+            assert!(r.stderr.contains(url.trim_start_matches("http://")), "{given}: {}", r.stderr);
+            assert_eq!(r.stderr.trim_end().lines().count(), 1, "{given}: {}", r.stderr);
+        }
+    }
+    assert!(log.lock().unwrap().is_empty(), "a request was sent: {:?}", log.lock().unwrap());
+}
+
+/// Entries of no asked address (each with a 4 KiB source name, so that a client keeping every
+/// entry would keep them all, and a debug build parses 8 MiB of them in reasonable time), each
+/// followed by a comma, `bytes` at most in all.
+fn padding_entries(bytes: usize) -> String {
+    let name = "Pad".repeat(4096 / 3);
+    let entry = |i: usize| format!(r#"{{"hashSuffix":"{i:034X}","websites":["{name}"]}},"#);
+    (0..bytes / entry(0).len()).map(entry).collect()
+}
+
+#[test]
+fn a_run_against_ranges_of_8_mib_each_stays_in_bounded_memory_and_reports_right() {
+    let dir = Dir::new();
+    // Every email range answers a valid list just under the 8 MiB cap; one address in three is
+    // in it, under its own prefix, among the padding. Keeping every body until the last one
+    // arrived took bulk of 120 addresses to 1 GB, 400 to 3.3 GB; 36 (288 MiB of bodies) are
+    // enough to pass the bound, and few enough for a debug build on a busy machine.
+    const ADDRESSES: usize = 36;
+    let emails: Vec<String> = (0..ADDRESSES).map(|i| format!("person{i}.{}@agency.example", i * 7919)).collect();
+    let exposed: std::collections::BTreeMap<String, String> = emails
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 0)
+        .map(|(_, e)| {
+            let h = sha1_hex(e);
+            (h[..6].to_string(), h[6..].to_string())
+        })
+        .collect();
+    let exposed = Arc::new(exposed);
+    // Up to 1 KiB under the cap, built (and compressed) once: the head of a body holds the
+    // hit, if any, and the tail the padding; gzip bodies are two members, as `cat a.gz b.gz`.
+    let tail = format!("{}]", padding_entries((8 << 20) - 1024).trim_end_matches(','));
+    let tail = Arc::new((tail.clone().into_bytes(), crate::util::gzip(tail.as_bytes())));
+    for gzip in [false, true] {
+        let (exposed, tail) = (exposed.clone(), tail.clone());
+        let (url, log) = hostile_api(Ranges::Email, move |c, head| {
+            let prefix = head.split(' ').nth(1).unwrap_or("").trim_start_matches("/range/search/").to_string();
+            let hit = exposed
+                .get(&prefix)
+                .map(|s| format!(r#"{{"hashSuffix":"{s}","websites":["Found"],"count":2}},"#))
+                .unwrap_or_default();
+            let front = format!("[{hit}");
+            assert!(front.len() + tail.0.len() < 8 << 20);
+            let (encoding, front, tail) = if gzip {
+                ("Content-Encoding: gzip\r\n", crate::util::gzip(front.as_bytes()), &tail.1)
+            } else {
+                ("", front.into_bytes(), &tail.0)
+            };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{encoding}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                front.len() + tail.len()
+            );
+            let _ = c.write_all(head.as_bytes());
+            let _ = c.write_all(&front);
+            let _ = c.write_all(tail);
+        });
+        let staff = dir.write("staff.txt", emails.join("\n") + "\n");
+        let args = ["bulk", "--api", &url, "--format", "json", staff.to_str().unwrap()];
+        let r = run_measured(dir.cmd(&args).c, "");
+        let shown = format!("gzip {gzip}: exit {:?} after {:?}, stderr {:?}", r.code, r.elapsed, r.stderr);
+        eprintln!("{shown}: peak RSS {} KiB", r.peak_kib);
+        assert_eq!(r.code, Some(1), "{shown}");
+        assert!(r.peak_kib < MAX_RSS_KIB, "peak RSS {} KiB: {shown}", r.peak_kib);
+        let ranges = log.lock().unwrap().iter().filter(|h| h.starts_with("GET /range/") && !h.contains("ZZZ")).count();
+        assert!(ranges >= ADDRESSES, "{ranges} ranges asked: {shown}");
+        let rows = json_lines(&r.stdout);
+        assert_eq!(rows.len(), ADDRESSES, "{shown}");
+        for (i, row) in rows.iter().enumerate() {
+            let want = if i % 3 == 0 { serde_json::json!(["Found"]) } else { serde_json::json!([]) };
+            assert_eq!(row["sources"], want, "row {i}: {row}");
+        }
+    }
+}
+
+#[test]
+fn every_breach_name_in_a_csv_sources_cell_is_neutralized_not_only_the_first() {
+    let dir = Dir::new();
+    // `safe;=HYPERLINK(...)`: a spreadsheet whose list separator is `;` splits the cell there,
+    // and the second name became a formula cell. Each name, in any place, gets its `'`.
+    let email = "ruth@agency.example";
+    let names = ["Safe Breach", "=HYPERLINK(\"http://evil.example\",\"x\")", "+SUM(1)", "ok-2020", "@cmd", "-1+2"];
+    let suffix = sha1_hex(email)[6..].to_string();
+    let body = serde_json::to_vec(&serde_json::json!([{"hashSuffix": suffix, "websites": names, "count": 6}])).unwrap();
+    let (url, _) = hostile_api(Ranges::Email, move |c, _| respond(c, "200 OK", "application/json", &body));
+    let staff = dir.write("staff.csv", format!("name,email\nRuth,{email}\n"));
+    let r = dir.cmd(&["bulk", "--api", &url, "--format", "csv", staff.to_str().unwrap()]).expect(1);
+    let rows: Vec<csv::StringRecord> =
+        csv::ReaderBuilder::new().from_reader(r.stdout.as_bytes()).records().map(Result::unwrap).collect();
+    assert_eq!(
+        &rows[0][5], "Safe Breach;'=HYPERLINK(\"http://evil.example\",\"x\");'+SUM(1);ok-2020;'@cmd;'-1+2",
+        "{:?}",
+        r.stdout
+    );
+    // Split as such a spreadsheet does: no piece starts a formula.
+    for piece in rows[0][5].split(';') {
+        assert!(!piece.starts_with(['=', '+', '-', '@']), "{piece:?}");
+    }
+}
+
+#[test]
+fn control_bidi_and_zero_width_characters_in_csv_and_tables_are_escaped_and_ordinary_text_is_not() {
+    let dir = Dir::new();
+    let email = "ruth@agency.example";
+    // Raw in CSV on stdout, ESC, CSI (C1 0x9b), U+202E and a newline were run by the terminal;
+    // zero-width characters made two names print alike in tables too.
+    let names = [
+        "Clear\u{1b}[2JBreach",
+        "C1\u{9b}31m",
+        "\u{202e}gpj.exe",
+        "Two\nLines",
+        "Breach\u{200b}A",
+        "Z\u{200c}W\u{200d}J\u{2060}\u{feff}",
+        "Ünïcode Bréach 数据 😀",
+        r"Back\slash",
+        "Esc\u{1b}And\\x1b",
+    ];
+    let shown = [
+        r"Clear\x1b[2JBreach",
+        r"C1\u{9b}31m",
+        r"\u{202e}gpj.exe",
+        r"Two\x0aLines",
+        r"Breach\u{200b}A",
+        r"Z\u{200c}W\u{200d}J\u{2060}\u{feff}",
+        "Ünïcode Bréach 数据 😀",
+        // Nothing else to escape: shown as it is.
+        r"Back\slash",
+        // Something else escaped: the literal backslash doubled, so `\x1b` (ESC) and
+        // `\\x1b` (the four characters) differ.
+        r"Esc\x1bAnd\\x1b",
+    ];
+    let suffix = sha1_hex(email)[6..].to_string();
+    let body = serde_json::to_vec(&serde_json::json!([{"hashSuffix": suffix, "websites": names, "count": 9}])).unwrap();
+    let (url, _) = hostile_api(Ranges::Email, move |c, _| respond(c, "200 OK", "application/json", &body));
+    let staff = dir.write("staff.txt", format!("{email}\n"));
+
+    let r = dir.cmd(&["bulk", "--api", &url, "--format", "csv", staff.to_str().unwrap()]).expect(1);
+    assert_no_raw_controls(&r.stdout);
+    for c in ['\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}'] {
+        assert!(!r.stdout.contains(c), "raw {c:?} in {:?}", r.stdout);
+    }
+    let rows: Vec<csv::StringRecord> =
+        csv::ReaderBuilder::new().from_reader(r.stdout.as_bytes()).records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1, "{:?}", r.stdout);
+    assert_eq!(&rows[0][4], shown.join(";").as_str());
+
+    let r = dir.cmd(&["check", "--api", &url, email]).expect(1);
+    assert_no_raw_controls(&r.stdout);
+    assert_eq!(r.stdout.lines().count(), 2, "{:?}", r.stdout);
+    // A table escapes its sources cell as one string: that cell needed escaping, so every
+    // literal backslash in it is doubled.
+    for want in shown.iter().map(|s| if s.starts_with("Back") { r"Back\\slash" } else { s }) {
+        assert!(r.stdout.contains(want), "{want:?} not in {:?}", r.stdout);
+    }
+    for c in ['\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}'] {
+        assert!(!r.stdout.contains(c), "raw {c:?} in {:?}", r.stdout);
+    }
+}
+
+#[test]
+fn password_ranges_of_8_mib_of_counted_suffixes_keep_only_the_asked_counts() {
+    let dir = Dir::new();
+    // Every range answers valid SUFFIX:COUNT lines just under the cap, all counted: a client
+    // keeping every line kept 200,000 entries per range. One password in three is among them.
+    const PASSWORDS: usize = 24;
+    let passwords: Vec<String> = (0..PASSWORDS).map(|i| format!("Tr0ub4dor&{i}-{}", i * 104_729)).collect();
+    let exposed: std::collections::BTreeMap<String, String> = passwords
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 0)
+        .map(|(i, p)| {
+            let h = sha1_hex(p);
+            (h[..5].to_string(), format!("{}:{}\r\n", &h[5..], 1000 + i))
+        })
+        .collect();
+    let line = |i: usize| format!("{i:035X}:7\r\n");
+    let tail: String = (0..((8 << 20) - 1024) / line(0).len()).map(line).collect();
+    let (exposed, tail) = (Arc::new(exposed), Arc::new(tail.into_bytes()));
+    let (url, _) = hostile_api(Ranges::Password, move |c, head| {
+        let prefix = head.split(' ').nth(1).unwrap_or("").trim_start_matches("/range/").to_string();
+        let front = exposed.get(&prefix).cloned().unwrap_or_default();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            front.len() + tail.len()
+        );
+        let _ = c.write_all(head.as_bytes());
+        let _ = c.write_all(front.as_bytes());
+        let _ = c.write_all(&tail);
+    });
+    let args = ["check", "--api", &url, "--kind", "password", "--format", "json"];
+    let r = run_measured(dir.cmd(&args).c, &(passwords.join("\n") + "\n"));
+    let shown = format!("exit {:?} after {:?}, stderr {:?}", r.code, r.elapsed, r.stderr);
+    eprintln!("{shown}: peak RSS {} KiB", r.peak_kib);
+    assert_eq!(r.code, Some(1), "{shown}");
+    assert!(r.peak_kib < MAX_RSS_KIB, "peak RSS {} KiB: {shown}", r.peak_kib);
+    let rows = json_lines(&r.stdout);
+    assert_eq!(rows.len(), PASSWORDS, "{shown}");
+    for (i, row) in rows.iter().enumerate() {
+        let want = if i % 3 == 0 { 1000 + i as u64 } else { 0 };
+        assert_eq!(row["count"], serde_json::json!(want), "row {i}: {row}");
+    }
+}
+
+#[test]
+fn megabytes_of_sources_for_every_asked_address_end_the_run_instead_of_filling_memory() {
+    let dir = Dir::new();
+    // Each asked address is "found" in 6 MiB of source names: kept for every address of the
+    // run, that was 6 MiB times the staff list.
+    const ADDRESSES: usize = 24;
+    let emails: Vec<String> = (0..ADDRESSES).map(|i| format!("staff{i}@agency.example")).collect();
+    let suffixes: std::collections::BTreeMap<String, String> = emails
+        .iter()
+        .map(|e| {
+            let h = sha1_hex(e);
+            (h[..6].to_string(), h[6..].to_string())
+        })
+        .collect();
+    let names: Vec<String> = (0..1536).map(|i| format!("{i:04}{}", "B".repeat(4092))).collect();
+    let names = Arc::new(serde_json::to_string(&names).unwrap());
+    let suffixes = Arc::new(suffixes);
+    let (url, _) = hostile_api(Ranges::Email, move |c, head| {
+        let prefix = head.split(' ').nth(1).unwrap_or("").trim_start_matches("/range/search/").to_string();
+        let body = match suffixes.get(&prefix) {
+            Some(s) => format!(r#"[{{"hashSuffix":"{s}","websites":{names},"count":1}}]"#),
+            None => "[]".into(),
+        };
+        respond(c, "200 OK", "application/json", body.as_bytes());
+    });
+    let staff = dir.write("staff.txt", emails.join("\n") + "\n");
+    let r = run_measured(dir.cmd(&["bulk", "--api", &url, staff.to_str().unwrap()]).c, "");
+    let shown = format!("exit {:?} after {:?}, stderr {:?}", r.code, r.elapsed, r.stderr);
+    eprintln!("{shown}: peak RSS {} KiB", r.peak_kib);
+    assert_eq!(r.code, Some(2), "{shown}");
+    assert!(r.peak_kib < MAX_RSS_KIB, "peak RSS {} KiB: {shown}", r.peak_kib);
+    assert!(r.stderr.contains("bytes of sources for the asked addresses"), "{shown}");
+    assert!(r.stderr.contains(&url), "{shown}");
+    assert!(!r.stdout.to_lowercase().contains("clean"), "{shown}");
 }

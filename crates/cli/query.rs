@@ -440,16 +440,27 @@ fn json_safe(json: String) -> String {
     out
 }
 
-/// A CSV cell of text from data (an address, breach names, an error naming the input),
-/// neutralized as OWASP recommends for CSV injection: a cell starting with `=`, `+`, `-`, `@`,
-/// tab or CR, which a spreadsheet would run as a formula (`=HYPERLINK(...)`), gets a leading
-/// `'`. Numbers and booleans leakdex writes itself are not passed through this.
-fn csv_text(s: String) -> String {
+/// A CSV cell of text from data (an address, a breach name, an error naming the input):
+/// control, bidirectional and invisible characters written as visible escapes as in tables
+/// ([`printable`]: a raw ESC or U+202E in CSV on stdout is run by the terminal, a raw newline
+/// would need a spreadsheet's reading of quotes), then neutralized as OWASP recommends for CSV
+/// injection: a cell starting with `=`, `+`, `-`, `@`, tab or CR, which a spreadsheet would run
+/// as a formula (`=HYPERLINK(...)`), gets a leading `'`. Numbers and booleans leakdex writes
+/// itself are not passed through this.
+fn csv_text(s: &str) -> String {
+    let s = printable(s);
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
-        s
+        s.into_owned()
     }
+}
+
+/// The sources cell: each name neutralized ([`csv_text`]) before they are joined with `;`,
+/// since a spreadsheet in a locale whose list separator is `;` splits the cell there, and
+/// `safe;=HYPERLINK(...)` would give a formula cell.
+fn csv_sources(names: &[&str]) -> String {
+    names.iter().map(|n| csv_text(n)).collect::<Vec<_>>().join(";")
 }
 
 pub fn check(a: CheckArgs) -> Result<Outcome> {
@@ -583,20 +594,20 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
             BulkFormat::Csv => {
                 let mut rec: Vec<String> = match extra {
                     Some(fields) => fields.to_vec(),
-                    None if kind == Kind::Email => vec![csv_text(row.input.clone().unwrap_or_default())],
+                    None if kind == Kind::Email => vec![csv_text(row.input.as_deref().unwrap_or_default())],
                     None => Vec::new(),
                 };
                 // The staff list's own columns are written back as they were read; every text
                 // cell leakdex adds from data is neutralized against formulas (`csv_text`).
                 rec.push(if kind == Kind::Email {
-                    csv_text(row.email.clone().unwrap_or_default())
+                    csv_text(row.email.as_deref().unwrap_or_default())
                 } else {
                     row.sha1.clone().unwrap_or_default()
                 });
                 rec.push(row.exposed().to_string());
                 rec.push(row.count().to_string());
-                rec.push(csv_text(row.source_names().join(";")));
-                rec.push(csv_text(if let Status::Invalid(e) = &row.status { e.clone() } else { String::new() }));
+                rec.push(csv_sources(&row.source_names()));
+                rec.push(csv_text(if let Status::Invalid(e) = &row.status { e } else { "" }));
                 // Into a small buffer, not straight to `out`: the CSV writer's flush would also
                 // flush stdout, a system call per row.
                 let mut buf = Vec::with_capacity(256);

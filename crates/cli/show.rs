@@ -2,16 +2,33 @@
 //! show on a terminal.
 
 /// Characters never printed raw: control characters, line and paragraph separators,
-/// bidirectional formatting characters.
+/// bidirectional formatting characters, and invisible ones (zero-width space, non-joiner and
+/// joiner U+200B-U+200D, word joiner and invisible operators U+2060-U+2064, the BOM U+FEFF),
+/// with which two different names print the same (`Breach\u{200b}A` as `BreachA`). Emoji
+/// sequences and Persian or Indic text that use U+200C/U+200D show them escaped: the price of
+/// never showing two names alike.
 pub fn unsafe_char(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
 }
 
 /// `s` safe to print on a terminal: control characters (C0 with tab, newline, CR and ESC,
 /// DEL, C1), line and paragraph separators and bidirectional formatting characters (which
 /// reorder what follows: U+202E shows `exe.txt` as `txt.exe`) are written as visible escapes,
-/// `\x1b` or `\u{202e}`; everything else, every script and emoji, is left as it is.
+/// `\x1b` or `\u{202e}`; everything else, every script and emoji, is left as it is. In a
+/// string that needs escaping, a backslash is written `\\`, so that the name `a\x1b` (four
+/// characters, backslash included) and `a` followed by ESC show differently; a string that
+/// needs no escaping is shown as it is, backslashes too.
 /// By hand: `char::escape_debug` also escapes quotes, backslashes and combining marks (it
 /// would garble `münchen` in decomposed form), and no small crate draws this line.
 pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
@@ -21,6 +38,7 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
+            '\\' => out.push_str("\\\\"),
             c if !unsafe_char(c) => out.push(c),
             c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),

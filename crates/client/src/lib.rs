@@ -48,6 +48,12 @@ const HINT: &str = "check the --api URL and --kind";
 /// billion-address index holds about 60 entries; 8 MiB is a hundred times that. A hostile or
 /// broken server sending more (a 2 GiB body, a gzip bomb) ends the run instead of filling memory.
 pub const MAX_BODY_BYTES: usize = 8 << 20;
+/// Most bytes of source (breach) names kept for the asked email addresses over a whole run
+/// (each name counted with 16 bytes of overhead). A real answer keeps a few dozen bytes per
+/// exposed address (a person is in a handful of breaches; HIBP lists under a thousand in all),
+/// so 10,000 exposed staff in 20 breaches each stay under 8 MiB; a hostile server naming
+/// megabytes of sources for every address ends the run instead of filling memory.
+pub const MAX_KEPT_SOURCE_BYTES: usize = 32 << 20;
 /// Default limit on one request, from connecting to the last byte of the body (`--api-timeout`).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default limit on a whole run: every request, retry and wait (`--api-deadline`).
@@ -64,6 +70,14 @@ pub enum Error {
     #[error("{url:?} is not an http:// or https:// URL")]
     BadUrl {
         /// What was given.
+        url: String,
+    },
+    /// The base URL has a query (`?...`) or a fragment (`#...`): a range API has none, and the
+    /// range path would be appended inside it. Only what comes before is shown (a query often
+    /// holds a token).
+    #[error("the --api URL {url} has a query (?...) or fragment (#...), which a range API has none of (the range path would be appended inside it); give the base URL only, e.g. https://host/path, and an API key in LEAKDEX_API_KEY or --api-key-file")]
+    QueryInUrl {
+        /// What was given, its query, fragment and password left out.
         url: String,
     },
     /// The server could not be reached, or did not answer in time, after every retry.
@@ -101,6 +115,17 @@ pub enum Error {
         limit: usize,
         /// The limit was passed in decompressing (a compression bomb).
         decompressed: bool,
+    },
+    /// The answers named more source (breach) names for the asked addresses than
+    /// [`MAX_KEPT_SOURCE_BYTES`] in all: not a real range API.
+    #[error("the range API at {base} named more than {limit} bytes of sources for the asked addresses on {route} (real answers name a few dozen bytes per address); the run was stopped: check the --api URL")]
+    TooManySources {
+        /// Base URL.
+        base: String,
+        /// Route template.
+        route: &'static str,
+        /// The limit, in bytes.
+        limit: usize,
     },
     /// The body was compressed in a way that was not asked for, or does not decompress.
     #[error("the range API at {base} answered {route} with a body {reason}; check the --api URL")]
@@ -270,14 +295,46 @@ enum Attempt {
     Transport(reqwest::Error),
 }
 
+/// One entry of an email range, borrowed from the body where it can be: entries are read one
+/// at a time and dropped unless they are an asked key's (see [`EachEntry`]).
 #[derive(serde::Deserialize)]
-struct EmailEntry {
-    #[serde(rename = "hashSuffix")]
-    hash_suffix: String,
+struct EmailEntry<'a> {
+    #[serde(rename = "hashSuffix", borrow)]
+    hash_suffix: std::borrow::Cow<'a, str>,
     #[serde(default)]
     websites: Vec<String>,
     #[serde(default)]
     count: Option<u64>,
+}
+
+/// Reads a JSON list of [`EmailEntry`] one entry at a time, handing each to the closure and
+/// dropping it: a range of 8 MiB of padding entries costs one entry's memory, not a `Vec` of
+/// them all (several times the body). By hand because serde_json has no "for each element"
+/// reader for a borrowed body; this is serde's documented `visit_seq` pattern. The closure's
+/// error is kept in `.1` and stops the list.
+struct EachEntry<'e, F>(F, &'e mut Option<Error>);
+
+impl<'de, F: FnMut(EmailEntry<'de>) -> Result<(), Error>> serde::de::DeserializeSeed<'de> for EachEntry<'_, F> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(EmailEntry<'de>) -> Result<(), Error>> serde::de::Visitor<'de> for EachEntry<'_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON list of hashSuffix entries")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(entry) = seq.next_element::<EmailEntry<'de>>()? {
+            if let Err(e) = (self.0)(entry) {
+                *self.1 = Some(e);
+                return Err(serde::de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl RangeClient {
@@ -292,6 +349,15 @@ impl RangeClient {
         let shown = redact(&base);
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::BadUrl { url: shown });
+        }
+        // A range API has no query or fragment: `/range/{prefix}` appended to `http://h/?t=x`
+        // would land inside the query, and the query (often a token) would be shown in errors.
+        if let Ok(u) = reqwest::Url::parse(&base) {
+            if u.query().is_some() || u.fragment().is_some() {
+                return Err(Error::QueryInUrl { url: shown });
+            }
+        } else if base.contains(['?', '#']) {
+            return Err(Error::QueryInUrl { url: shown });
         }
         // No redirects at all (not even to the same origin): a range API has no reason to
         // redirect (leakdex serve, nginx over an export and Pwned Passwords answer directly),
@@ -321,7 +387,7 @@ impl RangeClient {
             pad_requests_to: 0,
             unverified: false,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            deadline: (Instant::now() + DEFAULT_RUN_DEADLINE, DEFAULT_RUN_DEADLINE),
+            deadline: (later(Instant::now(), DEFAULT_RUN_DEADLINE), DEFAULT_RUN_DEADLINE),
             retry_waited: Arc::default(),
             api_key: None,
         })
@@ -338,7 +404,7 @@ impl RangeClient {
     /// The longest the whole run may take from now: every request, retry and wait. Past it,
     /// the request due ends with [`Error::Deadline`].
     pub fn run_deadline(mut self, d: Duration) -> RangeClient {
-        self.deadline = (Instant::now() + d, d);
+        self.deadline = (later(Instant::now(), d), d);
         self
     }
 
@@ -411,7 +477,7 @@ impl RangeClient {
                 Attempt::Retry { status, retry_after: Some(asked) } => self.reserve_wait(route, status, asked)?,
                 Attempt::Retry { retry_after: None, .. } => backoff(attempt),
             };
-            if Instant::now() + wait > self.deadline.0 {
+            if Instant::now().checked_add(wait).is_none_or(|end| end > self.deadline.0) {
                 return Err(self.deadline_passed(route));
             }
             tokio::time::sleep(wait).await;
@@ -496,7 +562,9 @@ impl RangeClient {
         // compressed body is also decompressed as it comes, into a counter only, so that a bomb
         // stops after the few KiB that inflate to the limit, not after 8 MiB of it.
         let mut meter = Meter::new(&encoding).map_err(encoding_error)?;
-        let mut body = Vec::new();
+        // The declared length (within the cap, checked above) is reserved at once: no copies
+        // in growing, and no more than the body needs.
+        let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0) as usize);
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
@@ -504,7 +572,7 @@ impl RangeClient {
                         return Err(too_large(false));
                     }
                     meter.feed(&chunk).map_err(encoding_error)?;
-                    body.extend_from_slice(&chunk);
+                    push_bounded(&mut body, &chunk);
                 }
                 Ok(None) => break,
                 Err(e) => return Ok(Attempt::Transport(e)),
@@ -526,10 +594,13 @@ impl RangeClient {
         let mut waits = self.retry_waited.lock().unwrap_or_else(|e| e.into_inner());
         // The part of this wait that no other request's wait already covers.
         let from = waits.until.map_or(now, |u| u.max(now));
-        let extra = (now + asked).saturating_duration_since(from);
         let budget = MAX_RETRY_WAIT.saturating_sub(waits.total);
         let before_deadline = self.deadline.0.saturating_duration_since(now);
-        if asked > before_deadline || extra > budget {
+        // A wait past what an Instant can hold (`Retry-After: 18446744073709551615`, `1e300`)
+        // is past the deadline too: checked, never `now + asked`, which would panic.
+        let end = now.checked_add(asked).filter(|_| asked <= before_deadline);
+        let extra = end.map(|end| end.saturating_duration_since(from));
+        let (Some(end), Some(extra)) = (end, extra.filter(|x| *x <= budget)) else {
             return Err(Error::RetryAfter {
                 base: self.shown.clone(),
                 route,
@@ -537,9 +608,9 @@ impl RangeClient {
                 asked: asked.as_secs_f64().ceil() as u64,
                 left: budget.min(before_deadline).as_secs(),
             });
-        }
+        };
         waits.total += extra;
-        waits.until = Some(from.max(now + asked));
+        waits.until = Some(from.max(end));
         Ok(asked)
     }
 
@@ -669,26 +740,31 @@ impl RangeClient {
         ))
     }
 
-    /// Fetches every prefix's range, `concurrency` at a time. The first prefix that fails after
-    /// its retries ends the batch (the requests in flight are dropped): a dead or hostile server
-    /// costs one prefix's retries, not every prefix's.
+    /// Fetches every prefix's range, `concurrency` at a time, handing each answer to `handle`
+    /// as it arrives and dropping it there: `handle` keeps only what the asked keys need, so
+    /// at most `concurrency` bodies ([`MAX_BODY_BYTES`] each) are in memory at once, whatever
+    /// the number of prefixes (keeping every body until the last one arrived took a run of 400
+    /// addresses against a hostile server to 3 GB). The first prefix that fails after its
+    /// retries, or that `handle` refuses, ends the batch (the requests in flight are dropped):
+    /// a dead or hostile server costs one prefix's retries, not every prefix's.
     async fn fetch_all(
         &self,
         route: &'static str,
         prefixes: Vec<String>,
         url: impl Fn(&str) -> String,
-    ) -> Result<Vec<(String, Answer)>, Error> {
+        mut handle: impl FnMut(&str, Answer) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let mut answers = stream::iter(prefixes)
             .map(|p| {
                 let u = url(&p);
                 async move { Ok::<_, Error>((p, self.get(route, u).await?)) }
             })
             .buffer_unordered(self.concurrency);
-        let mut out = Vec::new();
         while let Some(answer) = answers.next().await {
-            out.push(answer?);
+            let (prefix, answer) = answer?;
+            handle(&prefix, answer)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The distinct prefixes of `keys`, plus dummies when padding the request count, in random
@@ -726,9 +802,12 @@ impl RangeClient {
         let digits = kind.hex_len();
         let query = if kind == Kind::Ntlm { "?mode=ntlm" } else { "" };
         let prefixes = self.prefixes(keys, PASSWORD_PREFIX_LEN);
-        let bodies = self.fetch_all(ROUTE, prefixes, |p| format!("{}/range/{p}{query}", self.base)).await?;
+        // Only the asked keys' counts are kept: one number per key, whatever the server sends.
+        let asked: BTreeSet<String> = keys.iter().map(|k| hex(k)[..digits].to_string()).collect();
         let mut found: BTreeMap<String, u64> = BTreeMap::new();
-        for (prefix, answer) in bodies {
+        let mut full = String::with_capacity(digits);
+        let url = |p: &str| format!("{}/range/{p}{query}", self.base);
+        self.fetch_all(ROUTE, prefixes, url, |prefix, answer| {
             // Every password prefix exists (HIBP answers all 16^5 with 200): a 404 or any other
             // answer is a wrong URL, never "not found".
             if answer.status != 200 {
@@ -760,10 +839,17 @@ impl RangeClient {
                     ));
                 };
                 if count > 0 {
-                    found.insert(format!("{prefix}{}", suffix.to_ascii_uppercase()), count);
+                    full.clear();
+                    full.push_str(prefix);
+                    full.extend(suffix.chars().map(|c| c.to_ascii_uppercase()));
+                    if asked.contains(&full) {
+                        found.insert(full.clone(), count);
+                    }
                 }
             }
-        }
+            Ok(())
+        })
+        .await?;
         Ok(keys.iter().map(|k| found.get(&hex(k)[..digits]).copied().unwrap_or(0)).collect())
     }
 
@@ -772,13 +858,18 @@ impl RangeClient {
         const ROUTE: &str = "/range/search/{prefix}";
         self.validate(Kind::Email).await?;
         let prefixes = self.prefixes(keys, EMAIL_PREFIX_LEN);
-        let bodies = self.fetch_all(ROUTE, prefixes, |p| format!("{}/range/search/{p}", self.base)).await?;
+        // Only the asked keys' entries are kept, and their source names within
+        // MAX_KEPT_SOURCE_BYTES over the run.
+        let asked: BTreeSet<String> = keys.iter().map(|k| hex(k)).collect();
         let mut found: BTreeMap<String, EmailHit> = BTreeMap::new();
-        for (prefix, answer) in bodies {
+        let mut kept = 0usize;
+        let mut full = String::with_capacity(40);
+        let url = |p: &str| format!("{}/range/search/{p}", self.base);
+        self.fetch_all(ROUTE, prefixes, url, |prefix, answer| {
             // 404 is "no results" (Monitor, nginx over an export): trusted only because the URL
             // was validated above.
             if answer.status == 404 {
-                continue;
+                return Ok(());
             }
             if answer.status != 200 {
                 return Err(self.not_range_api(
@@ -787,17 +878,8 @@ impl RangeClient {
                     format!("an email range answered {}, not 200 or 404", answer.shown()),
                 ));
             }
-            let entries: Vec<EmailEntry> = serde_json::from_str(&answer.body).map_err(|e| {
-                self.not_range_api(
-                    Kind::Email,
-                    ROUTE,
-                    format!(
-                        "an email range answered {} with a body that is not a JSON list of hashSuffix entries ({e})",
-                        answer.shown()
-                    ),
-                )
-            })?;
-            for e in entries {
+            let mut stopped = None;
+            let each = |e: EmailEntry<'_>| {
                 if e.hash_suffix.len() != 40 - EMAIL_PREFIX_LEN || !e.hash_suffix.bytes().all(|b| b.is_ascii_hexdigit())
                 {
                     return Err(self.not_range_api(
@@ -811,27 +893,68 @@ impl RangeClient {
                     ));
                 }
                 if e.websites.is_empty() || e.count == Some(0) {
-                    continue; // padding
+                    return Ok(()); // padding
                 }
+                full.clear();
+                full.push_str(prefix);
+                full.extend(e.hash_suffix.chars().map(|c| c.to_ascii_uppercase()));
+                if !asked.contains(&full) {
+                    return Ok(());
+                }
+                let size = |h: &EmailHit| h.sources.iter().map(|s| s.len() + 16).sum::<usize>();
                 let count = e.count.unwrap_or(e.websites.len() as u64);
-                found.insert(
-                    format!("{prefix}{}", e.hash_suffix.to_ascii_uppercase()),
-                    EmailHit { sources: e.websites, count },
-                );
+                let hit = EmailHit { sources: e.websites, count };
+                kept += size(&hit);
+                if let Some(old) = found.insert(full.clone(), hit) {
+                    kept -= size(&old);
+                }
+                if kept > MAX_KEPT_SOURCE_BYTES {
+                    return Err(Error::TooManySources {
+                        base: self.shown.clone(),
+                        route: ROUTE,
+                        limit: MAX_KEPT_SOURCE_BYTES,
+                    });
+                }
+                Ok(())
+            };
+            let mut de = serde_json::Deserializer::from_str(&answer.body);
+            let read =
+                serde::de::DeserializeSeed::deserialize(EachEntry(each, &mut stopped), &mut de).and_then(|()| de.end());
+            if let Some(e) = stopped {
+                return Err(e);
             }
-        }
+            read.map_err(|e| {
+                self.not_range_api(
+                    Kind::Email,
+                    ROUTE,
+                    format!(
+                        "an email range answered {} with a body that is not a JSON list of hashSuffix entries ({e})",
+                        answer.shown()
+                    ),
+                )
+            })
+        })
+        .await?;
         Ok(keys.iter().map(|k| found.get(&hex(k)).cloned()).collect())
     }
 }
 
 /// `base` with the password of any `user:password@` replaced by `***`, for messages.
+/// Its query and fragment are left out too (such a URL is refused, and the query may hold a
+/// token).
 fn redact(base: &str) -> String {
     match reqwest::Url::parse(base) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
+        Ok(mut u) if u.password().is_some() || u.query().is_some() || u.fragment().is_some() => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("***"));
+            }
+            u.set_query(None);
+            u.set_fragment(None);
             u.to_string().trim_end_matches('/').to_string()
         }
-        _ => base.to_string(),
+        Ok(_) => base.to_string(),
+        // Unparsable: cut at the first `?` or `#` all the same.
+        Err(_) => base.split(['?', '#']).next().unwrap_or("").to_string(),
     }
 }
 
@@ -906,12 +1029,33 @@ fn decompress(encoding: &str, body: Vec<u8>) -> Result<Vec<u8>, Decompress> {
         "br" => Box::new(brotli_decompressor::Decompressor::new(&body[..], 64 << 10)),
         _ => return Err(Decompress::Unasked),
     };
+    let mut reader = reader;
     let mut out = Vec::new();
-    reader.take(MAX_BODY_BYTES as u64 + 1).read_to_end(&mut out).map_err(Decompress::Broken)?;
-    if out.len() > MAX_BODY_BYTES {
-        return Err(Decompress::TooLarge);
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Decompress::Broken(e)),
+        };
+        if out.len() + n > MAX_BODY_BYTES {
+            return Err(Decompress::TooLarge);
+        }
+        push_bounded(&mut out, &buf[..n]);
     }
-    Ok(out)
+}
+
+/// Appends `data` to `v` (which the caller keeps within [`MAX_BODY_BYTES`]), doubling its
+/// capacity as `Vec` does but never past [`MAX_BODY_BYTES`]: a body just under the cap costs
+/// 8 MiB, not the 16 MiB that plain doubling would reserve (times the requests in flight).
+fn push_bounded(v: &mut Vec<u8>, data: &[u8]) {
+    let need = v.len() + data.len();
+    if need > v.capacity() {
+        let target = v.capacity().saturating_mul(2).max(need).max(64 << 10).min(MAX_BODY_BYTES.max(need));
+        v.reserve_exact(target - v.len());
+    }
+    v.extend_from_slice(data);
 }
 
 /// `scheme://host:port` of `u`: how a redirect's target is named in errors.
@@ -936,6 +1080,13 @@ fn retry_after(v: &str) -> Option<Duration> {
     let at = httpdate::parse_http_date(v).ok()?;
     // HTTP dates have whole seconds: waiting until the date itself is at least what was asked.
     Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+/// `now + d`, or a century from now when `d` is past what an [`Instant`] can hold (an
+/// `--api-deadline` of 10^19 s): never the panic of `Instant + Duration` on overflow.
+fn later(now: Instant, d: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 86_400);
+    now.checked_add(d).or_else(|| now.checked_add(CENTURY)).unwrap_or(now)
 }
 
 fn backoff(attempt: u32) -> Duration {
