@@ -344,6 +344,10 @@ impl Loaded {
         let stats = index.bucket_stats(prefix_len).map_err(Error::Index);
         #[cfg(unix)]
         let _ = index.data().inner().advise(memmap2::Advice::Random);
+        // A truncation during the scan reads zeros: say so, not what the zeros look like.
+        if !map_intact(index.data(), &handle, mapped_len, file) {
+            return Err(open_err(changed_while_loading()));
+        }
         let stats = stats?;
         if stats.min < config.min_k && !index.is_empty() {
             return Err(Error::Anonymity { prefix_len, smallest: stats.min, min_k: config.min_k });
@@ -363,8 +367,7 @@ impl Loaded {
         let loaded =
             Loaded { index, padding, constant_lines, constant_bytes, generation, file, head, handle, mapped_len };
         if !loaded.intact() {
-            let e = std::io::Error::other("the file was truncated or rewritten in place while it was being loaded");
-            return Err(open_err(e));
+            return Err(open_err(changed_while_loading()));
         }
         Ok((loaded, stats))
     }
@@ -375,12 +378,23 @@ impl Loaded {
     /// truncation or rewrite during them makes the request a 503, never an answer computed
     /// from zeros or from another file's bytes.
     fn intact(&self) -> bool {
-        if self.index.data().poisoned() {
-            return false;
-        }
-        let modified = self.file.and_then(|f| f.modified);
-        self.handle.metadata().is_ok_and(|m| m.len() >= self.mapped_len && m.modified().ok() == modified)
+        map_intact(self.index.data(), &self.handle, self.mapped_len, self.file)
     }
+}
+
+/// [`Loaded::intact`], for a map not yet wrapped in a [`Loaded`].
+fn map_intact(map: &mapguard::Watched, handle: &std::fs::File, mapped_len: u64, file: Option<FileState>) -> bool {
+    if map.poisoned() {
+        return false;
+    }
+    let modified = file.and_then(|f| f.modified);
+    handle.metadata().is_ok_and(|m| m.len() >= mapped_len && m.modified().ok() == modified)
+}
+
+fn changed_while_loading() -> std::io::Error {
+    std::io::Error::other(
+        "the file was truncated or rewritten in place while it was being loaded; write indexes beside it and rename them over it",
+    )
 }
 
 /// Constant padding rounds the number of entries per response up to a multiple of this.

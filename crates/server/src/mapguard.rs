@@ -238,3 +238,35 @@ fn register(map: &memmap2::Mmap) -> Option<usize> {
     }
     None
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_past_the_end_of_a_file_truncated_under_its_map_reads_zeros_and_poisons_the_map() {
+        let page = page_size();
+        let mut f = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut f, &vec![0xA5u8; 16 * page]).unwrap();
+        let map = Watched::map(&f).unwrap();
+        assert!(map.watched());
+        assert_eq!(map.as_ref()[10 * page], 0xA5);
+        assert!(!map.poisoned());
+        f.set_len(page as u64).unwrap();
+        // Without the handler, this read past the new end ends the test process (SIGBUS).
+        let past = unsafe { std::ptr::read_volatile(map.as_ref().as_ptr().add(10 * page)) };
+        assert_eq!(past, 0);
+        assert!(map.poisoned());
+        // The whole map now reads as zeros, its first page too.
+        assert!(map.as_ref().iter().all(|&b| b == 0));
+        // Another map of another file is not affected, and a new map registers cleanly.
+        let mut g = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut g, &vec![7u8; 4 * page]).unwrap();
+        let other = Watched::map(&g).unwrap();
+        assert_eq!(other.as_ref()[3 * page], 7);
+        assert!(!other.poisoned());
+        drop(map);
+        let again = Watched::map(&g).unwrap();
+        assert!(again.watched() && !again.poisoned());
+    }
+}
