@@ -64,6 +64,10 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+    /// The server's process id (to send it signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
     /// Whether the server process is still running.
     pub fn child_alive(&mut self) -> bool {
         self.child.try_wait().is_ok_and(|s| s.is_none())

@@ -393,3 +393,164 @@ fn requests_without_a_key_are_limited_per_client_address() {
     assert_eq!(get(&url, b, Some("not-the-key")).status(), 401);
     assert!(s.log().contains("password ranges: API key optional"), "{}", s.log());
 }
+
+/// An email index of `n` generated addresses (one per line, varied local parts and reserved
+/// domains), and the addresses.
+fn big_email_index(dir: &Dir, name: &str, n: usize, seed: &str) -> (String, Vec<String>) {
+    let domains = ["example.com", "example.org", "example.net", "mail.test", "corp.example"];
+    let addrs: Vec<String> = (0..n)
+        .map(|i| match i % 3 {
+            0 => format!("{seed}.user{i}@{}", domains[i % domains.len()]),
+            1 => format!("{seed}_{i}+tag@{}", domains[(i / 3) % domains.len()]),
+            _ => format!("o'{seed}-{i}@{}", domains[(i / 7) % domains.len()]),
+        })
+        .collect();
+    let mut text = addrs.join("\n");
+    text.push('\n');
+    dir.write(&format!("{name}.txt"), text);
+    let out = format!("{name}.ldx");
+    dir.cmd(&["build", "-q", "-o", &out, &format!("{name}.txt")]).expect(0);
+    (out, addrs)
+}
+
+/// SHA-1 of an address, lower-cased, in upper-case hex: the email range key, computed here
+/// with the `sha1` crate, not leakdex.
+fn email_sha1(addr: &str) -> String {
+    use sha1::Digest;
+    sha1::Sha1::digest(addr.to_lowercase().as_bytes()).iter().map(|b| format!("{b:02X}")).collect()
+}
+
+#[test]
+fn an_index_truncated_under_concurrent_load_never_kills_the_server_nor_answers_wrong() {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = Dir::new();
+    let (good, addrs) = big_email_index(&dir, "good", 200_000, "ana");
+    // Another index of about the same size with other addresses: bytes of it read through the
+    // old map would give other answers.
+    let (other, _) = big_email_index(&dir, "other", 200_000, "bo");
+    let full = std::fs::metadata(dir.path(&good)).unwrap().len();
+    assert!(full > 4 << 20, "{full} bytes: the map must span many pages");
+    std::fs::copy(dir.path(&good), dir.path("live.ldx")).unwrap();
+    // On-request padding: a range's body is the same at every request.
+    let mut s = Server::start(&dir, &["-i", "live.ldx", "--padding", "on-request"]);
+    // Expected answers: each prefix's body before any fault, which must hold the suffix of
+    // the address it was taken from (computed independently).
+    let c = http();
+    let mut expected: HashMap<String, String> = HashMap::new();
+    for a in addrs.iter().step_by(997) {
+        let h = email_sha1(a);
+        let r = c.get(format!("{}/range/search/{}", s.url, &h[..6])).send().unwrap();
+        assert_eq!(r.status(), 200, "{a}");
+        let body = r.text().unwrap();
+        assert!(body.contains(&format!("\"hashSuffix\":\"{}\"", &h[6..])), "{a}: {body}");
+        expected.insert(h[..6].to_string(), body);
+    }
+    let expected = Arc::new(expected.into_iter().collect::<Vec<_>>());
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, unavailable) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    // Four clients with keep-alive connections, each requesting ranges at random.
+    let clients: Vec<_> = (0..4u64)
+        .map(|t| {
+            let (url, expected, stop) = (s.url.clone(), expected.clone(), stop.clone());
+            let (ok, unavailable, failures) = (ok.clone(), unavailable.clone(), failures.clone());
+            std::thread::spawn(move || {
+                let c = http();
+                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (t + 1);
+                while !stop.load(Ordering::Relaxed) {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let (prefix, body) = &expected[(x % expected.len() as u64) as usize];
+                    match c.get(format!("{url}/range/search/{prefix}")).send() {
+                        Ok(r) if r.status() == 503 => {
+                            unavailable.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(r) if r.status() == 200 => {
+                            let got = r.text();
+                            if got.as_ref().ok() == Some(body) {
+                                ok.fetch_add(1, Ordering::Relaxed);
+                            } else {
+                                failures.lock().unwrap().push(format!("{prefix}: a wrong 200 body: {got:?}"));
+                            }
+                        }
+                        Ok(r) => failures.lock().unwrap().push(format!("{prefix}: status {}", r.status())),
+                        Err(e) => failures.lock().unwrap().push(format!("{prefix}: {e}")),
+                    }
+                }
+            })
+        })
+        .collect();
+    // Renames a complete index over the path and reloads it (SIGHUP), then waits until the
+    // server answers from it.
+    let restore = |s: &mut Server, what: &str| {
+        assert!(s.child_alive(), "{what}: the server process died\n{}", s.log());
+        std::fs::copy(dir.path(&good), dir.path("new.ldx")).unwrap();
+        std::fs::rename(dir.path("new.ldx"), dir.path("live.ldx")).unwrap();
+        // SAFETY: `kill` has no memory preconditions; the pid is our child's.
+        assert_eq!(unsafe { libc::kill(s.pid() as libc::pid_t, libc::SIGHUP) }, 0);
+        let (prefix, body) = &expected[0];
+        let started = Instant::now();
+        loop {
+            let r = c.get(format!("{}/range/search/{prefix}", s.url)).send();
+            let r = r.unwrap_or_else(|e| panic!("{what}: {e}\n{}", s.log()));
+            if r.status() == 200 {
+                assert_eq!(&r.text().unwrap(), body, "{what}: after the rename");
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "{what}: the renamed index was not picked up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let truncate = |len: u64| std::fs::OpenOptions::new().write(true).open(dir.path("live.ldx")).unwrap().set_len(len);
+    let pause = |ms| std::thread::sleep(Duration::from_millis(ms));
+    pause(300);
+    // Each damage, many times over: each time, a request may be between its checks and its
+    // reads (without the SIGBUS handler, some such request ends the process).
+    let mut seen = Vec::new();
+    for round in 0..6u64 {
+        for cut in [4096, full / 2, full - 4096, 0] {
+            let before = unavailable.load(Ordering::Relaxed);
+            truncate(cut).unwrap();
+            pause(30 + round * 7);
+            restore(&mut s, &format!("cut at {cut} of {full}"));
+            seen.push((cut, unavailable.load(Ordering::Relaxed) - before));
+        }
+        // `cp other.ldx live.ldx; cp good.ldx live.ldx`: truncated to nothing, then
+        // rewritten, in place, while read.
+        let before = unavailable.load(Ordering::Relaxed);
+        for _ in 0..3 {
+            std::fs::copy(dir.path(&other), dir.path("live.ldx")).unwrap();
+            std::fs::copy(dir.path(&good), dir.path("live.ldx")).unwrap();
+        }
+        pause(30);
+        restore(&mut s, "cp over it");
+        seen.push((u64::MAX, unavailable.load(Ordering::Relaxed) - before));
+    }
+    pause(300);
+    stop.store(true, Ordering::Relaxed);
+    for t in clients {
+        t.join().unwrap();
+    }
+    let failures = failures.lock().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} bad answers, first: {:?}\n{}",
+        failures.len(),
+        &failures[..failures.len().min(5)],
+        s.log()
+    );
+    assert!(s.child_alive(), "{}", s.log());
+    // Every damage was seen by the clients (503), and good answers came between.
+    assert!(seen.iter().all(|(_, n)| *n > 0), "a damage with no 503 after it: {seen:?}");
+    assert!(ok.load(Ordering::Relaxed) > 100, "{} good answers", ok.load(Ordering::Relaxed));
+    eprintln!(
+        "{} answers 200, {} answers 503 ({seen:?})",
+        ok.load(Ordering::Relaxed),
+        unavailable.load(Ordering::Relaxed)
+    );
+    let log = s.log();
+    assert!(log.contains("WARNING") && log.contains("live.ldx") && log.contains("mv new.ldx"), "{log}");
+}

@@ -217,6 +217,11 @@ impl<D: AsRef<[u8]>> Index<D> {
         Ok(Index { data, header, meta })
     }
 
+    /// The bytes the index reads from, as given to [`Index::new`] (a map, a buffer).
+    pub fn data(&self) -> &D {
+        &self.data
+    }
+
     fn bytes(&self) -> &[u8] {
         self.data.as_ref()
     }

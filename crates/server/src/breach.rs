@@ -156,7 +156,12 @@ pub(crate) async fn breached_account(
     if let Some(r) = shared.refuse(Kind::Email, &l) {
         return r;
     }
-    let hit = match l.index.lookup_email(account.trim()) {
+    let hit = l.index.lookup_email(account.trim());
+    // After the read: a truncation or rewrite during it answers 503, not what was read.
+    if let Some(r) = shared.refuse(Kind::Email, &l) {
+        return r;
+    }
+    let hit = match hit {
         Ok(h) => h,
         Err(leakdex_core::Error::InvalidEmail(_)) => {
             return status(StatusCode::BAD_REQUEST, "The account is not a valid email address.")

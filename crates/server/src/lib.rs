@@ -33,11 +33,11 @@
 //!   without dropping requests: requests in flight keep the old map. A file overwritten in
 //!   place (same inode, new size or modification time) is never followed: the server logs a
 //!   warning and answers that index's routes with 503 until a new file is renamed over it.
-//! - A file truncated in place is caught before its map is read: every request that reads a
-//!   map compares the size of the held descriptor (`fstat`) with the mapped length and answers
-//!   503 when the file is shorter, instead of touching a page past its end (`SIGBUS`). The
-//!   residual race: a truncation after that check and before the request's reads still ends
-//!   the process; only renaming new indexes over old ones (as `leakdex build` does) is safe.
+//! - A file truncated or rewritten in place never ends the process nor yields a wrong answer:
+//!   every request that reads a map compares the held descriptor (`fstat`: size and
+//!   modification time) with the map's before and after its reads, and a read past a new end
+//!   (`SIGBUS`) is caught by `mapguard`, which replaces the map with zero pages and marks it
+//!   poisoned; the request then answers 503 rather than what it read.
 //! - Connections: a response must be written within [`Config::write_timeout`] once the client
 //!   stops reading, and one client address holds at most [`Config::max_connections_per_ip`].
 //! - Range routes take API keys and rate limits ([`access`]): email ranges need a key when
@@ -68,7 +68,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use leakdex_core::{hex, Index, Kind};
-use memmap2::Mmap;
 use rand::Rng;
 
 pub mod access;
@@ -76,6 +75,7 @@ pub mod breach;
 mod conn;
 pub mod export;
 mod log;
+mod mapguard;
 
 use log::log;
 
@@ -236,7 +236,8 @@ impl std::error::Error for Error {
 
 /// An open index with what the handlers derive from it.
 struct Loaded {
-    index: Index<Mmap>,
+    /// Over a [`mapguard::Watched`] map: a truncation poisons it instead of ending the process.
+    index: Index<mapguard::Watched>,
     padding: Padding,
     /// With [`Padding::Constant`]: entries (real and padding) in every range response.
     constant_lines: usize,
@@ -248,7 +249,8 @@ struct Loaded {
     /// A copy of the file's first bytes when it was opened: `cp -p` over it keeps size and
     /// modification time, not these (the header's section checksums).
     head: Vec<u8>,
-    /// The mapped file's descriptor, for the size check of every request.
+    /// The mapped file's descriptor, for the size and modification-time check of every
+    /// request, before and after its reads.
     handle: std::fs::File,
     /// Bytes mapped.
     mapped_len: u64,
@@ -306,8 +308,9 @@ impl Loaded {
                 source: Box::new(leakdex_core::Error::Io { path: path.into(), source: e }),
             })
         };
-        // The descriptor is kept: each request compares its size to the map's (`fstat`), so a
-        // file truncated in place is refused before a read past its new end (SIGBUS).
+        // The descriptor is kept: each request compares its size and modification time to
+        // the map's (`fstat`) before and after reading, so a file truncated or rewritten in
+        // place is answered 503.
         let handle = std::fs::File::open(path).map_err(open_err)?;
         let meta = handle.metadata().map_err(open_err)?;
         if meta.is_dir() {
@@ -318,21 +321,34 @@ impl Loaded {
         // From the descriptor that is mapped, not the path (which may name another file by now).
         let mut head = Vec::with_capacity(HEAD_BYTES as usize);
         let _ = std::io::Read::read_to_end(&mut std::io::Read::take(&handle, HEAD_BYTES), &mut head);
-        // SAFETY: the hazard of `Index::open` (another process truncating or rewriting the
-        // file while it is mapped) is handled here as far as it can be: the header's declared
-        // size is checked against the map by `Index::new` before any section is read, and
-        // every request checks the held descriptor's size first (`Shared::refuse_modified`).
-        let map = unsafe { Mmap::map(&handle) }.map_err(open_err)?;
-        #[cfg(unix)]
-        let _ = map.advise(memmap2::Advice::Random);
-        let mapped_len = map.len() as u64;
+        // A truncation while mapped (even during the scans below) poisons the map instead of
+        // ending the process (`mapguard`); the map is checked after the scans.
+        let map = mapguard::Watched::map(&handle).map_err(open_err)?;
+        if !map.watched() {
+            log(&format!(
+                "WARNING: {}: no SIGBUS handler watches this map: truncating the file in place while it is served may end the process",
+                path.display()
+            ));
+        }
+        let mapped_len = map.as_ref().len() as u64;
         let index = Index::new(map)
             .map_err(|e| Error::Index(leakdex_core::Error::Open { path: path.into(), source: Box::new(e) }))?;
         let prefix_len = match index.kind() {
             Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
             Kind::Email => EMAIL_PREFIX_LEN,
         };
-        let stats = index.scan_bucket_stats(prefix_len).map_err(Error::Index)?;
+        // What `Index::scan_bucket_stats` does for a plain map: read ahead for the whole-table
+        // scan, then random access for lookups.
+        #[cfg(unix)]
+        let _ = index.data().inner().advise(memmap2::Advice::Sequential);
+        let stats = index.bucket_stats(prefix_len).map_err(Error::Index);
+        #[cfg(unix)]
+        let _ = index.data().inner().advise(memmap2::Advice::Random);
+        // A truncation during the scan reads zeros: say so, not what the zeros look like.
+        if !map_intact(index.data(), &handle, mapped_len, file) {
+            return Err(open_err(changed_while_loading()));
+        }
+        let stats = stats?;
         if stats.min < config.min_k && !index.is_empty() {
             return Err(Error::Anonymity { prefix_len, smallest: stats.min, min_k: config.min_k });
         }
@@ -350,14 +366,35 @@ impl Loaded {
         let generation = crc32fast::hash(index.section_bytes(leakdex_core::format::SectionId::Meta));
         let loaded =
             Loaded { index, padding, constant_lines, constant_bytes, generation, file, head, handle, mapped_len };
+        if !loaded.intact() {
+            return Err(open_err(changed_while_loading()));
+        }
         Ok((loaded, stats))
     }
 
-    /// Whether the mapped file is still at least as long as the map (one `fstat` on the held
-    /// descriptor). A file truncated in place is refused before any read past its new end.
+    /// Whether the map can be trusted: not poisoned by a truncation (`mapguard`), and its file
+    /// still at least as long as the map, with the modification time it had when opened (one
+    /// `fstat` on the held descriptor). Called before and after a request's reads: a
+    /// truncation or rewrite during them makes the request a 503, never an answer computed
+    /// from zeros or from another file's bytes.
     fn intact(&self) -> bool {
-        self.handle.metadata().is_ok_and(|m| m.len() >= self.mapped_len)
+        map_intact(self.index.data(), &self.handle, self.mapped_len, self.file)
     }
+}
+
+/// [`Loaded::intact`], for a map not yet wrapped in a [`Loaded`].
+fn map_intact(map: &mapguard::Watched, handle: &std::fs::File, mapped_len: u64, file: Option<FileState>) -> bool {
+    if map.poisoned() {
+        return false;
+    }
+    let modified = file.and_then(|f| f.modified);
+    handle.metadata().is_ok_and(|m| m.len() >= mapped_len && m.modified().ok() == modified)
+}
+
+fn changed_while_loading() -> std::io::Error {
+    std::io::Error::other(
+        "the file was truncated or rewritten in place while it was being loaded; write indexes beside it and rename them over it",
+    )
 }
 
 /// Constant padding rounds the number of entries per response up to a multiple of this.
@@ -472,9 +509,10 @@ impl Shared {
         self.refuse(kind, &l)
     }
 
-    /// [`Shared::refuse_modified`] for the map `l` a handler is about to read: one `fstat` of
-    /// its descriptor. A truncation between this check and the read is not caught (see the
-    /// crate docs); the reloader's poll and this check make that window one request wide.
+    /// [`Shared::refuse_modified`] for the map `l` a handler is about to read, or has just
+    /// read: [`Loaded::intact`]. Handlers call it before and after their reads, so that a
+    /// truncation or rewrite during them (which poisons the map, see `mapguard`, or changes
+    /// the file's size or modification time) answers 503 rather than what was read.
     fn refuse(&self, kind: Kind, l: &Arc<Loaded>) -> Option<Response> {
         let slot = self.slots.iter().find(|s| s.kind == kind)?;
         if !slot.modified_in_place.load(Ordering::Relaxed) {
@@ -487,9 +525,10 @@ impl Shared {
             if current.is_some_and(|c| Arc::ptr_eq(&c, l)) && !slot.modified_in_place.swap(true, Ordering::Relaxed) {
                 self.metrics.reload_failures.fetch_add(1, Ordering::Relaxed);
                 log(&format!(
-                    "WARNING: {} was overwritten in place (truncated below the {} bytes mapped): not reading it, {} ranges answer 503; replace indexes by rename (build -o, or mv new.ldx {}), never truncate or cp onto a served index",
+                    "WARNING: {} was overwritten in place (truncated or rewritten under its {} bytes mapped{}): not reading it, {} ranges answer 503; replace indexes by rename (build -o, or mv new.ldx {}), never truncate or cp onto a served index",
                     slot.path.display(),
                     l.mapped_len,
+                    if l.index.data().poisoned() { "; a read hit the truncation and was answered 503" } else { "" },
                     slot.kind,
                     slot.path.display()
                 ));
@@ -665,15 +704,20 @@ async fn password_range(
     let Some(prefix) = parse_prefix(&prefix, PASSWORD_PREFIX_LEN) else { return bad_prefix() };
     let digits = kind.hex_len();
     let mut real: Vec<(String, u64)> = Vec::new();
-    let range = match l.index.range(&prefix) {
-        Ok(r) => r,
-        Err(e) => return internal(e),
-    };
-    for e in range {
-        match e {
-            Ok(e) => real.push((hex(&e.key)[PASSWORD_PREFIX_LEN..digits].to_string(), e.count)),
-            Err(e) => return internal(e),
+    let read = l.index.range(&prefix).and_then(|range| {
+        for e in range {
+            let e = e?;
+            real.push((hex(&e.key)[PASSWORD_PREFIX_LEN..digits].to_string(), e.count));
         }
+        Ok(())
+    });
+    // After the reads: a truncation during them poisoned the map (it then reads zeros), a
+    // rewrite changed the file; either way what was read is not an answer.
+    if let Some(r) = shared.refuse(kind, &l) {
+        return r;
+    }
+    if let Err(e) = read {
+        return internal(e);
     }
     let mut body = password_body(&real);
     let constant = l.padding == Padding::Constant;
@@ -754,19 +798,23 @@ async fn email_range(
     let Some(prefix) = parse_prefix(&prefix, EMAIL_PREFIX_LEN) else { return bad_prefix() };
     let sources = l.index.sources();
     let mut entries: Vec<EmailEntry<'_>> = Vec::new();
-    let range = match l.index.range(&prefix) {
-        Ok(r) => r,
-        Err(e) => return internal(e),
-    };
-    for e in range {
-        match e {
-            Ok(e) => entries.push(EmailEntry {
+    let read = l.index.range(&prefix).and_then(|range| {
+        for e in range {
+            let e = e?;
+            entries.push(EmailEntry {
                 hash_suffix: hex(&e.key)[EMAIL_PREFIX_LEN..].to_string(),
                 websites: e.sources.iter().filter_map(|s| sources.get(s as usize)).map(|s| s.name.as_str()).collect(),
                 count: e.count,
-            }),
-            Err(e) => return internal(e),
+            });
         }
+        Ok(())
+    });
+    // After the reads, as for password ranges.
+    if let Some(r) = shared.refuse(Kind::Email, &l) {
+        return r;
+    }
+    if let Err(e) = read {
+        return internal(e);
     }
     let constant = l.padding == Padding::Constant;
     let tag = (!constant).then(|| etag(&l, &prefix, &email_body(&entries)));
