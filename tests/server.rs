@@ -926,7 +926,7 @@ fn slow_and_idle_clients_are_disconnected_and_others_still_served() {
             let c = std::net::TcpStream::connect(&addr).unwrap();
             let mut probe = c.try_clone().unwrap();
             std::thread::spawn(move || {
-                for b in b"GET /range/21BD1 HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().chain([b'a'; 200].iter()) {
+                for b in b"GET /range/21BD1 HTTP/1.1\r\nHost: localhost\r\nX-Slow: ".iter().chain([b'a'; 200].iter()) {
                     if probe.write_all(&[*b]).is_err() {
                         return true;
                     }
@@ -950,7 +950,7 @@ fn slow_and_idle_clients_are_disconnected_and_others_still_served() {
     }
     // A keep-alive connection that goes quiet after a request is closed too.
     let mut kept = std::net::TcpStream::connect(&addr).unwrap();
-    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
     wait_closed_by_server(&mut kept, Duration::from_secs(10));
     assert_eq!(http().get(format!("{}/healthz", s.url)).send().unwrap().status(), 200);
 }
@@ -961,25 +961,25 @@ fn oversized_and_malformed_requests_get_errors_and_the_server_keeps_answering() 
     let index = password_index(&dir);
     let s = Server::start(&dir, &["-i", &index, "--max-header-bytes", "4096"]);
     let addr = s.url.trim_start_matches("http://").to_string();
-    let long_url = format!("GET /range/21BD1?{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(100_000));
+    let long_url = format!("GET /range/21BD1?{} HTTP/1.1\r\nHost: localhost\r\n\r\n", "a".repeat(100_000));
     assert!(raw_status(&addr, long_url.as_bytes()).contains(" 431 "), "a 100 KB request line");
-    let big_header = format!("GET /range/21BD1 HTTP/1.1\r\nHost: x\r\nCookie: {}\r\n\r\n", "c".repeat(8000));
+    let big_header = format!("GET /range/21BD1 HTTP/1.1\r\nHost: localhost\r\nCookie: {}\r\n\r\n", "c".repeat(8000));
     assert!(raw_status(&addr, big_header.as_bytes()).contains(" 431 "), "an 8 KB header field");
     let many: String = (0..200).map(|i| format!("X-{i}: v\r\n")).collect();
-    let many_headers = format!("GET /range/21BD1 HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    let many_headers = format!("GET /range/21BD1 HTTP/1.1\r\nHost: localhost\r\n{many}\r\n");
     assert!(raw_status(&addr, many_headers.as_bytes()).contains(" 431 "), "200 header fields");
     for junk in [
         &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n"[..],
         b"GET /range/21BD1 HTTP/9.9\r\n\r\n",
         b"GET\r\n\r\n",
-        b"GET /range/21BD1 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+        b"GET /range/21BD1 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
         b"GET /range/21BD1 HTTP/1.1\r\nHo st: x\r\n\r\n",
         b"\0\0\0\0\0\0\0\0\r\n\r\n",
     ] {
         let status = raw_status(&addr, junk);
         assert!(status.is_empty() || status.contains(" 400 "), "{:?} got {status:?}", String::from_utf8_lossy(junk));
     }
-    let ok = raw_status(&addr, b"GET /range/21BD1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let ok = raw_status(&addr, b"GET /range/21BD1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     assert_eq!(ok, "HTTP/1.1 200 OK");
     assert!(!s.log().contains("panicked"), "{}", s.log());
 }

@@ -13,7 +13,7 @@ use crate::util::Dir;
 fn padded_requests(n: usize) -> Vec<u8> {
     let mut out = Vec::new();
     for i in 0..n {
-        let _ = write!(out, "GET /range/{:05X} HTTP/1.1\r\nHost: x\r\nAdd-Padding: true\r\n\r\n", i * 997 % 0x100000);
+        let _ = write!(out, "GET /range/{:05X} HTTP/1.1\r\nHost: localhost\r\nAdd-Padding: true\r\n\r\n", i * 997 % 0x100000);
     }
     out
 }
@@ -145,7 +145,7 @@ fn one_address_cannot_take_every_connection() {
     let addr = socket_addr(&s.url);
     let ask = |c: &mut std::net::TcpStream| -> String {
         c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let _ = c.write_all(b"GET /range/21BD1 HTTP/1.1\r\nHost: x\r\n\r\n");
+        let _ = c.write_all(b"GET /range/21BD1 HTTP/1.1\r\nHost: localhost\r\n\r\n");
         let mut buf = [0u8; 64 * 1024];
         let n = c.read(&mut buf).unwrap_or(0);
         String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or("").to_string()
