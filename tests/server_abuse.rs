@@ -13,7 +13,11 @@ use crate::util::Dir;
 fn padded_requests(n: usize) -> Vec<u8> {
     let mut out = Vec::new();
     for i in 0..n {
-        let _ = write!(out, "GET /range/{:05X} HTTP/1.1\r\nHost: localhost\r\nAdd-Padding: true\r\n\r\n", i * 997 % 0x100000);
+        let _ = write!(
+            out,
+            "GET /range/{:05X} HTTP/1.1\r\nHost: localhost\r\nAdd-Padding: true\r\n\r\n",
+            i * 997 % 0x100000
+        );
     }
     out
 }

@@ -347,6 +347,15 @@ fn metrics_reveal_no_lookup_result_and_healthz_no_sizes() {
     let m2 = c.get(&metrics).send().unwrap().text().unwrap();
     assert_eq!((r1.as_u16(), r2.as_u16()), (200, 404));
     assert_eq!(diff(&after_miss, &m1), diff(&m1, &m2));
+    // Nor does the logged latency of a lookup (a hit takes microseconds longer than a miss):
+    // whole milliseconds only.
+    let answered: Vec<String> =
+        s.log().lines().filter(|l| l.contains(" answered ") && l.ends_with("ms")).map(str::to_string).collect();
+    assert!(answered.len() >= 4, "{}", s.log());
+    for l in &answered {
+        let ms = l.rsplit(" ").next().unwrap().strip_suffix("ms").unwrap();
+        assert!(ms.parse::<u64>().is_ok(), "{l}");
+    }
     // No sizes anywhere: not the entry count, not the bucket figures.
     let entries = {
         let info = dir.cmd(&["info", "-i", "em.ldx", "--json"]).expect(0);
