@@ -74,8 +74,10 @@ pub fn dir_of(dest: &Path) -> PathBuf {
 
 /// Owner bits of every file leakdex writes: read and write for the owner, whatever the inputs.
 pub const OWNER_MODE: u32 = 0o600;
-/// Group and other bits an output may share with its inputs: read and write, never execute.
-const SHARED_MODE: u32 = 0o066;
+/// Group and other bits an output may share with its inputs: read only. Never write (whoever
+/// could write a corpus must not be able to rewrite the index under a server, which checks
+/// its size and modification time but not every byte), never execute.
+const SHARED_MODE: u32 = 0o044;
 /// Group bits of a mode.
 const GROUP_BITS: u32 = 0o070;
 
