@@ -558,3 +558,42 @@ fn an_index_truncated_under_concurrent_load_never_kills_the_server_nor_answers_w
     let log = s.log();
     assert!(log.contains("WARNING") && log.contains("live.ldx") && log.contains("mv new.ldx"), "{log}");
 }
+
+#[test]
+fn a_fifo_put_at_the_index_path_neither_stalls_reloads_nor_shutdown() {
+    let dir = Dir::new();
+    dir.write("a.txt", "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:1\n");
+    dir.write("b.txt", "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:2\n");
+    dir.cmd(&["build", "-q", "--kind", "password", "-o", "live.ldx", "a.txt"]).expect(0);
+    dir.cmd(&["build", "-q", "--kind", "password", "-o", "b.ldx", "b.txt"]).expect(0);
+    let mut s = Server::start(&dir, &["-i", "live.ldx"]);
+    let c = http();
+    let url = format!("{}/range/5BAA6", s.url);
+    assert_eq!(c.get(&url).send().unwrap().text().unwrap(), "1E4C9B93F3F0682250B6CF8331B7EE68FD8:1");
+    // A FIFO renamed over the path: the reloader must not block opening it (nobody writes).
+    let status = std::process::Command::new("mkfifo").arg(dir.path("fifo")).status().unwrap();
+    assert!(status.success());
+    std::fs::rename(dir.path("fifo"), dir.path("live.ldx")).unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    // The old map still answers, and a real index renamed over the path is then served.
+    assert_eq!(c.get(&url).send().unwrap().text().unwrap(), "1E4C9B93F3F0682250B6CF8331B7EE68FD8:1");
+    std::fs::rename(dir.path("b.ldx"), dir.path("live.ldx")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let body = c.get(&url).send().unwrap().text().unwrap();
+        if body == "1E4C9B93F3F0682250B6CF8331B7EE68FD8:2" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the renamed index was never loaded: {body}\n{}", s.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(s.log().contains("not a regular file"), "{}", s.log());
+    // SIGTERM still ends the process (no thread is stuck in an open).
+    let status = std::process::Command::new("kill").args(["-TERM", &s.pid().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.child_alive() {
+        assert!(Instant::now() < deadline, "serve did not exit after SIGTERM\n{}", s.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -259,11 +259,23 @@ struct Loaded {
 /// Bytes of the file head kept to tell a rewrite that kept size and modification time.
 const HEAD_BYTES: u64 = 4096;
 
-/// The first [`HEAD_BYTES`] of the file at `path`, read (not mapped).
-fn read_head(path: &std::path::Path) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(HEAD_BYTES as usize);
-    std::fs::File::open(path).ok()?.take(HEAD_BYTES).read_to_end(&mut head).ok()?;
+/// The first [`HEAD_BYTES`] of the open `file`, read with positional reads (not through the
+/// map, and not by path: a chmod that took the server's read permission away must not look
+/// like a rewrite).
+fn read_head(file: &std::fs::File) -> Option<Vec<u8>> {
+    let mut head = vec![0u8; HEAD_BYTES as usize];
+    let mut got = 0;
+    while got < head.len() {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(file, &mut head[got..], got as u64).ok()?;
+        #[cfg(not(unix))]
+        let n = std::os::windows::fs::FileExt::seek_read(file, &mut head[got..], got as u64).ok()?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    head.truncate(got);
     Some(head)
 }
 
@@ -311,16 +323,22 @@ impl Loaded {
         // The descriptor is kept: each request compares its size and modification time to
         // the map's (`fstat`) before and after reading, so a file truncated or rewritten in
         // place is answered 503.
-        let handle = std::fs::File::open(path).map_err(open_err)?;
+        // Without blocking: a FIFO put at the path would otherwise hold the reloader (and
+        // shutdown) until someone writes to it. Only a regular file is an index.
+        let mut options = std::fs::File::options();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+        let handle = options.open(path).map_err(open_err)?;
         let meta = handle.metadata().map_err(open_err)?;
-        if meta.is_dir() {
-            let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory, not an index file");
+        if !meta.is_file() {
+            let what = if meta.is_dir() { "a directory" } else { "not a regular file (a FIFO, socket or device)" };
+            let e = std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("is {what}, not an index file"));
             return Err(open_err(e));
         }
         let file = Some(FileState::from_metadata(&meta));
         // From the descriptor that is mapped, not the path (which may name another file by now).
-        let mut head = Vec::with_capacity(HEAD_BYTES as usize);
-        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(&handle, HEAD_BYTES), &mut head);
+        let head = read_head(&handle).unwrap_or_default();
         // A truncation while mapped (even during the scans below) poisons the map instead of
         // ending the process (`mapguard`); the map is checked after the scans.
         let map = mapguard::Watched::map(&handle).map_err(open_err)?;
@@ -491,9 +509,9 @@ struct Shared {
     limiter: breach::RateLimiter,
     /// Rate limits of the range routes and the wrong-key budgets ([`access`]).
     buckets: access::Buckets,
-    /// Set by [`serve`] when it listens on a loopback address without allowed hosts: then
-    /// only loopback host names are answered.
-    loopback_listener: AtomicBool,
+    /// Set by [`serve`] when no allowed hosts are given: this machine's own names. Then only
+    /// address literals, `localhost` names and these are answered ([`default_host`]).
+    own_names: std::sync::OnceLock<Vec<String>>,
 }
 
 impl Shared {
@@ -981,10 +999,10 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
 /// name now resolves to this server sends its own name as `Host`.
 async fn check_host(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let allowed = &shared.config.allowed_hosts;
-    let loopback_only = allowed.is_empty() && shared.loopback_listener.load(Ordering::Relaxed);
+    let own_names = if allowed.is_empty() { shared.own_names.get() } else { None };
     // Health checks (load balancers and orchestrators probe by address) are answered for any
     // host: `/healthz` says only ok or not.
-    if (allowed.is_empty() && !loopback_only) || req.uri().path() == "/healthz" {
+    if (allowed.is_empty() && own_names.is_none()) || req.uri().path() == "/healthz" {
         return next.run(req).await;
     }
     let host = req
@@ -992,7 +1010,10 @@ async fn check_host(State(shared): State<Arc<Shared>>, req: Request, next: Next)
         .authority()
         .map(|a| a.as_str().to_string())
         .or_else(|| req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string));
-    let ok = |h: &str| if loopback_only { loopback_host(h) } else { host_allowed(allowed, h) };
+    let ok = |h: &str| match own_names {
+        Some(names) => default_host(names, h),
+        None => host_allowed(allowed, h),
+    };
     match host {
         Some(h) if ok(&h) => next.run(req).await,
         _ => (
@@ -1032,13 +1053,25 @@ fn host_allowed(allowed: &[String], host: &str) -> bool {
     })
 }
 
-/// Whether `host` (a `Host` header) names this machine's loopback: `localhost`, a name under
-/// `.localhost`, or a loopback address. What a server listening on loopback answers without
-/// [`Config::allowed_hosts`]: a web page that rebinds its own name to 127.0.0.1 sends its own
-/// name, and gets 421.
-fn loopback_host(host: &str) -> bool {
+/// Whether `host` (a `Host` header) is one a server without [`Config::allowed_hosts`] answers:
+/// an address literal (a DNS-rebinding page always sends its own domain name), `localhost` or
+/// a name under `.localhost`, or one of `own_names` (this machine's name). Any other name gets
+/// 421: a web page that rebinds its own name to this server's address sends that name.
+fn default_host(own_names: &[String], host: &str) -> bool {
     let (h, _) = split_host(host);
-    h == "localhost" || h.ends_with(".localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    h == "localhost"
+        || h.ends_with(".localhost")
+        || h.parse::<std::net::IpAddr>().is_ok()
+        || own_names.contains(&h)
+}
+
+/// This machine's name (Linux: `/proc/sys/kernel/hostname`), lowercase, for [`default_host`].
+fn machine_names() -> Vec<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|n| n.trim().trim_end_matches('.').to_ascii_lowercase())
+        .into_iter()
+        .filter(|n| !n.is_empty() && n != "localhost")
+        .collect()
 }
 
 /// Checks a value of [`Config::allowed_hosts`]: a host name or address, optionally with
@@ -1187,7 +1220,7 @@ fn open_shared(config: Config) -> Result<Arc<Shared>, Error> {
         metrics: Metrics::default(),
         limiter: Default::default(),
         buckets: Default::default(),
-        loopback_listener: AtomicBool::new(false),
+        own_names: std::sync::OnceLock::new(),
     }))
 }
 
@@ -1232,14 +1265,14 @@ async fn serve_until(
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(Error::Io)?;
     let addr = listener.local_addr().map_err(Error::Io)?;
     if shared.config.allowed_hosts.is_empty() {
-        if addr.ip().is_loopback() {
-            // A page in a local browser can rebind its own name to 127.0.0.1: on loopback,
-            // only loopback names are answered unless --allowed-host says otherwise.
-            shared.loopback_listener.store(true, Ordering::Relaxed);
-            log("on loopback, only loopback host names are answered (localhost, loopback addresses): other Host names get 421, so a web page cannot reach this server by DNS rebinding; --allowed-host NAME (or '*') allows others");
-        } else {
-            log("note: listening beyond loopback without --allowed-host: requests for any host name are answered; name this server's host names with --allowed-host so that a web page cannot reach it by DNS rebinding");
-        }
+        // A web page can rebind its own domain name to this server's address (loopback or
+        // intranet) and read it from an employee's browser; it always sends its own name.
+        let names = machine_names();
+        log(&format!(
+            "without --allowed-host, requests naming a host other than an address, localhost{} get 421 (DNS rebinding); name this server's host names with --allowed-host (repeatable), or '*' for any",
+            names.iter().map(|n| format!(" or {n}")).collect::<String>()
+        ));
+        let _ = shared.own_names.set(names);
     }
     let metrics_task = match shared.config.metrics_listen {
         Some(at) => {
@@ -1431,7 +1464,7 @@ fn spawn_reloaders(shared: Arc<Shared>) {
                         // which restores the modification time): the head tells.
                         let rewritten = now.len != cur.len
                             || now.modified != cur.modified
-                            || read_head(&slot.path).is_none_or(|h| h != loaded.head);
+                            || read_head(&loaded.handle).is_none_or(|h| h != loaded.head);
                         if rewritten && !slot.modified_in_place.swap(true, Ordering::Relaxed) {
                             shared.metrics.reload_failures.fetch_add(1, Ordering::Relaxed);
                             log(&format!(
@@ -1502,12 +1535,15 @@ mod tests {
     }
 
     #[test]
-    fn loopback_names_are_localhost_and_loopback_addresses_only() {
-        for ok in ["localhost", "LocalHost:80", "app.localhost", "127.0.0.1:9", "127.1.2.3", "[::1]:8080"] {
-            assert!(loopback_host(ok), "{ok}");
+    fn without_allowed_hosts_addresses_localhost_and_the_machine_name_are_answered() {
+        let own = ["leakdex01".to_string()];
+        for ok in
+            ["localhost", "LocalHost:80", "app.localhost", "127.0.0.1:9", "10.1.2.3", "[::1]:8080", "LEAKDEX01:8080"]
+        {
+            assert!(default_host(&own, ok), "{ok}");
         }
-        for bad in ["localhost.example", "attacker.example", "10.0.0.1", "[::2]", "0.0.0.0"] {
-            assert!(!loopback_host(bad), "{bad}");
+        for bad in ["localhost.example", "attacker.example", "leakdex01.attacker.example", "rebind.example:8080"] {
+            assert!(!default_host(&own, bad), "{bad}");
         }
     }
 
