@@ -776,6 +776,12 @@ fn control_bidi_and_zero_width_characters_in_csv_and_tables_are_escaped_and_ordi
         "Two\nLines",
         "Breach\u{200b}A",
         "Z\u{200c}W\u{200d}J\u{2060}\u{feff}",
+        // Other default-ignorable characters: soft hyphen, Hangul filler, a variation
+        // selector, a tag character (beyond the BMP).
+        "Link\u{ad}edIn",
+        "Linked\u{3164}In",
+        "Heart\u{fe0f}",
+        "Tag\u{e0041}",
         "Ünïcode Bréach 数据 😀",
         r"Back\slash",
         "Esc\u{1b}And\\x1b",
@@ -787,6 +793,10 @@ fn control_bidi_and_zero_width_characters_in_csv_and_tables_are_escaped_and_ordi
         r"Two\x0aLines",
         r"Breach\u{200b}A",
         r"Z\u{200c}W\u{200d}J\u{2060}\u{feff}",
+        r"Link\u{ad}edIn",
+        r"Linked\u{3164}In",
+        r"Heart\u{fe0f}",
+        r"Tag\u{e0041}",
         "Ünïcode Bréach 数据 😀",
         // Nothing else to escape: shown as it is.
         r"Back\slash",
@@ -817,9 +827,20 @@ fn control_bidi_and_zero_width_characters_in_csv_and_tables_are_escaped_and_ordi
     for want in shown.iter().map(|s| if s.starts_with("Back") { r"Back\\slash" } else { s }) {
         assert!(r.stdout.contains(want), "{want:?} not in {:?}", r.stdout);
     }
-    for c in ['\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}'] {
+    for c in ['\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}', '\u{ad}', '\u{3164}', '\u{e0041}'] {
         assert!(!r.stdout.contains(c), "raw {c:?} in {:?}", r.stdout);
     }
+    // JSON escapes them too, and reads back as the names the server sent.
+    let r = dir.cmd(&["check", "--api", &url, "--format", "json", email]).expect(1);
+    assert_no_raw_controls(&r.stdout);
+    assert!(!r.stdout.contains('\u{e0041}') && !r.stdout.contains('\u{ad}'), "{:?}", r.stdout);
+    let row: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let got: Vec<&str> = row["sources"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let mut want: Vec<&str> = names.to_vec();
+    want.sort();
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    assert_eq!(got_sorted, want);
 }
 
 #[test]

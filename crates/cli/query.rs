@@ -431,8 +431,12 @@ fn json_safe(json: String) -> String {
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
         if escaped(c) {
-            // Every such character is in the Basic Multilingual Plane: one \u escape.
-            out.push_str(&format!("\\u{:04x}", c as u32));
+            // JSON's \u escapes are UTF-16 code units: a pair for characters beyond the BMP
+            // (the tag characters U+E0000...).
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
         } else {
             out.push(c);
         }

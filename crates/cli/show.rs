@@ -2,23 +2,35 @@
 //! show on a terminal.
 
 /// Characters never printed raw: control characters, line and paragraph separators,
-/// bidirectional formatting characters, and invisible ones (zero-width space, non-joiner and
-/// joiner U+200B-U+200D, word joiner and invisible operators U+2060-U+2064, the BOM U+FEFF),
+/// bidirectional formatting characters, and every default-ignorable code point (zero-width
+/// space, joiners, soft hyphen, Hangul fillers, variation selectors, tag characters, the BOM),
 /// with which two different names print the same (`Breach\u{200b}A` as `BreachA`). Emoji
-/// sequences and Persian or Indic text that use U+200C/U+200D show them escaped: the price of
-/// never showing two names alike.
+/// sequences and Persian or Indic text that use U+200C/U+200D or variation selectors show them
+/// escaped: the price of never showing two names alike.
 pub fn unsafe_char(c: char) -> bool {
+    // Controls, line separators, bidirectional formatting, and every default-ignorable code
+    // point of Unicode (DerivedCoreProperties: characters that render as nothing, such as the
+    // soft hyphen, the Hangul fillers, variation selectors and tag characters).
     c.is_control()
         || matches!(
             c,
-            '\u{061C}'
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
                 | '\u{200B}'..='\u{200F}'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{202A}'..='\u{202E}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{2069}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
                 | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFF8}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
         )
 }
 
