@@ -944,7 +944,13 @@ impl RangeClient {
 /// token).
 fn redact(base: &str) -> String {
     match reqwest::Url::parse(base) {
-        Ok(mut u) if u.password().is_some() || u.query().is_some() || u.fragment().is_some() => {
+        Ok(mut u)
+            if u.password().is_some() || !u.username().is_empty() || u.query().is_some() || u.fragment().is_some() =>
+        {
+            // A user name alone may be a token (`https://TOKEN@host`): hidden like a password.
+            if !u.username().is_empty() {
+                let _ = u.set_username("***");
+            }
             if u.password().is_some() {
                 let _ = u.set_password(Some("***"));
             }
@@ -953,8 +959,19 @@ fn redact(base: &str) -> String {
             u.to_string().trim_end_matches('/').to_string()
         }
         Ok(_) => base.to_string(),
-        // Unparsable: cut at the first `?` or `#` all the same.
-        Err(_) => base.split(['?', '#']).next().unwrap_or("").to_string(),
+        // Unparsable: cut at the first `?` or `#` all the same, and hide whatever precedes an
+        // `@` in the authority (a user name or password).
+        Err(_) => {
+            let cut = base.split(['?', '#']).next().unwrap_or("");
+            let (scheme, rest) = cut.split_once("://").unwrap_or(("", cut));
+            let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+            let authority = match authority.rsplit_once('@') {
+                Some((_, host)) => format!("***@{host}"),
+                None => authority.to_string(),
+            };
+            let scheme = if scheme.is_empty() { String::new() } else { format!("{scheme}://") };
+            format!("{scheme}{authority}{}", path.map(|p| format!("/{p}")).unwrap_or_default())
+        }
     }
 }
 
@@ -1096,6 +1113,21 @@ fn backoff(attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacted_urls_show_no_user_name_password_query_or_fragment() {
+        for (url, shown) in [
+            ("http://s3cret@127.0.0.1:1/", "http://***@127.0.0.1:1"),
+            ("http://user:s3cret@127.0.0.1:1/api", "http://***:***@127.0.0.1:1/api"),
+            ("https://h.example/api?tok=s3cret#frag", "https://h.example/api"),
+            ("http://user:s3cret@[::1", "http://***@[::1"),
+            ("http://s3cret@bad host/x?y", "http://***@bad host/x"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ] {
+            assert_eq!(redact(url), shown, "{url}");
+            assert!(!redact(url).contains("s3cret"), "{url}");
+        }
+    }
 
     #[test]
     fn retry_after_seconds_are_never_rounded_down() {
