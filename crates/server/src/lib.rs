@@ -1059,10 +1059,7 @@ fn host_allowed(allowed: &[String], host: &str) -> bool {
 /// 421: a web page that rebinds its own name to this server's address sends that name.
 fn default_host(own_names: &[String], host: &str) -> bool {
     let (h, _) = split_host(host);
-    h == "localhost"
-        || h.ends_with(".localhost")
-        || h.parse::<std::net::IpAddr>().is_ok()
-        || own_names.contains(&h)
+    h == "localhost" || h.ends_with(".localhost") || h.parse::<std::net::IpAddr>().is_ok() || own_names.contains(&h)
 }
 
 /// This machine's name (Linux: `/proc/sys/kernel/hostname`), lowercase, for [`default_host`].
