@@ -886,7 +886,7 @@ fn the_client_retries_429_and_5xx_honouring_retry_after() {
 
 /// Sends `head` on a fresh connection and returns the status line of the answer ("" when the
 /// server closed without one).
-fn raw_status(addr: &str, head: &[u8]) -> String {
+pub(crate) fn raw_status(addr: &str, head: &[u8]) -> String {
     use std::io::{Read, Write};
     let mut c = std::net::TcpStream::connect(addr).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();

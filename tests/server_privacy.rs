@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::server::{http, Server};
+use crate::server::{http, raw_status, Server};
 use crate::util::Dir;
 
 /// One answer read off the wire: status, header fields (lowercase name, value) and body bytes.
@@ -555,12 +555,6 @@ console.log(JSON.stringify(out));
 
 /// The status of `GET /range/search/567159` sent to the server at `url` with `Host: host`.
 fn status_for_host(url: &str, host: &str) -> String {
-    let addr = url.trim_start_matches("http://");
-    let mut c = std::net::TcpStream::connect(addr).unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    c.write_all(format!("GET /range/search/567159 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
-        .unwrap();
-    let mut got = String::new();
-    let _ = c.read_to_string(&mut got);
-    got.split(' ').nth(1).unwrap_or("").to_string()
+    let head = format!("GET /range/search/567159 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    raw_status(url.trim_start_matches("http://"), head.as_bytes()).split(' ').nth(1).unwrap_or("").to_string()
 }
