@@ -16,6 +16,7 @@ mod frame;
 pub mod input;
 pub mod json;
 mod parse;
+pub(crate) mod readers;
 pub mod sql;
 pub mod stealer;
 pub mod stream;
