@@ -5,6 +5,7 @@ mod client_hostile;
 mod dumps;
 mod faults;
 mod file_safety;
+mod fileshare;
 mod formats;
 mod hostile_corpus;
 mod normalization;
