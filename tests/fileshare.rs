@@ -188,7 +188,7 @@ fn file_share_documents_members_and_parts_each_get_a_report_with_their_provenanc
             .as_object()
             .unwrap()
             .iter()
-            .filter(|(p, _)| p.starts_with(&format!("{path}!")))
+            .filter(|(p, _)| *p == path || p.starts_with(&format!("{path}!")))
             .map(|(_, counts)| total(counts))
             .sum();
         let path = format!("share/{path}");
