@@ -6,7 +6,7 @@
 //! or clean exactly as the generator counted.
 //!
 //! The generator needs python3 and its packages: the tests fail (never skip) without them,
-//! saying how to install them; `.ci/run` installs them.
+//! saying how to install them; `.ci/test` installs them.
 //!
 //! Each test collects every failed check before failing, so that one run lists every gap.
 
@@ -25,12 +25,12 @@ fn generate(dir: &Dir) -> Value {
     let script = repo("tests/fixtures/fileshare/gen.py");
     let out = Command::new("python3").arg(&script).arg(dir.root()).output().unwrap_or_else(|e| {
         panic!(
-            "python3 is needed to generate the file share ({e}); install it and its packages: {INSTALL} (.ci/run does)"
+            "python3 is needed to generate the file share ({e}); install it and its packages: {INSTALL} (.ci/test does)"
         )
     });
     assert!(
         out.status.success(),
-        "{script} failed:\n{}\n{}\ninstall what it needs with: {INSTALL} (.ci/run does)",
+        "{script} failed:\n{}\n{}\ninstall what it needs with: {INSTALL} (.ci/test does)",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
