@@ -287,8 +287,9 @@ impl Reader<'_> {
     }
 
     /// Reads one stream: decompresses it, and hands it to a container or document reader
-    /// when one recognizes it, or detects its format and sends it out in chunks. `file` is the
-    /// top-level file's own handle, for readers that need random access (not copied then).
+    /// when one recognizes it (on its bytes, before any text decoding, which would corrupt
+    /// them), or decodes its text, detects its format and sends it out in chunks. `file` is
+    /// the top-level file's own handle, for readers that need random access (then not copied).
     fn read_input(
         &mut self,
         at: &Place<'_>,
@@ -301,88 +302,37 @@ impl Reader<'_> {
         let (mut d, compression) = ingest::decompress(raw, counter.clone()).map_err(|e| e.to_string())?;
         self.reports[id].compression = Some(compression.name().into());
         if at.part == Part::File {
-            // Containers and documents are recognized on their bytes, before text decoding.
             let mut head = Vec::with_capacity(ingest::SNIFF_BYTES);
-            let (_, pending) = match fill(&mut d, &mut head, ingest::SNIFF_BYTES) {
-                Ok(m) => (m, None),
-                Err(e) => (false, Some(e)),
-            };
-            if let Some(entry) = readers::recognize(&head, at.name) {
-                self.reports[id].format = Some(entry.name.into());
-                let rest: Box<dyn Read + '_> = match pending {
-                    Some(e) => Box::new(FailingReader(Some(e))),
-                    None => d,
-                };
-                let mut sink = Members { reader: self, at };
-                return match entry.access {
-                    Access::Stream => {
-                        let mut stream = std::io::Cursor::new(head).chain(rest);
-                        (entry.read)(Source::Stream(&mut stream), &mut sink)
-                            .map_err(|e| with_compression(e, compression))
-                    }
-                    Access::Seekable => {
-                        let mut spooled = match (file, compression) {
-                            (Some(f), ingest::Compression::None) => {
-                                let mut f = f.try_clone().map_err(|e| format!("read error: {e}"))?;
-                                let len = f
-                                    .seek(SeekFrom::Start(0))
-                                    .and_then(|_| f.metadata())
-                                    .map_err(|e| format!("read error: {e}"))?
-                                    .len();
-                                // Read through its own handle, not the counting stream.
-                                let counted = counter.load(Ordering::Relaxed) - counted_before;
-                                counter.fetch_add(len.saturating_sub(counted), Ordering::Relaxed);
-                                Spooled { data: Spool::File(f), len }
-                            }
-                            _ => {
-                                // The top-level file's own decompression is charged here; a
-                                // member's bytes were charged as they were read out of its container.
-                                let budget = (at.depth == 0).then(|| sink.reader.budget_left.clone());
-                                spool(head, rest, sink.reader.opts.spool_dir.as_deref(), budget)
-                                    .map_err(|e| with_compression(e, compression))?
-                            }
-                        };
-                        let len = spooled.len;
-                        match &mut spooled.data {
-                            Spool::Memory(c) => (entry.read)(Source::Seekable(c, len), &mut sink),
-                            Spool::File(f) => (entry.read)(Source::Seekable(f, len), &mut sink),
-                        }
-                    }
-                };
-            }
+            // A read error here (a small damaged file) still leaves what was read before it.
+            let pending = fill(&mut d, &mut head, ingest::SNIFF_BYTES).err();
             let rest: Box<dyn Read + '_> = match pending {
                 Some(e) => Box::new(FailingReader(Some(e))),
                 None => d,
             };
-            d = Box::new(std::io::Cursor::new(head).chain(rest));
-        }
-        let (mut r, encoding) = ingest::decode_text_stream(d).map_err(|e| e.to_string())?;
-        self.reports[id].encoding = encoding.map(|e| e.name().to_string());
-        let mut buf = Vec::with_capacity(ingest::CHUNK);
-        // A read error here (a small damaged file) still leaves what was read before it.
-        let (more, pending) = match fill(&mut r, &mut buf, ingest::SNIFF_BYTES) {
-            Ok(m) => (m, None),
-            Err(e) => (false, Some(e)),
-        };
-        if at.part == Part::File {
-            if let Some(sniffed) = ingest::container::sniff(&buf) {
+            if let Some(entry) = readers::recognize(&head, at.name) {
+                self.reports[id].format = Some(entry.name.into());
+                let counted = counter.load(Ordering::Relaxed) - counted_before;
+                let whole = Whole { head, rest, file, compression, counter, counted };
+                return self.open_container(at, entry, whole).map_err(|e| with_compression(e, compression));
+            }
+            let sniffed = ingest::container::sniff(&head);
+            let mut all = std::io::Cursor::new(head).chain(rest);
+            if let Some(sniffed) = sniffed {
                 if !sniffed.read_anyway {
                     self.reports[id].format = Some("unsupported".into());
-                    self.reports[id].warnings.push(format!(
-                        "{}: not read ({})",
-                        sniffed.what,
-                        ingest::container::READABLE
-                    ));
+                    let why = format!("{}: not read ({})", sniffed.what, ingest::container::READABLE);
+                    self.reports[id].warnings.push(why);
                     // Account for its bytes: read them through, without parsing.
-                    let rest = std::io::copy(&mut r, &mut std::io::sink());
-                    return match (pending, rest) {
-                        (Some(e), _) | (None, Err(e)) => Err(describe(e, compression)),
-                        (None, Ok(_)) => Ok(()),
-                    };
+                    return std::io::copy(&mut all, &mut std::io::sink())
+                        .map(|_| ())
+                        .map_err(|e| describe(e, compression));
                 }
                 self.reports[id].warnings.push(format!("{}: read as text, check its records", sniffed.what));
             }
+            d = Box::new(all);
         }
+        let (mut r, encoding) = ingest::decode_text_stream(d).map_err(|e| e.to_string())?;
+        self.reports[id].encoding = encoding.map(|e| e.name().to_string());
         let forced = match (at.part, self.opts.kind) {
             (Part::File, _) => self.opts.format,
             // Document text and sheets: every address in them, whatever the cells' layout.
@@ -397,6 +347,12 @@ impl Reader<'_> {
                 return rest.map(|_| ()).map_err(|e| describe(e, compression));
             }
         };
+        let mut buf = Vec::with_capacity(ingest::CHUNK);
+        // A read error here (a small damaged file) still leaves what was read before it.
+        let (more, pending) = match fill(&mut r, &mut buf, ingest::SNIFF_BYTES) {
+            Ok(m) => (m, None),
+            Err(e) => (false, Some(e)),
+        };
         let mut stats = std::mem::take(&mut self.stats[id]);
         let mut report = std::mem::replace(&mut self.reports[id], FileReport::new(String::new(), ""));
         let mut result =
@@ -407,6 +363,45 @@ impl Reader<'_> {
         self.stats[id] = stats;
         self.reports[id] = report;
         result
+    }
+
+    /// Hands a whole file to the reader that recognized it: as a stream, or with random
+    /// access (the top-level file's own handle when it is not compressed, else a spool).
+    fn open_container(
+        &mut self,
+        at: &Place<'_>,
+        entry: &readers::Entry,
+        w: Whole<'_, '_>,
+    ) -> std::result::Result<(), String> {
+        let Whole { head, rest, file, compression, counter, counted } = w;
+        let spool_dir = self.opts.spool_dir.clone();
+        // The top-level file's own decompression is charged to the budget here; a member's
+        // bytes were charged as they were read out of its container.
+        let budget = (at.depth == 0).then(|| self.budget_left.clone());
+        let mut sink = Members { reader: self, at };
+        if entry.access == Access::Stream {
+            let mut stream = std::io::Cursor::new(head).chain(rest);
+            return (entry.read)(Source::Stream(&mut stream), &mut sink);
+        }
+        let mut spooled = match (file, compression) {
+            (Some(f), ingest::Compression::None) => {
+                let mut f = f.try_clone().map_err(|e| format!("read error: {e}"))?;
+                let len = f
+                    .seek(SeekFrom::Start(0))
+                    .and_then(|_| f.metadata())
+                    .map_err(|e| format!("read error: {e}"))?
+                    .len();
+                // Read through its own handle, not the counting stream: counted here.
+                counter.fetch_add(len.saturating_sub(counted), Ordering::Relaxed);
+                Spooled { data: Spool::File(f), len }
+            }
+            _ => spool(head, rest, spool_dir.as_deref(), budget)?,
+        };
+        let len = spooled.len;
+        match &mut spooled.data {
+            Spool::Memory(c) => (entry.read)(Source::Seekable(c, len), &mut sink),
+            Spool::File(f) => (entry.read)(Source::Seekable(f, len), &mut sink),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -724,6 +719,19 @@ impl Read for TableReader<'_> {
         self.at += n;
         Ok(n)
     }
+}
+
+/// A whole file as read so far: its first bytes, the rest of its stream, and what is needed
+/// to read it through its own handle instead.
+struct Whole<'f, 'r> {
+    head: Vec<u8>,
+    rest: Box<dyn Read + 'r>,
+    /// The top-level file's handle (`None` for members and standard input).
+    file: Option<&'f File>,
+    compression: ingest::Compression,
+    /// The input's byte counter, and what it counted of this file so far.
+    counter: Arc<AtomicU64>,
+    counted: u64,
 }
 
 /// A stream copied for a reader that needs random access.
