@@ -2,6 +2,7 @@
 
 mod build_guards;
 mod client_hostile;
+mod containers;
 mod dumps;
 mod faults;
 mod file_safety;

@@ -236,6 +236,18 @@ pub struct BuildArgs {
     /// leaves an existing index alone).
     #[arg(long)]
     pub allow_empty: bool,
+    /// Deepest nesting of containers read (a file in a zip is at depth 1, a zip in that zip
+    /// holds depth 2); deeper members are reported, not read.
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = in_range(0u32, 64))]
+    pub max_depth: u32,
+    /// Bytes the containers and documents of one input file may expand to in total (against
+    /// decompression bombs); past it, that input stops with a warning.
+    #[arg(long, default_value = "64G", value_name = "SIZE", value_parser = parse_positive_size)]
+    pub max_expanded: u64,
+    /// Largest ratio of a member's expanded size to its stored size (past 1 MiB); a member
+    /// that expands more stops with a warning (a zip bomb).
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = in_range(1u64, 1 << 40))]
+    pub max_ratio: u64,
     /// Corpus files or directories; - is stdin. NAME=PATH names the source NAME instead of
     /// after the file (an argument that is an existing path is always a path).
     #[arg(required = true, value_name = "PATH")]
@@ -355,6 +367,14 @@ fn parse_origin(s: &str) -> Result<String, String> {
 /// Parses `--allowed-host` (the rules are the server's: [`leakdex_server::check_allowed_host`]).
 fn parse_host(s: &str) -> Result<String, String> {
     leakdex_server::check_allowed_host(s.trim()).map(|()| s.trim().to_string())
+}
+
+/// Parses a size that must not be zero.
+fn parse_positive_size(s: &str) -> Result<u64, String> {
+    match parse_size(s)? {
+        0 => Err("must be more than 0".into()),
+        n => Ok(n),
+    }
 }
 
 /// Parses `--memory`: a size between [`MIN_MEMORY`] and [`MAX_MEMORY`].

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use leakdex_core::atomic::{dir_of, temp_prefix};
+use leakdex_core::ingest::input::ContainerLimits;
 use leakdex_core::manifest::Manifest;
 use leakdex_core::report::{BuildReport, Phase};
 use leakdex_core::{BuildOptions, InputSpec, Kind, Progress};
@@ -148,6 +149,7 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
     opts.threads = a.threads;
     opts.temp_dir = a.temp_dir.clone();
     opts.allow_empty = a.allow_empty;
+    opts.limits = ContainerLimits { max_depth: a.max_depth, max_expanded: a.max_expanded, max_ratio: a.max_ratio };
     if let Some(m) = &a.sources {
         opts.manifest = Some(Manifest::load(m)?);
         opts.other_inputs.push(("--sources".into(), m.clone()));
@@ -273,6 +275,9 @@ fn print_files(r: &BuildReport) -> Result<()> {
     for f in &r.files {
         if let Some(why) = &f.skipped {
             writeln!(e, "{}  SKIPPED: {why}", f.path)?;
+            for w in &f.warnings {
+                writeln!(e, "    WARNING: {}: {w}", f.path)?;
+            }
             continue;
         }
         writeln!(

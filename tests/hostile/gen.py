@@ -158,8 +158,8 @@ with tarfile.open(fileobj=buf, mode="w") as t:
 write("share/archive.tar", buf.getvalue())
 zbuf = io.BytesIO()
 with zipfile.ZipFile(zbuf, "w", zipfile.ZIP_DEFLATED) as z:
-    z.writestr("contacts.csv", "email\nhidden@example.org\n")
-warned.append(write("share/contacts.zip", zbuf.getvalue()))
+    z.writestr("contacts.csv", f"email\n{put(src, 'hidden@example.org')}\n")
+write("share/contacts.zip", zbuf.getvalue())
 warned.append(write("share/report.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"))
 warned.append(write("share/readme.txt", "This folder holds nothing useful.\n"))
 
@@ -188,7 +188,7 @@ person("Ken", "Ops", "ken@example.org")
 person("Zoë", "Ops", "zoë@example.com")
 person("田中", "総務", "田中@agency.example")
 person("Rosa", "Ops", "rosa@example.org")
-person("Hidden", "Ops", "hidden@example.org")  # only inside the zip, which is not read yet
+person("Hidden", "Ops", "hidden@example.org")  # only inside the zip
 person("Nobody", "Ops", "nobody@example.net")
 
 with open(os.path.join(OUT, "staff.csv"), "w", encoding="utf-8-sig", newline="") as f:

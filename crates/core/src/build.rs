@@ -44,7 +44,7 @@ use crate::atomic::{
 };
 use crate::error::{Error, Result};
 use crate::format::{self, Kind};
-use crate::ingest::input::{files_of, Chunk, InputOptions, InputSpec, Reader};
+use crate::ingest::input::{files_of, Chunk, ContainerLimits, InputOptions, InputSpec, Reader};
 use crate::ingest::{self, FileStats, Format};
 use crate::manifest::Manifest;
 use crate::meta::{Meta, Source};
@@ -100,6 +100,8 @@ pub struct BuildOptions {
     /// `("--sources", path)`): no output may be one of them (by device and inode, so also
     /// through links).
     pub other_inputs: Vec<(String, PathBuf)>,
+    /// Bounds on containers and documents (depth, expanded size, compression ratio).
+    pub limits: ContainerLimits,
 }
 
 impl BuildOptions {
@@ -118,6 +120,7 @@ impl BuildOptions {
             allow_empty: false,
             other_outputs: Vec::new(),
             other_inputs: Vec::new(),
+            limits: ContainerLimits::default(),
         }
     }
 }
@@ -138,11 +141,13 @@ fn nothing_indexed(
         .filter(|(i, _)| !files.iter().any(|(s, _)| *s as usize == *i))
         .map(|(_, input)| format!("{}: a directory with no file in it", input.path.display()))
         .collect();
-    for r in reports.iter().filter(|r| r.format.as_deref() != Some("tar") && r.skipped.is_none()) {
+    // What each file said (a container's or document's own warnings included; its parts and
+    // members say theirs).
+    for r in reports.iter().filter(|r| !r.part && r.skipped.is_none()) {
         let what = match (&r.error, r.warnings.first()) {
             (Some(e), _) => e.clone(),
             (None, Some(w)) => w.clone(),
-            (None, None) => "no record".into(),
+            (None, None) => continue,
         };
         why.push(format!("{}: {what}", r.path));
     }
@@ -264,7 +269,12 @@ pub fn build(
     let handles = spawn_workers(rx, opts.kind, &plan, &temp_root, &records, &failed)?;
 
     let mut reader = Reader {
-        opts: InputOptions { kind: opts.kind, format: opts.format },
+        opts: InputOptions {
+            kind: opts.kind,
+            format: opts.format,
+            limits: opts.limits,
+            spool_dir: Some(temp_root.clone()),
+        },
         tx,
         bytes_read: Arc::new(AtomicU64::new(0)),
         bytes_total,
@@ -275,6 +285,7 @@ pub fn build(
         reports: Vec::with_capacity(files.len()),
         stats: Vec::with_capacity(files.len()),
         columns,
+        budget_left: Arc::new(AtomicU64::new(opts.limits.max_expanded)),
     };
     let strict_error = read_all(&mut reader, &files, special, &sources, opts.strict);
     let Reader { tx, bytes_read, progress, mut reports, stats: mut reader_stats, .. } = reader;
@@ -622,23 +633,44 @@ fn join_workers(handles: Vec<JoinHandle<WorkerResult>>, stats: &mut [FileStats])
 fn settle_reports(reports: &mut [FileReport], stats: Vec<FileStats>, sources: &mut [Source]) {
     for (report, stats) in reports.iter_mut().zip(stats) {
         report.stats = stats;
+    }
+    // What each report and everything inside it gave; members come after their container.
+    let mut total: Vec<u64> = reports.iter().map(|r| r.stats.records).collect();
+    let mut holds_files = vec![false; reports.len()];
+    let mut parts = vec![0u64; reports.len()];
+    for i in (0..reports.len()).rev() {
+        if let Some(p) = reports[i].parent {
+            total[p] += total[i];
+            if reports[i].part {
+                parts[p] += 1;
+            } else {
+                holds_files[p] = true;
+            }
+        }
+    }
+    for (i, report) in reports.iter_mut().enumerate() {
         // A file that gave nothing is said, whatever the reason (a wrong format guess, a
-        // header that names no column, an empty file): never a silent "clean".
-        if report.stats.records == 0
+        // header that names no column, an empty file): never a silent "clean". A container
+        // is not: each file in it is. Nor is a document's part: the document is.
+        if total[i] == 0
+            && !report.part
+            && !holds_files[i]
             && report.error.is_none()
             && report.skipped.is_none()
-            && report.format.as_deref() != Some("tar")
             && report.format.as_deref() != Some("unsupported")
         {
+            let what = match parts[i] {
+                0 => format!("{} line(s)", report.stats.lines),
+                n => format!("its {n} part(s)"),
+            };
             report.warnings.push(format!(
-                "no record found in {} line(s){}",
-                report.stats.lines,
+                "no record found in {what}{}",
                 report.format.as_deref().map(|f| format!(" read as {f}")).unwrap_or_default()
             ));
         }
         let at = sources.iter().position(|s| s.name == report.source).expect("every report names a source");
         let s = &mut sources[at];
-        s.files += u64::from(report.format.as_deref() != Some("tar") && report.skipped.is_none());
+        s.files += u64::from(!holds_files[i] && !report.part && report.skipped.is_none());
         s.lines += report.stats.lines;
         s.records += report.stats.records;
     }

@@ -67,6 +67,13 @@ pub struct FileReport {
     /// Why a tar member was not read (a link, a device): said, never silent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// The report of the container or document this one is inside (its path is this one's
+    /// up to the last `!`).
+    #[serde(skip)]
+    pub parent: Option<usize>,
+    /// Whether this is a part of a document (a sheet, a page, a mail body) rather than a file.
+    #[serde(skip)]
+    pub part: bool,
 }
 
 impl FileReport {
@@ -83,6 +90,8 @@ impl FileReport {
             error: None,
             warnings: Vec::new(),
             skipped: None,
+            parent: None,
+            part: false,
         }
     }
 }

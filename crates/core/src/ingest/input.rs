@@ -11,7 +11,7 @@
 //! it takes `InputOptions`.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::format::Kind;
 use crate::ingest::frame::Framer;
+use crate::ingest::readers::{self, Access, MemberHint, Sink, Source, Stop};
 use crate::ingest::{self, FileFormat, FileStats, Format};
 use crate::report::{FileReport, Phase, Progress};
 
@@ -51,12 +52,69 @@ impl InputSpec {
 }
 
 /// What the reading side needs to know of the build's settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct InputOptions {
     /// Email or password index.
     pub kind: Kind,
     /// Format for every file instead of detection.
     pub format: Option<Format>,
+    /// Bounds on containers and documents.
+    pub limits: ContainerLimits,
+    /// Where nested members that need random access are spooled when they are larger than
+    /// [`SPOOL_MEMORY`] (`None`: the system's temporary directory).
+    pub spool_dir: Option<PathBuf>,
+}
+
+/// Bounds on what containers (zip, 7z, tar, mail) and documents may expand to, against
+/// decompression bombs. Each one hit is reported on the member where it was hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContainerLimits {
+    /// Deepest nesting read: a member of a zip file is at depth 1, a member of a zip inside
+    /// it at depth 2. Deeper members are reported, not read.
+    pub max_depth: u32,
+    /// Bytes that the containers and documents of one input file may expand to in total;
+    /// when spent, that input stops (what was read before counts).
+    pub max_expanded: u64,
+    /// Largest ratio of a member's expanded size to its stored size, once it is past
+    /// [`RATIO_FLOOR`] bytes (a zip bomb expands a thousandfold and more; text compresses
+    /// about tenfold, a repetitive CSV rarely past two hundredfold).
+    pub max_ratio: u64,
+}
+
+impl Default for ContainerLimits {
+    fn default() -> ContainerLimits {
+        ContainerLimits { max_depth: 4, max_expanded: 64 << 30, max_ratio: 1000 }
+    }
+}
+
+/// Expanded bytes under which a member's compression ratio is not checked (a tiny stored
+/// member of zeros is no bomb).
+pub const RATIO_FLOOR: u64 = 1 << 20;
+
+/// Largest nested member spooled to memory for a reader that needs random access; larger
+/// ones go to an anonymous temporary file.
+pub const SPOOL_MEMORY: u64 = 64 << 20;
+
+/// Where a stream is in the tree of containers: its report, source and provenance name,
+/// its depth, and whether it is a file or a document part.
+pub(crate) struct Place<'a> {
+    id: usize,
+    source: u32,
+    source_name: &'a str,
+    name: &'a str,
+    depth: u32,
+    part: Part,
+}
+
+/// What a stream is: a file (detected, containers opened) or a part of a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// A file or a member: everything is detected.
+    File,
+    /// Text a document holds: read as free text.
+    Text,
+    /// A sheet's rows: free text in an email index, CSV in a password index.
+    Table,
 }
 
 /// A chunk of whole records for a parsing thread, with the framer's state at its first byte
@@ -174,6 +232,8 @@ pub(crate) struct Reader<'a> {
     pub(crate) stats: Vec<FileStats>,
     /// The CSV columns asked for each source (empty: found by header and content).
     pub(crate) columns: Vec<Vec<String>>,
+    /// What the input file being read may still expand to ([`ContainerLimits::max_expanded`]).
+    pub(crate) budget_left: Arc<AtomicU64>,
 }
 
 impl Reader<'_> {
@@ -197,16 +257,20 @@ impl Reader<'_> {
         self.reports.len() - 1
     }
 
-    /// Reads one input file (a tar archive: each member) into chunks. Errors are recorded in
-    /// the file's report; records before an error still count.
+    /// Reads one input file (a container: each member, recursively) into chunks. Errors are
+    /// recorded in the file's report; records before an error still count.
     pub(crate) fn read_file(&mut self, source: u32, source_name: &str, path: &Path) {
         let name = path.to_string_lossy().into_owned();
         let id = self.new_report(name.clone(), source_name);
-        let raw: Box<dyn Read> = if path.as_os_str() == "-" {
-            Box::new(std::io::stdin())
+        self.budget_left.store(self.opts.limits.max_expanded, Ordering::Relaxed);
+        let (raw, handle): (Box<dyn Read>, Option<File>) = if path.as_os_str() == "-" {
+            (Box::new(std::io::stdin()), None)
         } else {
             match File::open(path) {
-                Ok(f) => Box::new(f),
+                Ok(f) => {
+                    let handle = f.try_clone().ok();
+                    (Box::new(f), handle)
+                }
                 Err(e) => {
                     self.reports[id].error = Some(e.to_string());
                     return;
@@ -215,98 +279,129 @@ impl Reader<'_> {
         };
         let before = self.bytes_read.load(Ordering::Relaxed);
         let counter = self.bytes_read.clone();
-        if let Err(e) = self.read_input(id, source, source_name, raw, &name, counter, true) {
+        let at = Place { id, source, source_name, name: &name, depth: 0, part: Part::File };
+        if let Err(e) = self.read_input(&at, raw, counter, handle.as_ref()) {
             self.reports[id].error = Some(e);
         }
         self.reports[id].bytes = self.bytes_read.load(Ordering::Relaxed) - before;
     }
 
-    /// Reads one stream: decompresses it, and either walks it as a tar archive (`allow_tar`,
-    /// one level deep) or detects its format and sends it out in chunks.
-    #[allow(clippy::too_many_arguments)]
+    /// Reads one stream: decompresses it, and hands it to a container or document reader
+    /// when one recognizes it (on its bytes, before any text decoding, which would corrupt
+    /// them), or decodes its text, detects its format and sends it out in chunks. `file` is
+    /// the top-level file's own handle, for readers that need random access (then not copied).
     fn read_input(
         &mut self,
-        id: usize,
-        source: u32,
-        source_name: &str,
+        at: &Place<'_>,
         raw: Box<dyn Read + '_>,
-        name: &str,
         counter: Arc<AtomicU64>,
-        allow_tar: bool,
+        file: Option<&File>,
     ) -> std::result::Result<(), String> {
-        let (mut r, compression, encoding) = ingest::decode_stream_detected(raw, counter).map_err(|e| e.to_string())?;
-        self.reports[id].encoding = encoding.map(|e| e.name().to_string());
+        let id = at.id;
+        let counted_before = counter.load(Ordering::Relaxed);
+        let (mut d, compression) = ingest::decompress(raw, counter.clone()).map_err(|e| e.to_string())?;
         self.reports[id].compression = Some(compression.name().into());
+        if at.part == Part::File {
+            let mut head = Vec::with_capacity(ingest::SNIFF_BYTES);
+            // A read error here (a small damaged file) still leaves what was read before it.
+            let pending = fill(&mut d, &mut head, ingest::SNIFF_BYTES).err();
+            let rest: Box<dyn Read + '_> = match pending {
+                Some(e) => Box::new(FailingReader(Some(e))),
+                None => d,
+            };
+            if let Some(entry) = readers::recognize(&head, at.name) {
+                self.reports[id].format = Some(entry.name.into());
+                let counted = counter.load(Ordering::Relaxed) - counted_before;
+                let whole = Whole { head, rest, file, compression, counter, counted };
+                return self.open_container(at, entry, whole).map_err(|e| with_compression(e, compression));
+            }
+            let sniffed = ingest::container::sniff(&head);
+            let mut all = std::io::Cursor::new(head).chain(rest);
+            if let Some(sniffed) = sniffed {
+                if !sniffed.read_anyway {
+                    self.reports[id].format = Some("unsupported".into());
+                    let why = format!("{}: not read ({})", sniffed.what, ingest::container::READABLE);
+                    self.reports[id].warnings.push(why);
+                    // Account for its bytes: read them through, without parsing.
+                    return std::io::copy(&mut all, &mut std::io::sink())
+                        .map(|_| ())
+                        .map_err(|e| describe(e, compression));
+                }
+                self.reports[id].warnings.push(format!("{}: read as text, check its records", sniffed.what));
+            }
+            d = Box::new(all);
+        }
+        let (mut r, encoding) = ingest::decode_text_stream(d).map_err(|e| e.to_string())?;
+        self.reports[id].encoding = encoding.map(|e| e.name().to_string());
+        let forced = match (at.part, self.opts.kind) {
+            (Part::File, _) => self.opts.format,
+            // Document text and sheets: every address in them, whatever the cells' layout.
+            (Part::Text | Part::Table, Kind::Email) => Some(Format::Text),
+            (Part::Table, _) => None,
+            (Part::Text, kind) => {
+                self.reports[id].format = Some("document text".into());
+                self.reports[id]
+                    .warnings
+                    .push(format!("document text (not a table of records) cannot feed a {kind} index: not read"));
+                let rest = std::io::copy(&mut r, &mut std::io::sink());
+                return rest.map(|_| ()).map_err(|e| describe(e, compression));
+            }
+        };
         let mut buf = Vec::with_capacity(ingest::CHUNK);
         // A read error here (a small damaged file) still leaves what was read before it.
         let (more, pending) = match fill(&mut r, &mut buf, ingest::SNIFF_BYTES) {
             Ok(m) => (m, None),
             Err(e) => (false, Some(e)),
         };
-        // A tar inside a tar is not opened (one level, against bombs): said, never read as text.
-        let nested_tar = (!allow_tar && ingest::is_tar(&buf)).then(|| ingest::container::Sniffed {
-            what: "tar archive inside an archive (nested archives are not opened)".into(),
-            read_anyway: false,
-        });
-        if let Some(sniffed) = nested_tar.or_else(|| ingest::container::sniff(&buf)) {
-            if !sniffed.read_anyway {
-                self.reports[id].format = Some("unsupported".into());
-                self.reports[id].warnings.push(format!("{}: not read ({})", sniffed.what, ingest::container::READABLE));
-                // Account for its bytes: read them through, without parsing.
-                let rest = std::io::copy(&mut r, &mut std::io::sink());
-                return match (pending, rest) {
-                    (Some(e), _) | (None, Err(e)) => Err(describe(e, compression)),
-                    (None, Ok(_)) => Ok(()),
-                };
-            }
-            self.reports[id].warnings.push(format!("{}: read as text, check its records", sniffed.what));
-        }
-        if allow_tar && ingest::is_tar(&buf) {
-            self.reports[id].format = Some("tar".into());
-            let rest: Box<dyn Read + '_> = match pending {
-                Some(e) => Box::new(FailingReader(Some(e))),
-                None => r,
-            };
-            let mut archive = tar::Archive::new(std::io::Cursor::new(buf).chain(rest));
-            let entries = archive.entries().map_err(|e| describe(e, compression))?;
-            for entry in entries {
-                let entry = entry.map_err(|e| format!("tar archive: {}", describe(e, compression)))?;
-                let member =
-                    format!("{name}!{}", entry.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default());
-                if let Some(why) = skipped_member(&entry) {
-                    let mid = self.new_report(member, source_name);
-                    self.reports[mid].skipped = Some(why);
-                    continue;
-                }
-                let mid = self.new_report(member.clone(), source_name);
-                let size = entry.size();
-                let result = self.read_input(
-                    mid,
-                    source,
-                    source_name,
-                    Box::new(entry),
-                    &member,
-                    Arc::new(AtomicU64::new(0)),
-                    false,
-                );
-                self.reports[mid].bytes = size;
-                if let Err(e) = result {
-                    self.reports[mid].error = Some(e.clone());
-                    // A damaged member leaves the archive stream at an unknown place.
-                    return Err(format!("stopped at member {member}: {e}"));
-                }
-            }
-            return Ok(());
-        }
         let mut stats = std::mem::take(&mut self.stats[id]);
         let mut report = std::mem::replace(&mut self.reports[id], FileReport::new(String::new(), ""));
-        let mut result = self.read_stream(id, source, r, buf, more, compression, name, &mut report, &mut stats);
+        let mut result =
+            self.read_stream(id, at.source, r, buf, more, compression, at.name, forced, &mut report, &mut stats);
         if let (Ok(()), Some(e)) = (&result, pending) {
             result = Err(describe(e, compression));
         }
         self.stats[id] = stats;
         self.reports[id] = report;
         result
+    }
+
+    /// Hands a whole file to the reader that recognized it: as a stream, or with random
+    /// access (the top-level file's own handle when it is not compressed, else a spool).
+    fn open_container(
+        &mut self,
+        at: &Place<'_>,
+        entry: &readers::Entry,
+        w: Whole<'_, '_>,
+    ) -> std::result::Result<(), String> {
+        let Whole { head, rest, file, compression, counter, counted } = w;
+        let spool_dir = self.opts.spool_dir.clone();
+        // The top-level file's own decompression is charged to the budget here; a member's
+        // bytes were charged as they were read out of its container.
+        let budget = (at.depth == 0).then(|| self.budget_left.clone());
+        let mut sink = Members { reader: self, at };
+        if entry.access == Access::Stream {
+            let mut stream = std::io::Cursor::new(head).chain(rest);
+            return (entry.read)(Source::Stream(&mut stream), &mut sink);
+        }
+        let mut spooled = match (file, compression) {
+            (Some(f), ingest::Compression::None) => {
+                let mut f = f.try_clone().map_err(|e| format!("read error: {e}"))?;
+                let len = f
+                    .seek(SeekFrom::Start(0))
+                    .and_then(|_| f.metadata())
+                    .map_err(|e| format!("read error: {e}"))?
+                    .len();
+                // Read through its own handle, not the counting stream: counted here.
+                counter.fetch_add(len.saturating_sub(counted), Ordering::Relaxed);
+                Spooled { data: Spool::File(f), len }
+            }
+            _ => spool(head, rest, spool_dir.as_deref(), budget)?,
+        };
+        let len = spooled.len;
+        match &mut spooled.data {
+            Spool::Memory(c) => (entry.read)(Source::Seekable(c, len), &mut sink),
+            Spool::File(f) => (entry.read)(Source::Seekable(f, len), &mut sink),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -319,11 +414,12 @@ impl Reader<'_> {
         mut more: bool,
         compression: ingest::Compression,
         name: &str,
+        forced: Option<Format>,
         report: &mut FileReport,
         stats: &mut FileStats,
     ) -> std::result::Result<(), String> {
         let columns = &self.columns[source as usize];
-        let (format, skip) = ingest::detect(&buf, name, self.opts.kind, self.opts.format, columns).map_err(|e| e.0)?;
+        let (format, skip) = ingest::detect(&buf, name, self.opts.kind, forced, columns).map_err(|e| e.0)?;
         report.format = Some(format.format.name().into());
         report.detection = (!format.detection.is_empty()).then(|| format.detection.clone());
         let mut line = 1 + memchr::memchr_iter(b'\n', &buf[..skip]).count() as u64;
@@ -442,22 +538,278 @@ impl Reader<'_> {
     }
 }
 
-/// Why a tar member is not read, or `None` for a regular file (read) or a directory (walked).
-fn skipped_member<R: Read>(entry: &tar::Entry<'_, R>) -> Option<String> {
-    use tar::EntryType;
-    let t = entry.header().entry_type();
-    if t.is_file() || t.is_dir() {
-        return None;
+/// The sink the input layer gives to container and document readers: each member or part
+/// gets a report of its own (`parent!name`) and is read through [`Reader::read_input`] again,
+/// one level deeper, within the limits.
+struct Members<'r, 'a, 'p> {
+    reader: &'r mut Reader<'a>,
+    at: &'p Place<'p>,
+}
+
+impl Members<'_, '_, '_> {
+    fn child(&mut self, name: &str) -> (usize, String) {
+        let path = format!("{}!{}", self.at.name, name);
+        let id = self.reader.new_report(path.clone(), self.at.source_name);
+        self.reader.reports[id].parent = Some(self.at.id);
+        (id, path)
     }
-    let target =
-        || entry.link_name().ok().flatten().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|| "?".into());
-    Some(match t {
-        EntryType::Symlink => format!("symbolic link to {}: not followed", target()),
-        EntryType::Link => format!("hard link to {}: not read again (its target member is read)", target()),
-        EntryType::Char | EntryType::Block => "device file: not read".into(),
-        EntryType::Fifo => "named pipe: not read".into(),
-        other => format!("tar member of type {:?}: not read", other.as_byte() as char),
+
+    fn stopping(&self) -> Result<(), Stop> {
+        if self.reader.failed.load(Ordering::Relaxed) {
+            return Err(Stop("stopped: the build is failing".into()));
+        }
+        Ok(())
+    }
+
+    /// Reads one member or part through the whole pipeline.
+    fn read(&mut self, name: &str, data: &mut dyn Read, hint: MemberHint, part: Part) -> Result<(), Stop> {
+        self.stopping()?;
+        let (id, path) = self.child(name);
+        self.reader.reports[id].part = part != Part::File;
+        let depth = self.at.depth + 1;
+        let limits = self.reader.opts.limits;
+        if part == Part::File && depth > limits.max_depth {
+            let why = format!("nested {depth} containers deep, beyond --max-depth {}: not read", limits.max_depth);
+            self.reader.reports[id].skipped = Some(why.clone());
+            self.reader.reports[id].warnings.push(why);
+            return Ok(());
+        }
+        let ratio_cap = hint.compressed.map(|c| c.saturating_mul(limits.max_ratio).max(RATIO_FLOOR));
+        let mut limited =
+            Limited { inner: data, produced: 0, ratio_cap, budget: self.reader.budget_left.clone(), hit: None };
+        let at = Place { id, source: self.at.source, source_name: self.at.source_name, name: &path, depth, part };
+        let result = self.reader.read_input(&at, Box::new(&mut limited), Arc::new(AtomicU64::new(0)), None);
+        self.reader.reports[id].bytes = limited.produced;
+        if let Err(e) = result {
+            self.reader.reports[id].error = Some(e);
+        }
+        match limited.hit {
+            Some(Hit::Budget) => {
+                let why = format!(
+                    "stopped at {path}: this input expanded past --max-expanded {} (a decompression bomb?)",
+                    limits.max_expanded
+                );
+                self.reader.reports[self.at.id].warnings.push(why.clone());
+                Err(Stop(why))
+            }
+            Some(Hit::Ratio) => {
+                self.reader.reports[self.at.id].warnings.push(format!(
+                    "member {name}: expands more than {}x its stored size (--max-ratio; a zip bomb?): stopped",
+                    limits.max_ratio
+                ));
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl Sink for Members<'_, '_, '_> {
+    fn file(&mut self, name: &str, data: &mut dyn Read, hint: MemberHint) -> Result<(), Stop> {
+        self.read(name, data, hint, Part::File)
+    }
+
+    fn text(&mut self, part: &str, text: &str) -> Result<(), Stop> {
+        self.read(part, &mut text.as_bytes(), MemberHint::default(), Part::Text)
+    }
+
+    fn table(&mut self, part: &str, rows: &mut dyn Iterator<Item = Vec<String>>) -> Result<(), Stop> {
+        let csv = self.reader.opts.kind != Kind::Email;
+        let mut r = TableReader { rows, csv, pending: Vec::new(), at: 0 };
+        self.read(part, &mut r, MemberHint::default(), Part::Table)
+    }
+
+    fn skipped(&mut self, name: &str, why: String, loud: bool) {
+        let (id, _) = self.child(name);
+        if loud {
+            self.reader.reports[id].warnings.push(why.clone());
+        }
+        self.reader.reports[id].skipped = Some(why);
+    }
+
+    fn warn(&mut self, what: String) {
+        self.reader.reports[self.at.id].warnings.push(what);
+    }
+
+    fn kind(&mut self, what: &str) {
+        self.reader.reports[self.at.id].format = Some(what.into());
+    }
+
+    fn budget(&self) -> u64 {
+        self.reader.budget_left.load(Ordering::Relaxed)
+    }
+}
+
+/// Which limit a member hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hit {
+    Ratio,
+    Budget,
+}
+
+/// A member's bytes, counted against its ratio cap and the input's expanded-size budget.
+struct Limited<'a> {
+    inner: &'a mut dyn Read,
+    produced: u64,
+    ratio_cap: Option<u64>,
+    budget: Arc<AtomicU64>,
+    hit: Option<Hit>,
+}
+
+impl Read for Limited<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(hit) = self.hit {
+            return Err(limit_error(hit));
+        }
+        let n = self.inner.read(buf)?;
+        self.produced += n as u64;
+        if self.ratio_cap.is_some_and(|cap| self.produced > cap) {
+            self.hit = Some(Hit::Ratio);
+            return Err(limit_error(Hit::Ratio));
+        }
+        let charged = self.budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(n as u64));
+        if charged.is_err() {
+            self.budget.store(0, Ordering::Relaxed);
+            self.hit = Some(Hit::Budget);
+            return Err(limit_error(Hit::Budget));
+        }
+        Ok(n)
+    }
+}
+
+fn limit_error(hit: Hit) -> std::io::Error {
+    std::io::Error::other(match hit {
+        Hit::Ratio => "expands more than --max-ratio times its stored size (a zip bomb?)",
+        Hit::Budget => "the input's expanded-size budget (--max-expanded) is spent",
     })
+}
+
+/// A sheet's rows as a stream: cells joined by tabs (free text; tabs and line breaks inside
+/// a cell become spaces, so that cells never glue together), or CSV.
+struct TableReader<'a> {
+    rows: &'a mut dyn Iterator<Item = Vec<String>>,
+    csv: bool,
+    pending: Vec<u8>,
+    at: usize,
+}
+
+impl Read for TableReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.pending.len() {
+            let Some(row) = self.rows.next() else { return Ok(0) };
+            self.pending.clear();
+            self.at = 0;
+            if self.csv {
+                let mut w = csv::WriterBuilder::new().from_writer(&mut self.pending);
+                w.write_record(&row).map_err(std::io::Error::other)?;
+                w.flush()?;
+            } else {
+                for (i, cell) in row.iter().enumerate() {
+                    if i > 0 {
+                        self.pending.push(b'\t');
+                    }
+                    self.pending
+                        .extend(cell.bytes().map(|b| if matches!(b, b'\t' | b'\r' | b'\n') { b' ' } else { b }));
+                }
+                self.pending.push(b'\n');
+            }
+        }
+        let n = buf.len().min(self.pending.len() - self.at);
+        buf[..n].copy_from_slice(&self.pending[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// A whole file as read so far: its first bytes, the rest of its stream, and what is needed
+/// to read it through its own handle instead.
+struct Whole<'f, 'r> {
+    head: Vec<u8>,
+    rest: Box<dyn Read + 'r>,
+    /// The top-level file's handle (`None` for members and standard input).
+    file: Option<&'f File>,
+    compression: ingest::Compression,
+    /// The input's byte counter, and what it counted of this file so far.
+    counter: Arc<AtomicU64>,
+    counted: u64,
+}
+
+/// A stream copied for a reader that needs random access.
+struct Spooled {
+    data: Spool,
+    len: u64,
+}
+
+enum Spool {
+    Memory(std::io::Cursor<Vec<u8>>),
+    File(File),
+}
+
+/// Copies `head` and the rest of a stream to memory, or past [`SPOOL_MEMORY`] to an anonymous
+/// temporary file in `dir`. `budget`, when given, is charged with the bytes.
+fn spool(
+    head: Vec<u8>,
+    mut rest: Box<dyn Read + '_>,
+    dir: Option<&Path>,
+    budget: Option<Arc<AtomicU64>>,
+) -> std::result::Result<Spooled, String> {
+    let mut mem = head;
+    let mut r: Box<dyn Read + '_> = match budget {
+        Some(budget) => Box::new(Charged { inner: rest, budget }),
+        None => Box::new(&mut rest),
+    };
+    let more = (&mut r).take(SPOOL_MEMORY.saturating_sub(mem.len() as u64)).read_to_end(&mut mem);
+    more.map_err(|e| format!("read error: {e}"))?;
+    let mut probe = [0u8; 1];
+    let n = loop {
+        match r.read(&mut probe) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => break other.map_err(|e| format!("read error: {e}"))?,
+        }
+    };
+    if n == 0 {
+        let len = mem.len() as u64;
+        return Ok(Spooled { data: Spool::Memory(std::io::Cursor::new(mem)), len });
+    }
+    let made = match dir {
+        Some(d) => tempfile::tempfile_in(d),
+        None => tempfile::tempfile(),
+    };
+    let mut f = made.map_err(|e| format!("cannot spool a nested archive to a temporary file: {e}"))?;
+    use std::io::Write;
+    let copied = f
+        .write_all(&mem)
+        .and_then(|_| f.write_all(&probe[..1]))
+        .and_then(|_| std::io::copy(&mut r, &mut f))
+        .and_then(|_| f.seek(SeekFrom::Start(0)))
+        .and_then(|_| f.metadata());
+    let len = copied.map_err(|e| format!("spooling to a temporary file: {e}"))?.len();
+    Ok(Spooled { data: Spool::File(f), len })
+}
+
+/// A stream whose bytes are charged to the expanded-size budget.
+struct Charged<'a> {
+    inner: Box<dyn Read + 'a>,
+    budget: Arc<AtomicU64>,
+}
+
+impl Read for Charged<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(n as u64)).is_err() {
+            self.budget.store(0, Ordering::Relaxed);
+            return Err(limit_error(Hit::Budget));
+        }
+        Ok(n)
+    }
+}
+
+/// A reader's error, saying when the container's compression is to blame.
+fn with_compression(e: String, c: ingest::Compression) -> String {
+    match c {
+        ingest::Compression::None => e,
+        c => format!("{e} ({} compressed)", c.name()),
+    }
 }
 
 fn describe(e: std::io::Error, c: ingest::Compression) -> String {

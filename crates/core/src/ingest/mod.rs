@@ -203,6 +203,17 @@ pub fn decode_stream_detected<'a, R: Read + 'a>(
     raw: R,
     count: Arc<AtomicU64>,
 ) -> io::Result<(Box<dyn Read + 'a>, Compression, Option<&'static encoding_rs::Encoding>)> {
+    let (decompressed, compression) = decompress(raw, count)?;
+    let (text, detected) = decode_text_stream(decompressed)?;
+    Ok((text, compression, detected))
+}
+
+/// Decompresses a stream (gzip, zstd, bzip2, by content); the bytes as they are otherwise.
+/// Containers and documents are recognized on these bytes, before any text decoding.
+pub(crate) fn decompress<'a, R: Read + 'a>(
+    raw: R,
+    count: Arc<AtomicU64>,
+) -> io::Result<(Box<dyn Read + 'a>, Compression)> {
     let mut buffered = BufReader::with_capacity(256 * 1024, Counting { inner: raw, count });
     let head = buffered.fill_buf()?;
     let compression = Compression::sniff(head);
@@ -212,6 +223,15 @@ pub fn decode_stream_detected<'a, R: Read + 'a>(
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
     };
+    Ok((decompressed, compression))
+}
+
+/// Decodes decompressed text to UTF-8: BOMs, UTF-16 without a BOM, a legacy encoding
+/// detected from the first bytes (see [`decode_stream_detected`]).
+#[allow(clippy::type_complexity)]
+pub(crate) fn decode_text_stream<'a>(
+    decompressed: Box<dyn Read + 'a>,
+) -> io::Result<(Box<dyn Read + 'a>, Option<&'static encoding_rs::Encoding>)> {
     let mut decompressed = BufReader::with_capacity(64 * 1024, decompressed);
     let head = decompressed.fill_buf()?;
     let detected = utf16_without_bom(head).or_else(|| legacy_encoding(head));
@@ -221,7 +241,7 @@ pub fn decode_stream_detected<'a, R: Read + 'a>(
         .strip_bom(true)
         .utf8_passthru(true)
         .build(decompressed);
-    Ok((Box::new(text), compression, detected))
+    Ok((Box::new(text), detected))
 }
 
 /// The legacy encoding of text that is not UTF-8, when it is not windows-1252 (which the

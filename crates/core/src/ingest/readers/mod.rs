@@ -27,6 +27,11 @@
 
 use std::io::{Read, Seek};
 
+pub(crate) mod office;
+pub(crate) mod sevenzip;
+pub(crate) mod tarfile;
+pub(crate) mod zipfile;
+
 /// A file inside a container, as the container describes it (for the ratio limit and for
 /// messages).
 #[derive(Debug, Clone, Copy, Default)]
@@ -60,9 +65,16 @@ pub(crate) trait Sink {
     fn text(&mut self, part: &str, text: &str) -> Result<(), Stop>;
     /// Rows of cells of a table part (`Sheet1`).
     fn table(&mut self, part: &str, rows: &mut dyn Iterator<Item = Vec<String>>) -> Result<(), Stop>;
-    /// What could not be read, for the report of the file being read (`encrypted member
-    /// 名簿.xlsx: not read`).
+    /// A member that is not read (a link, a device, an encrypted member): it gets a report
+    /// of its own saying `why`. `loud` makes it a warning too (`--strict` stops): for what
+    /// may hold addresses (an encrypted member), not for what cannot (a link whose target
+    /// is read anyway).
+    fn skipped(&mut self, name: &str, why: String, loud: bool);
+    /// What could not be read, for the report of the file being read (`no text layer`).
     fn warn(&mut self, what: String);
+    /// What the file turned out to be, when its reader knows better than its registry entry
+    /// (the zip reader finding an `xlsx`).
+    fn kind(&mut self, what: &str);
     /// Bytes that may still be expanded from this top-level input; a reader that must hold a
     /// part in memory (a shared-strings table, a PDF stream) refuses it beyond this.
     fn budget(&self) -> u64;
@@ -105,7 +117,11 @@ pub(crate) struct Entry {
 }
 
 /// Every reader, in the order they are tried.
-pub(crate) static REGISTRY: &[Entry] = &[];
+pub(crate) static REGISTRY: &[Entry] = &[
+    Entry { name: "zip", recognize: zipfile::recognize, access: Access::Seekable, read: zipfile::read },
+    Entry { name: "7z", recognize: sevenzip::recognize, access: Access::Seekable, read: sevenzip::read },
+    Entry { name: "tar", recognize: tarfile::recognize, access: Access::Stream, read: tarfile::read },
+];
 
 /// The reader for a file, if one recognizes it.
 pub(crate) fn recognize(head: &[u8], name: &str) -> Option<&'static Entry> {
@@ -124,6 +140,8 @@ pub(crate) mod testing {
         Text(String, String),
         Table(String, Vec<Vec<String>>),
         Warn(String),
+        Skipped(String, String),
+        Kind(String),
     }
 
     /// Collects everything; files are read whole (tests only hold small ones).
@@ -171,8 +189,14 @@ pub(crate) mod testing {
             self.got.push(Got::Table(part.into(), rows.collect()));
             Ok(())
         }
+        fn skipped(&mut self, name: &str, why: String, _loud: bool) {
+            self.got.push(Got::Skipped(name.into(), why));
+        }
         fn warn(&mut self, what: String) {
             self.got.push(Got::Warn(what));
+        }
+        fn kind(&mut self, what: &str) {
+            self.got.push(Got::Kind(what.into()));
         }
         fn budget(&self) -> u64 {
             self.budget
