@@ -66,16 +66,26 @@ fn reports(report: &Value) -> BTreeMap<String, Value> {
     report["files"].as_array().unwrap().iter().map(|f| (str_of(&f["path"]).to_string(), f.clone())).collect()
 }
 
-/// The reports at or under `path` (its members and parts), as `path  records` lines for
-/// messages.
+/// The reports at or under `path` (its members and parts), as `path  [format] records` for
+/// messages: those with records first, at most a dozen.
 fn under(files: &BTreeMap<String, Value>, path: &str) -> String {
+    const SHOWN: usize = 12;
     let nested = format!("{path}!");
-    files
+    let mut found: Vec<(&String, &Value)> =
+        files.iter().filter(|(p, _)| *p == path || p.starts_with(&nested)).collect();
+    found.sort_by_key(|(_, f)| std::cmp::Reverse(f["records"].as_u64().unwrap_or(0)));
+    let mut shown: Vec<String> = found
         .iter()
-        .filter(|(p, _)| *p == path || p.starts_with(&nested))
+        .take(SHOWN)
         .map(|(p, f)| format!("{p}  [{}] {} records", str_of(&f["format"]), f["records"]))
-        .collect::<Vec<_>>()
-        .join("; ")
+        .collect();
+    if found.len() > SHOWN {
+        shown.push(format!("and {} more", found.len() - SHOWN));
+    }
+    if shown.is_empty() {
+        return "none".into();
+    }
+    shown.join("; ")
 }
 
 /// Whether `path` has a report under it.
