@@ -27,6 +27,8 @@
 
 use std::io::{Read, Seek};
 
+pub(crate) mod pdf;
+
 /// A file inside a container, as the container describes it (for the ratio limit and for
 /// messages).
 #[derive(Debug, Clone, Copy, Default)]
@@ -105,7 +107,8 @@ pub(crate) struct Entry {
 }
 
 /// Every reader, in the order they are tried.
-pub(crate) static REGISTRY: &[Entry] = &[];
+pub(crate) static REGISTRY: &[Entry] =
+    &[Entry { name: "pdf", recognize: pdf::recognize, access: Access::Seekable, read: pdf::read }];
 
 /// The reader for a file, if one recognizes it.
 pub(crate) fn recognize(head: &[u8], name: &str) -> Option<&'static Entry> {

@@ -1,0 +1,423 @@
+//! PDF: the text layer of every page, as one text part `text` (pages separated by newlines, so
+//! that a thousand-page report is one line of the summary, not a thousand).
+//!
+//! Extraction is `pdf-extract` (over `lopdf`): it maps glyphs to Unicode through ToUnicode
+//! CMaps, the standard encodings (WinAnsi, MacRoman, Differences) and Identity-H CID fonts, and
+//! puts spaces and line breaks by glyph position. It panics on many malformed files, so every
+//! call into it runs under [`guarded`]; and it (like every PDF crate) decompresses whole
+//! streams into memory, so the file is checked first by [`preflight`], which inflates each
+//! stream through a size-capped reader and refuses the file when one is a bomb.
+//!
+//! Said in the report, never silent: pages without a text layer (a scan), a PDF that needs a
+//! password, a page that could not be read, a file too large to hold or a stream bomb.
+
+use std::cell::Cell;
+use std::io::{BufRead, BufReader, Read};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+use flate2::read::ZlibDecoder;
+
+use super::{Sink, Source};
+
+/// How far into the file `%PDF-` may appear (readers tolerate junk before it).
+pub(crate) const MAGIC_WINDOW: usize = 1024;
+/// Largest PDF held in memory (the crate parses the whole file), before the budget lowers it.
+pub(crate) const MAX_PDF_BYTES: u64 = 512 << 20;
+/// Largest expanded stream, before the budget lowers it.
+pub(crate) const MAX_STREAM_BYTES: u64 = 256 << 20;
+/// Filter layers the preflight follows (`[/FlateDecode /FlateDecode ...]`).
+const MAX_LAYERS: usize = 4;
+/// Pages listed by number in a warning about pages without text.
+const LISTED_PAGES: usize = 10;
+
+/// Whether `head` is a PDF: `%PDF-` within the first [`MAGIC_WINDOW`] bytes.
+pub(crate) fn recognize(head: &[u8], _name: &str) -> bool {
+    memchr::memmem::find(&head[..head.len().min(MAGIC_WINDOW)], b"%PDF-").is_some()
+}
+
+/// Reads the text layers of a PDF into `sink` (see the module documentation).
+pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
+    let cap = sink.budget().min(MAX_PDF_BYTES);
+    let data = match load(src, cap)? {
+        Some(d) => d,
+        None => {
+            sink.warn(format!("PDF larger than the {} this build may hold in memory: not read", size(cap)));
+            return Ok(());
+        }
+    };
+    let stream_cap = sink.budget().min(MAX_STREAM_BYTES);
+    if let Err(bomb) = preflight(&data, stream_cap, sink.budget()) {
+        sink.warn(bomb);
+        return Ok(());
+    }
+    let mut doc = guarded("PDF structure", || pdf_extract::Document::load_mem(&data))?
+        .map_err(|e| format!("PDF could not be parsed: {e}"))?;
+    drop(data);
+    if doc.is_encrypted() {
+        // An owner password alone (printing or copying restricted) opens with the empty user
+        // password, as in any viewer; a user password does not.
+        let opened = guarded("PDF decryption", || doc.decrypt(""))?;
+        if opened.is_err() {
+            sink.warn("encrypted PDF: needs a password to open, not read".into());
+            return Ok(());
+        }
+        // Decryption replaced the stream bytes: check the decrypted ones too.
+        if let Err(bomb) = preflight_objects(&doc, stream_cap, sink.budget()) {
+            sink.warn(bomb);
+            return Ok(());
+        }
+    }
+    let pages: Vec<u32> = guarded("PDF page tree", || doc.get_pages().into_keys().collect::<Vec<_>>())?;
+    let mut text = String::new();
+    let mut empty = Vec::new();
+    let mut failed = Vec::new();
+    for &n in &pages {
+        let page = guarded("PDF page", || {
+            let mut s = String::new();
+            let mut out = pdf_extract::PlainTextOutput::new(&mut s);
+            pdf_extract::output_doc_page(&doc, &mut out, n).map(|()| s)
+        });
+        match page {
+            Ok(Ok(s)) => {
+                if s.trim().is_empty() {
+                    empty.push(n);
+                    continue;
+                }
+                text.push_str(s.trim_matches('\n'));
+                text.push('\n');
+            }
+            Ok(Err(_)) | Err(_) => failed.push(n),
+        }
+    }
+    if !failed.is_empty() {
+        sink.warn(format!("{} of {} PDF pages could not be read: {}", failed.len(), pages.len(), list(&failed)));
+    }
+    if !empty.is_empty() {
+        sink.warn(format!(
+            "no text layer (scanned?): {} of {} pages without text: {}",
+            empty.len(),
+            pages.len(),
+            list(&empty)
+        ));
+    }
+    if pages.is_empty() {
+        sink.warn("PDF without pages".into());
+    }
+    if !text.is_empty() {
+        sink.text("text", &text).map_err(|s| s.0)?;
+    }
+    Ok(())
+}
+
+/// `4 MiB`, or bytes below a MiB.
+fn size(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// `page 1, 3, 7` or `pages 1, 3, ... (and 40 more)`.
+fn list(pages: &[u32]) -> String {
+    let shown: Vec<String> = pages.iter().take(LISTED_PAGES).map(u32::to_string).collect();
+    let mut s = format!("{} {}", if pages.len() == 1 { "page" } else { "pages" }, shown.join(", "));
+    if pages.len() > LISTED_PAGES {
+        s.push_str(&format!(" (and {} more)", pages.len() - LISTED_PAGES));
+    }
+    s
+}
+
+/// The whole file, or `None` when it is longer than `cap`.
+fn load(src: Source<'_>, cap: u64) -> Result<Option<Vec<u8>>, String> {
+    let (r, declared): (&mut dyn Read, Option<u64>) = match src {
+        Source::Stream(r) => (r, None),
+        Source::Seekable(r, len) => (r, Some(len)),
+    };
+    if declared.is_some_and(|l| l > cap) {
+        return Ok(None);
+    }
+    let mut data = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    r.take(cap + 1).read_to_end(&mut data).map_err(|e| format!("reading the PDF failed: {e}"))?;
+    Ok(if data.len() as u64 > cap { None } else { Some(data) })
+}
+
+/// Inflates every zlib stream of the raw file through a size-capped reader (output discarded)
+/// and refuses the file, naming the object, when one expands beyond `cap` or all together
+/// beyond `total_cap`. Runs before the crate sees the file, since `lopdf` inflates object
+/// streams while loading. Streams that are not zlib (images, encrypted bytes) are skipped here;
+/// encrypted ones are checked after decryption by [`preflight_objects`].
+pub(crate) fn preflight(data: &[u8], cap: u64, total_cap: u64) -> Result<(), String> {
+    let mut total = 0u64;
+    for at in memchr::memmem::find_iter(data, b"stream") {
+        // `endstream` contains `stream`; the keyword is followed by CRLF or LF.
+        if at >= 3 && &data[at - 3..at] == b"end" {
+            continue;
+        }
+        let mut body = at + b"stream".len();
+        match data.get(body..body + 2) {
+            Some(b"\r\n") => body += 2,
+            Some([b'\n', _]) | Some([b'\r', _]) => body += 1,
+            _ => continue,
+        }
+        let n = inflated_size(&data[body..], cap)?;
+        if n > cap {
+            return Err(bomb_message(object_before(data, at), cap));
+        }
+        total = total.saturating_add(n);
+        if total > total_cap {
+            return Err(format!("PDF streams expand to more than the {} budget: not read", size(total_cap)));
+        }
+    }
+    Ok(())
+}
+
+/// [`preflight`] over the streams of a loaded (decrypted) document.
+fn preflight_objects(doc: &pdf_extract::Document, cap: u64, total_cap: u64) -> Result<(), String> {
+    let mut total = 0u64;
+    for (&(id, gen), obj) in &doc.objects {
+        if let pdf_extract::Object::Stream(s) = obj {
+            let n = inflated_size(&s.content, cap)?;
+            if n > cap {
+                return Err(bomb_message(Some(format!("{id} {gen}")), cap));
+            }
+            total = total.saturating_add(n);
+            if total > total_cap {
+                return Err(format!("PDF streams expand to more than the {} MiB budget: not read", total_cap >> 20));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bomb_message(object: Option<String>, cap: u64) -> String {
+    format!(
+        "compressed-stream bomb: PDF stream{} expands beyond {}: not read",
+        object.map(|o| format!(" of object {o}")).unwrap_or_default(),
+        size(cap)
+    )
+}
+
+/// Size of `raw` inflated, through up to [`MAX_LAYERS`] zlib layers, counting at most
+/// `cap + 1` bytes per layer (so a bomb costs bounded time and a fixed buffer). 0 when `raw`
+/// is not zlib. A layer that fails midway counts what it gave.
+fn inflated_size(raw: &[u8], cap: u64) -> Result<u64, String> {
+    if !is_zlib(raw) {
+        return Ok(0);
+    }
+    let mut largest = 0;
+    // Layer k is measured by re-reading from the raw bytes through k decoders: each pass is
+    // streaming, so memory stays a few buffers whatever the layers expand to.
+    for layers in 1..=MAX_LAYERS {
+        let mut r: Box<dyn BufRead + '_> = Box::new(BufReader::new(raw));
+        for _ in 0..layers {
+            r = Box::new(BufReader::new(ZlibDecoder::new(r)));
+        }
+        let head_is_zlib = r.fill_buf().map(is_zlib).unwrap_or(false);
+        let n = count(&mut r.take(cap + 1));
+        largest = largest.max(n);
+        if n > cap || !head_is_zlib {
+            break;
+        }
+    }
+    Ok(largest)
+}
+
+/// Bytes read until the end or the first error.
+fn count(r: &mut dyn Read) -> u64 {
+    let mut buf = [0u8; 64 * 1024];
+    let mut n = 0u64;
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) | Err(_) => return n,
+            Ok(k) => n += k as u64,
+        }
+    }
+}
+
+/// A zlib header: deflate method, a window of at most 32 KiB, the check bits right.
+fn is_zlib(b: &[u8]) -> bool {
+    matches!(b, [cmf, flg, ..] if cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0)
+}
+
+/// `12 0` for the `12 0 obj` that holds the stream keyword at `at`, if it is near.
+fn object_before(data: &[u8], at: usize) -> Option<String> {
+    let from = at.saturating_sub(4096);
+    let window = &data[from..at];
+    let obj = memchr::memmem::rfind(window, b" obj")?;
+    let before = &window[..obj];
+    let text = std::str::from_utf8(&before[before.len().saturating_sub(24)..]).ok()?;
+    let mut nums = text.split_whitespace().rev().take(2).map(str::parse::<u32>);
+    let (gen, id) = (nums.next()?.ok()?, nums.next()?.ok()?);
+    Some(format!("{id} {gen}"))
+}
+
+thread_local! {
+    /// Set while [`guarded`] runs on this thread: the panic hook stays silent.
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs a third-party parser call that may panic on hostile input; a panic becomes an `Err`
+/// naming `what`, and its message is not printed (it can quote bytes of the document). The
+/// release profile unwinds, so this holds there too.
+pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, String> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let r = panic::catch_unwind(AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    r.map_err(|_| format!("{what} could not be read (the parser failed on malformed input)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{Collect, Got};
+    use super::*;
+    use std::io::Cursor;
+
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/readers/");
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{DIR}{name}")).unwrap_or_else(|e| panic!("{name}: {e} (see make_pdf.py)"))
+    }
+
+    fn run(bytes: &[u8], sink: &mut Collect) -> Result<(), String> {
+        let mut c = Cursor::new(bytes.to_vec());
+        read(Source::Seekable(&mut c, bytes.len() as u64), sink)
+    }
+
+    fn read_ok(name: &str) -> Collect {
+        let mut sink = Collect::new();
+        run(&fixture(name), &mut sink).unwrap_or_else(|e| panic!("{name}: {e}"));
+        sink
+    }
+
+    fn text_part(sink: &Collect) -> &str {
+        let texts: Vec<_> =
+            sink.got.iter().filter_map(|g| if let Got::Text(p, t) = g { Some((p, t)) } else { None }).collect();
+        assert_eq!(texts.len(), 1, "one text part per document: {:?}", sink.got);
+        assert_eq!(texts[0].0, "text");
+        texts[0].1
+    }
+
+    #[test]
+    fn recognizes_pdf_magic_within_the_first_kilobyte_only() {
+        assert!(recognize(b"%PDF-1.7\n", "x.bin"));
+        let mut junk = vec![b' '; 1000];
+        junk.extend_from_slice(b"%PDF-1.4");
+        assert!(recognize(&junk, "x"));
+        let mut far = vec![b' '; MAGIC_WINDOW];
+        far.extend_from_slice(b"%PDF-1.4");
+        assert!(!recognize(&far, "x.pdf"));
+    }
+
+    #[test]
+    fn core_font_pdf_keeps_spaces_between_addresses_on_one_line_and_pages_on_lines() {
+        let sink = read_ok("core.pdf");
+        assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
+        let text = text_part(&sink);
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        assert!(lines.contains(&"Contacts: alice@example.com bob.smith@example.org carol+x@example.net"), "{text:?}");
+        // WinAnsi letters decoded, the address not glued to its neighbours.
+        assert!(lines.contains(&"Zoë Müller <zoe.muller@example.org>; dave@example.com"), "{text:?}");
+        assert!(lines.contains(&"Page two: erin@sub.example.com"), "{text:?}");
+        assert!(text.ends_with('\n'));
+    }
+
+    #[test]
+    fn embedded_truetype_cid_font_gives_japanese_and_addresses() {
+        let sink = read_ok("ttf_ja.pdf");
+        assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
+        let text = text_part(&sink);
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        assert!(lines.contains(&"連絡先 山田太郎 taro.yamada@example.jp 佐藤花子 hanako@example.org"), "{text:?}");
+        assert!(lines.contains(&"会議録 frank@example.net"), "{text:?}");
+    }
+
+    #[test]
+    fn scanned_pdf_without_text_layer_warns_with_the_page_count() {
+        let sink = read_ok("scanned.pdf");
+        assert_eq!(sink.warnings(), vec!["no text layer (scanned?): 2 of 2 pages without text: pages 1, 2"]);
+        assert!(sink.all_text().is_empty());
+    }
+
+    #[test]
+    fn half_scanned_pdf_reads_the_text_and_names_the_page_without() {
+        let sink = read_ok("half_scanned.pdf");
+        assert_eq!(sink.warnings(), vec!["no text layer (scanned?): 1 of 2 pages without text: page 2"]);
+        assert_eq!(text_part(&sink).trim(), "grace@example.com");
+    }
+
+    #[test]
+    fn pdf_encrypted_with_a_user_password_is_a_warning_not_silence() {
+        let sink = read_ok("encrypted_user.pdf");
+        assert_eq!(sink.warnings(), vec!["encrypted PDF: needs a password to open, not read"]);
+        assert!(sink.all_text().is_empty());
+        assert!(!format!("{:?}", sink.got).contains("secret@"));
+    }
+
+    #[test]
+    fn pdf_encrypted_with_an_owner_password_only_is_read() {
+        let sink = read_ok("encrypted_owner.pdf");
+        assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
+        assert_eq!(text_part(&sink).trim(), "owner.only@example.com");
+    }
+
+    #[test]
+    fn flate_stream_bomb_is_refused_with_a_warning_naming_the_object() {
+        let mut sink = Collect::new();
+        sink.budget = 4 << 20; // the stream expands to 16 MiB
+        run(&fixture("bomb_flate.pdf"), &mut sink).unwrap();
+        assert_eq!(
+            sink.warnings(),
+            vec!["compressed-stream bomb: PDF stream of object 4 0 expands beyond 4 MiB: not read"]
+        );
+        assert!(sink.all_text().is_empty());
+    }
+
+    #[test]
+    fn doubly_deflated_stream_bomb_of_a_gibibyte_is_refused() {
+        let mut sink = Collect::new();
+        sink.budget = 8 << 20;
+        run(&fixture("bomb_flate2.pdf"), &mut sink).unwrap();
+        assert_eq!(
+            sink.warnings(),
+            vec!["compressed-stream bomb: PDF stream of object 4 0 expands beyond 8 MiB: not read"]
+        );
+    }
+
+    #[test]
+    fn pdf_larger_than_the_budget_is_refused_before_it_is_loaded() {
+        let mut sink = Collect::new();
+        sink.budget = 1024;
+        run(&fixture("core.pdf"), &mut sink).unwrap();
+        assert_eq!(sink.warnings(), vec!["PDF larger than the 1024 bytes this build may hold in memory: not read"]);
+    }
+
+    #[test]
+    fn broken_pdfs_are_errors_not_panics() {
+        let core = fixture("core.pdf");
+        let cases: Vec<Vec<u8>> = vec![
+            b"%PDF-1.4\n".to_vec(),
+            b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 9 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF".to_vec(),
+            core[..core.len() / 2].to_vec(),
+            core.iter().map(|b| if *b == b'/' { b'#' } else { *b }).collect(),
+        ];
+        for (i, case) in cases.iter().enumerate() {
+            let mut sink = Collect::new();
+            // Either an Err naming what failed or warnings; never a panic, never silence.
+            match run(case, &mut sink) {
+                Err(e) => assert!(e.contains("PDF"), "case {i}: {e}"),
+                Ok(()) => assert!(!sink.got.is_empty(), "case {i}: silent"),
+            }
+        }
+    }
+}
