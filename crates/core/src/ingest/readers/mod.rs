@@ -27,6 +27,7 @@
 
 use std::io::{Read, Seek};
 
+pub(crate) mod markup;
 pub(crate) mod pdf;
 
 /// A file inside a container, as the container describes it (for the ratio limit and for
