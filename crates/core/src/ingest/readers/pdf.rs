@@ -12,11 +12,10 @@
 //! password, a page that could not be read, a file too large to hold or a stream bomb.
 
 use std::cell::Cell;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{self, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
 use std::sync::Once;
-
-use flate2::read::ZlibDecoder;
 
 use super::{Sink, Source};
 
@@ -26,8 +25,6 @@ pub(crate) const MAGIC_WINDOW: usize = 1024;
 pub(crate) const MAX_PDF_BYTES: u64 = 512 << 20;
 /// Largest expanded stream, before the budget lowers it.
 pub(crate) const MAX_STREAM_BYTES: u64 = 256 << 20;
-/// Filter layers the preflight follows (`[/FlateDecode /FlateDecode ...]`).
-const MAX_LAYERS: usize = 4;
 /// Pages listed by number in a warning about pages without text.
 const LISTED_PAGES: usize = 10;
 
@@ -55,14 +52,18 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
         .map_err(|e| format!("PDF could not be parsed: {e}"))?;
     drop(data);
     if doc.is_encrypted() {
-        // An owner password alone (printing or copying restricted) opens with the empty user
-        // password, as in any viewer; a user password does not.
+        // `lopdf` opens a file whose user password is empty (an owner password alone, which
+        // restricts printing or copying) while loading, as any viewer does; what is still
+        // encrypted needs a password.
         let opened = guarded("PDF decryption", || doc.decrypt(""))?;
         if opened.is_err() {
             sink.warn("encrypted PDF: needs a password to open, not read".into());
             return Ok(());
         }
-        // Decryption replaced the stream bytes: check the decrypted ones too.
+    }
+    if doc.was_encrypted() {
+        // The raw preflight saw ciphertext: check the decrypted streams before they are
+        // inflated. (Object streams were already inflated by `lopdf` while loading.)
         if let Err(bomb) = preflight_objects(&doc, stream_cap, sink.budget()) {
             sink.warn(bomb);
             return Ok(());
@@ -143,11 +144,12 @@ fn load(src: Source<'_>, cap: u64) -> Result<Option<Vec<u8>>, String> {
     Ok(if data.len() as u64 > cap { None } else { Some(data) })
 }
 
-/// Inflates every zlib stream of the raw file through a size-capped reader (output discarded)
-/// and refuses the file, naming the object, when one expands beyond `cap` or all together
-/// beyond `total_cap`. Runs before the crate sees the file, since `lopdf` inflates object
-/// streams while loading. Streams that are not zlib (images, encrypted bytes) are skipped here;
-/// encrypted ones are checked after decryption by [`preflight_objects`].
+/// Decodes every stream of the raw file through its `/Filter` chain into a size-capped
+/// counter (output discarded) and refuses the file, naming the object, when one expands
+/// beyond `cap` or all together beyond `total_cap`. Runs before the crate sees the file,
+/// since `lopdf` inflates object streams while loading and `pdf-extract` inflates content
+/// streams whole. Streams of an encrypted file are ciphertext here; they are checked again
+/// after decryption by [`preflight_objects`].
 pub(crate) fn preflight(data: &[u8], cap: u64, total_cap: u64) -> Result<(), String> {
     let mut total = 0u64;
     for at in memchr::memmem::find_iter(data, b"stream") {
@@ -161,13 +163,24 @@ pub(crate) fn preflight(data: &[u8], cap: u64, total_cap: u64) -> Result<(), Str
             Some([b'\n', _]) | Some([b'\r', _]) => body += 1,
             _ => continue,
         }
-        let n = inflated_size(&data[body..], cap)?;
+        let end = memchr::memmem::find(&data[body..], b"endstream").map_or(data.len(), |e| body + e);
+        let dict = &data[at.saturating_sub(DICT_WINDOW)..at];
+        let dict = match memchr::memmem::rfind(dict, b" obj") {
+            Some(o) => &dict[o..],
+            None => dict,
+        };
+        let mut filters = filters_in(dict);
+        if filters.is_empty() && is_zlib(&data[body..end]) {
+            // No /Filter found within reach (a very long dictionary): assume the worst.
+            filters.push(Filter::Flate);
+        }
+        let n = decoded_size(&data[body..end], &filters, cap);
         if n > cap {
             return Err(bomb_message(object_before(data, at), cap));
         }
         total = total.saturating_add(n);
         if total > total_cap {
-            return Err(format!("PDF streams expand to more than the {} budget: not read", size(total_cap)));
+            return Err(over_budget(total_cap));
         }
     }
     Ok(())
@@ -178,17 +191,29 @@ fn preflight_objects(doc: &pdf_extract::Document, cap: u64, total_cap: u64) -> R
     let mut total = 0u64;
     for (&(id, gen), obj) in &doc.objects {
         if let pdf_extract::Object::Stream(s) = obj {
-            let n = inflated_size(&s.content, cap)?;
+            let names = s.filters().unwrap_or_default();
+            let early = early_change(&s.dict);
+            let filters: Vec<Filter> = names.iter().map(|n| Filter::named(n, early)).collect();
+            let n = decoded_size(&s.content, &filters, cap);
             if n > cap {
                 return Err(bomb_message(Some(format!("{id} {gen}")), cap));
             }
             total = total.saturating_add(n);
             if total > total_cap {
-                return Err(format!("PDF streams expand to more than the {} MiB budget: not read", total_cap >> 20));
+                return Err(over_budget(total_cap));
             }
         }
     }
     Ok(())
+}
+
+fn early_change(dict: &pdf_extract::Dictionary) -> bool {
+    let parms = dict.get(b"DecodeParms").and_then(|p| p.as_dict());
+    parms.and_then(|p| p.get(b"EarlyChange")).and_then(|v| v.as_i64()).map_or(true, |v| v != 0)
+}
+
+fn over_budget(total_cap: u64) -> String {
+    format!("PDF streams expand to more than the {} budget: not read", size(total_cap))
 }
 
 fn bomb_message(object: Option<String>, cap: u64) -> String {
@@ -199,40 +224,225 @@ fn bomb_message(object: Option<String>, cap: u64) -> String {
     )
 }
 
-/// Size of `raw` inflated, through up to [`MAX_LAYERS`] zlib layers, counting at most
-/// `cap + 1` bytes per layer (so a bomb costs bounded time and a fixed buffer). 0 when `raw`
-/// is not zlib. A layer that fails midway counts what it gave.
-fn inflated_size(raw: &[u8], cap: u64) -> Result<u64, String> {
-    if !is_zlib(raw) {
-        return Ok(0);
-    }
-    let mut largest = 0;
-    // Layer k is measured by re-reading from the raw bytes through k decoders: each pass is
-    // streaming, so memory stays a few buffers whatever the layers expand to.
-    for layers in 1..=MAX_LAYERS {
-        let mut r: Box<dyn BufRead + '_> = Box::new(BufReader::new(raw));
-        for _ in 0..layers {
-            r = Box::new(BufReader::new(ZlibDecoder::new(r)));
-        }
-        let head_is_zlib = r.fill_buf().map(is_zlib).unwrap_or(false);
-        let n = count(&mut r.take(cap + 1));
-        largest = largest.max(n);
-        if n > cap || !head_is_zlib {
-            break;
-        }
-    }
-    Ok(largest)
+/// How far before a `stream` keyword its dictionary is looked for.
+const DICT_WINDOW: usize = 4096;
+
+/// A stream filter, as `lopdf` decodes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    /// `/FlateDecode`: zlib, or raw deflate after two bytes when the zlib header is bad
+    /// (`lopdf`'s fallback, so a bomb without a valid header is measured too).
+    Flate,
+    /// `/LZWDecode`, with `EarlyChange` (the default) or without.
+    Lzw { early: bool },
+    /// `/ASCII85Decode`.
+    Ascii85,
+    /// A filter `lopdf` does not decode (images, hex): the chain stops there.
+    Other,
 }
 
-/// Bytes read until the end or the first error.
-fn count(r: &mut dyn Read) -> u64 {
-    let mut buf = [0u8; 64 * 1024];
-    let mut n = 0u64;
-    loop {
-        match r.read(&mut buf) {
-            Ok(0) | Err(_) => return n,
-            Ok(k) => n += k as u64,
+impl Filter {
+    fn named(name: &[u8], early: bool) -> Filter {
+        match name {
+            b"FlateDecode" | b"Fl" => Filter::Flate,
+            b"LZWDecode" | b"LZW" => Filter::Lzw { early },
+            b"ASCII85Decode" | b"A85" => Filter::Ascii85,
+            _ => Filter::Other,
         }
+    }
+}
+
+/// The `/Filter` chain of the raw dictionary `dict` (a name or an array of names).
+fn filters_in(dict: &[u8]) -> Vec<Filter> {
+    let Some(at) = memchr::memmem::rfind(dict, b"/Filter") else { return Vec::new() };
+    let rest = &dict[at + b"/Filter".len()..];
+    let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+    let early = memchr::memmem::find(dict, b"/EarlyChange 0").is_none();
+    let list = match rest.first() {
+        Some(b'[') => &rest[1..rest.iter().position(|&b| b == b']').unwrap_or(rest.len())],
+        Some(b'/') => {
+            let end = rest[1..]
+                .iter()
+                .position(|b| b.is_ascii_whitespace() || b"/<>[]()".contains(b))
+                .map_or(rest.len(), |e| e + 1);
+            &rest[..end]
+        }
+        _ => return Vec::new(),
+    };
+    list.split(|b| b.is_ascii_whitespace() || *b == b'/')
+        .filter(|n| !n.is_empty())
+        .map(|n| Filter::named(n, early))
+        .collect()
+}
+
+/// Bytes `raw` decodes to through `filters` (in decoding order), counting at most `cap + 1`:
+/// every stage writes into the next and the last into a counter that fails past the cap, so a
+/// bomb costs bounded time and a few fixed buffers. A stage that fails midway counts what it
+/// gave; the chain stops at a filter `lopdf` would not decode. 0 without a filter.
+fn decoded_size(raw: &[u8], filters: &[Filter], cap: u64) -> u64 {
+    let chain: Vec<Filter> = filters.iter().copied().take_while(|f| *f != Filter::Other).collect();
+    if chain.is_empty() {
+        return 0;
+    }
+    let count = Rc::new(Cell::new(0u64));
+    let mut w: Box<dyn Write> = Box::new(Counter { count: Rc::clone(&count), cap });
+    for f in chain.iter().rev() {
+        w = match *f {
+            Filter::Flate => Box::new(FlateWriter::Header(Vec::new(), Some(w))),
+            Filter::Lzw { early } => Box::new(LzwWriter::new(w, early)),
+            Filter::Ascii85 => Box::new(Ascii85Writer { inner: w, group: Vec::new(), done: false }),
+            Filter::Other => unreachable!("the chain stops before unknown filters"),
+        };
+    }
+    // Errors are corrupt data or the cap: either way the count says how far it got.
+    let _ = w.write_all(raw).and_then(|()| w.flush());
+    drop(w);
+    count.get()
+}
+
+/// Counts bytes, failing once more than `cap` came.
+struct Counter {
+    count: Rc<Cell<u64>>,
+    cap: u64,
+}
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.count.set(self.count.get() + buf.len() as u64);
+        if self.count.get() > self.cap {
+            return Err(io::Error::other("over the cap"));
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Flate as `lopdf` reads it: zlib when the first two bytes are a zlib header, else raw
+/// deflate after them.
+enum FlateWriter {
+    Header(Vec<u8>, Option<Box<dyn Write>>),
+    Zlib(flate2::write::ZlibDecoder<Box<dyn Write>>),
+    Raw(flate2::write::DeflateDecoder<Box<dyn Write>>),
+}
+
+impl Write for FlateWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            FlateWriter::Header(head, inner) => {
+                let take = (2 - head.len()).min(buf.len());
+                head.extend_from_slice(&buf[..take]);
+                if head.len() == 2 {
+                    let inner = inner.take().ok_or_else(|| io::Error::other("flate state"))?;
+                    *self = if is_zlib(head) {
+                        let mut z = flate2::write::ZlibDecoder::new(inner);
+                        z.write_all(head)?;
+                        FlateWriter::Zlib(z)
+                    } else {
+                        FlateWriter::Raw(flate2::write::DeflateDecoder::new(inner))
+                    };
+                }
+                Ok(take)
+            }
+            FlateWriter::Zlib(z) => z.write(buf),
+            FlateWriter::Raw(z) => z.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            FlateWriter::Header(..) => Ok(()),
+            FlateWriter::Zlib(z) => z.try_finish(),
+            FlateWriter::Raw(z) => z.try_finish(),
+        }
+    }
+}
+
+/// LZW (most significant bit first, 8-bit codes plus two) as PDF writes it.
+struct LzwWriter {
+    inner: Box<dyn Write>,
+    decoder: weezl::decode::Decoder,
+    done: bool,
+}
+
+impl LzwWriter {
+    fn new(inner: Box<dyn Write>, early: bool) -> LzwWriter {
+        use weezl::{decode::Decoder, BitOrder};
+        let decoder =
+            if early { Decoder::with_tiff_size_switch(BitOrder::Msb, 8) } else { Decoder::new(BitOrder::Msb, 8) };
+        LzwWriter { inner, decoder, done: false }
+    }
+}
+
+impl Write for LzwWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut out = [0u8; 16 * 1024];
+        let mut inp = buf;
+        while !self.done {
+            let r = self.decoder.decode_bytes(inp, &mut out);
+            self.inner.write_all(&out[..r.consumed_out])?;
+            inp = &inp[r.consumed_in..];
+            match r.status {
+                Ok(weezl::LzwStatus::Done) => self.done = true,
+                Ok(weezl::LzwStatus::NoProgress) => break,
+                Ok(weezl::LzwStatus::Ok) if r.consumed_in == 0 && r.consumed_out == 0 => break,
+                Ok(weezl::LzwStatus::Ok) => {}
+                Err(_) => return Err(io::Error::other("bad LZW code")),
+            }
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// ASCII85 (`z` is four zero bytes; `~>` ends it).
+struct Ascii85Writer {
+    inner: Box<dyn Write>,
+    group: Vec<u8>,
+    done: bool,
+}
+
+impl Ascii85Writer {
+    fn emit(&mut self, n: usize) -> io::Result<()> {
+        let mut v: u32 = 0;
+        for i in 0..5 {
+            let d = self.group.get(i).map_or(84, |c| u32::from(c - b'!'));
+            v = v.wrapping_mul(85).wrapping_add(d);
+        }
+        self.group.clear();
+        self.inner.write_all(&v.to_be_bytes()[..n])
+    }
+}
+
+impl Write for Ascii85Writer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        for &c in buf {
+            if self.done {
+                break;
+            }
+            match c {
+                b'z' if self.group.is_empty() => self.inner.write_all(&[0; 4])?,
+                b'~' => self.done = true,
+                b'!'..=b'u' => {
+                    self.group.push(c);
+                    if self.group.len() == 5 {
+                        self.emit(4)?;
+                    }
+                }
+                c if c.is_ascii_whitespace() => {}
+                _ => return Err(io::Error::other("bad ASCII85")),
+            }
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        if self.group.len() > 1 {
+            let n = self.group.len() - 1;
+            self.emit(n)?;
+        }
+        self.inner.flush()
     }
 }
 
@@ -243,7 +453,7 @@ fn is_zlib(b: &[u8]) -> bool {
 
 /// `12 0` for the `12 0 obj` that holds the stream keyword at `at`, if it is near.
 fn object_before(data: &[u8], at: usize) -> Option<String> {
-    let from = at.saturating_sub(4096);
+    let from = at.saturating_sub(DICT_WINDOW);
     let window = &data[from..at];
     let obj = memchr::memmem::rfind(window, b" obj")?;
     let before = &window[..obj];
@@ -392,6 +602,43 @@ mod tests {
             sink.warnings(),
             vec!["compressed-stream bomb: PDF stream of object 4 0 expands beyond 8 MiB: not read"]
         );
+    }
+
+    #[test]
+    fn lzw_content_stream_is_read() {
+        // Also checks make_pdf.py's LZW encoder against the decoder the reader uses.
+        let sink = read_ok("lzw_text.pdf");
+        assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
+        assert_eq!(text_part(&sink).trim(), "LZW page: ivan@example.com judy@example.org");
+    }
+
+    #[test]
+    fn lzw_ascii85_and_headerless_deflate_bombs_are_refused() {
+        for (name, budget) in
+            [("bomb_lzw.pdf", 4u64 << 20), ("bomb_a85_flate.pdf", 2 << 20), ("bomb_raw_deflate.pdf", 4 << 20)]
+        {
+            let mut sink = Collect::new();
+            sink.budget = budget;
+            run(&fixture(name), &mut sink).unwrap();
+            assert_eq!(
+                sink.warnings(),
+                vec![format!(
+                    "compressed-stream bomb: PDF stream of object 4 0 expands beyond {} MiB: not read",
+                    budget >> 20
+                )],
+                "{name}"
+            );
+            assert!(sink.all_text().is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn streams_within_the_cap_but_over_the_budget_together_are_refused() {
+        // Each page stream of core.pdf is small; a budget below their sum refuses the file.
+        let data = fixture("core.pdf");
+        assert!(preflight(&data, 1 << 20, 1 << 20).is_ok());
+        let err = preflight(&data, 1 << 20, 64).unwrap_err();
+        assert_eq!(err, "PDF streams expand to more than the 64 bytes budget: not read");
     }
 
     #[test]
