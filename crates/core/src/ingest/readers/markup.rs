@@ -533,6 +533,237 @@ fn unescape_vcard(v: &str) -> String {
     out.trim().to_string()
 }
 
+// ---------------------------------------------------------------------------------------------
+// RTF
+
+/// Destinations whose content is not text a reader sees (tables of fonts and colours, pictures,
+/// embedded objects, revision and style tables).
+const RTF_HIDDEN: &[&[u8]] = &[
+    b"fonttbl",
+    b"colortbl",
+    b"stylesheet",
+    b"listtable",
+    b"listoverridetable",
+    b"pict",
+    b"objdata",
+    b"themedata",
+    b"colorschememapping",
+    b"datastore",
+    b"latentstyles",
+    b"rsidtbl",
+    b"generator",
+    b"xmlnstbl",
+    b"mmathPr",
+    b"filetbl",
+    b"revtbl",
+    b"pgdsctbl",
+];
+
+/// Whether the file is RTF: `{\rtf` at its start.
+pub(crate) fn recognize_rtf(head: &[u8], _name: &str) -> bool {
+    start(head).starts_with(b"{\\rtf")
+}
+
+/// Reads RTF: text with control words and hidden destinations dropped, paragraphs and rows on
+/// lines of their own, cells separated by tabs, `\'xx` bytes decoded in the `\ansicpg` code
+/// page (932 is Shift_JIS), `\uN` characters, and the targets of `HYPERLINK` fields
+/// (`mailto:` links) on lines of their own. Fonts' own `\fcharset`s are not followed: Word
+/// writes non-Latin text as `\uN`.
+pub(crate) fn read_rtf(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
+    let Some(data) = load(src, sink, "RTF")? else { return Ok(()) };
+    let text = rtf_text(&data);
+    if !text.trim().is_empty() {
+        sink.text("text", &text).map_err(|s| s.0)?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+struct RtfGroup {
+    /// Inside a destination that is not shown.
+    hidden: bool,
+    /// Inside a field instruction (`\fldinst`): its links are kept.
+    field: bool,
+    /// Characters that stand in for each `\uN` (`\ucN`).
+    uc: usize,
+}
+
+/// The text of an RTF document (see [`read_rtf`]).
+fn rtf_text(data: &[u8]) -> String {
+    let mut out = String::new();
+    let mut links = String::new();
+    let mut pending: Vec<u8> = Vec::new(); // bytes in the code page, decoded when text ends
+    let mut encoding = encoding_rs::WINDOWS_1252;
+    let mut stack: Vec<RtfGroup> = Vec::new();
+    let mut g = RtfGroup { hidden: false, field: false, uc: 1 };
+    let mut skip = 0usize; // fallback characters still to skip after a `\uN`
+    let mut first_in_group = false;
+    let mut i = 0;
+    // Flushes code-page bytes into the text of the current group.
+    fn flush(pending: &mut Vec<u8>, encoding: &'static Encoding, to: &mut String) {
+        if !pending.is_empty() {
+            to.push_str(&encoding.decode_without_bom_handling(pending).0);
+            pending.clear();
+        }
+    }
+    while i < data.len() {
+        let b = data[i];
+        match b {
+            b'{' => {
+                flush(&mut pending, encoding, if g.field { &mut links } else { &mut out });
+                stack.push(g);
+                first_in_group = true;
+                i += 1;
+                continue;
+            }
+            b'}' => {
+                flush(&mut pending, encoding, if g.field { &mut links } else { &mut out });
+                if g.field && !stack.last().is_some_and(|p| p.field) {
+                    links.push('\n');
+                }
+                g = stack.pop().unwrap_or(g);
+                skip = 0;
+                i += 1;
+            }
+            b'\\' => {
+                let rest = &data[i + 1..];
+                match rest.first() {
+                    Some(&c) if c.is_ascii_alphabetic() => {
+                        let letters = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+                        let word = &rest[..letters];
+                        let mut j = letters;
+                        let neg = rest.get(j) == Some(&b'-');
+                        if neg {
+                            j += 1;
+                        }
+                        let digits = rest[j..].iter().take_while(|c| c.is_ascii_digit()).count();
+                        let param: Option<i64> = std::str::from_utf8(&rest[j..j + digits])
+                            .ok()
+                            .and_then(|d| d.parse::<i64>().ok())
+                            .map(|v| if neg { -v } else { v });
+                        j += digits;
+                        if rest.get(j) == Some(&b' ') {
+                            j += 1;
+                        }
+                        i += 1 + j;
+                        let shown = !g.hidden;
+                        match word {
+                            b"bin" => {
+                                // Binary data: skip its bytes.
+                                i = i.saturating_add(param.unwrap_or(0).max(0) as usize).min(data.len());
+                            }
+                            b"ansicpg" => encoding = code_page(param.unwrap_or(1252)),
+                            b"uc" => g.uc = param.unwrap_or(1).clamp(0, 16) as usize,
+                            b"u" if shown => {
+                                let to = if g.field { &mut links } else { &mut out };
+                                flush(&mut pending, encoding, to);
+                                let v = param.unwrap_or(0);
+                                let v = if v < 0 { v + 65536 } else { v };
+                                to.push(char::from_u32(v as u32).unwrap_or('\u{FFFD}'));
+                                skip = g.uc;
+                            }
+                            b"fldinst" => g.field = true,
+                            b"par" | b"line" | b"row" | b"sect" | b"page" if shown => {
+                                flush(&mut pending, encoding, &mut out);
+                                out.push('\n');
+                            }
+                            b"cell" | b"tab" if shown => {
+                                flush(&mut pending, encoding, &mut out);
+                                out.push('\t');
+                            }
+                            w if first_in_group && RTF_HIDDEN.contains(&w) => g.hidden = true,
+                            _ => {}
+                        }
+                        first_in_group = false;
+                        continue;
+                    }
+                    Some(b'\'') => {
+                        let hex = rest
+                            .get(1..3)
+                            .and_then(|h| std::str::from_utf8(h).ok())
+                            .and_then(|h| u8::from_str_radix(h, 16).ok());
+                        i += if hex.is_some() { 4 } else { 2 };
+                        if skip > 0 {
+                            skip -= 1;
+                        } else if let (Some(h), false) = (hex, g.hidden) {
+                            pending.push(h);
+                        }
+                    }
+                    Some(b'*') => {
+                        // An optional destination: hidden unless it is a field instruction.
+                        let after = &rest[1..];
+                        let after = &after[after.iter().take_while(|c| c.is_ascii_whitespace()).count()..];
+                        if !after.starts_with(b"\\fldinst") {
+                            g.hidden = true;
+                        }
+                        i += 2;
+                        continue;
+                    }
+                    Some(&c) => {
+                        i += 2;
+                        if skip > 0 {
+                            skip -= 1;
+                        } else if !g.hidden {
+                            match c {
+                                b'\\' | b'{' | b'}' => pending.push(c),
+                                b'~' => pending.push(b' '),
+                                b'_' => pending.push(b'-'),
+                                b'\n' | b'\r' => {
+                                    flush(&mut pending, encoding, &mut out);
+                                    out.push('\n');
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    None => i += 1,
+                }
+            }
+            b'\r' | b'\n' => i += 1,
+            _ => {
+                i += 1;
+                if skip > 0 {
+                    skip -= 1;
+                } else if !g.hidden {
+                    if g.field {
+                        flush(&mut pending, encoding, &mut out);
+                        links.push(b as char);
+                    } else {
+                        pending.push(b);
+                    }
+                }
+            }
+        }
+        first_in_group = false;
+    }
+    flush(&mut pending, encoding, &mut out);
+    // Field instructions: `HYPERLINK "mailto:taro@example.jp"` gives the address alone.
+    for line in links.lines() {
+        for part in line.split('"') {
+            if let Some(to) = address_attribute(part) {
+                out.push('\n');
+                out.push_str(&to);
+            }
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// The encoding of a Windows code page number (`\ansicpg`).
+fn code_page(n: i64) -> &'static Encoding {
+    let label = match n {
+        932 => "shift_jis".to_string(),
+        936 => "gbk".to_string(),
+        949 => "euc-kr".to_string(),
+        950 => "big5".to_string(),
+        10000 => "macintosh".to_string(),
+        65001 => "utf-8".to_string(),
+        n => format!("windows-{n}"),
+    };
+    Encoding::for_label(label.as_bytes()).unwrap_or(encoding_rs::WINDOWS_1252)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{Collect, Got};
@@ -745,5 +976,34 @@ mod tests {
         let l = lines(&t);
         assert!(l.contains(&"N: 山田花子"), "{t:?}");
         assert!(l.contains(&"NOTE: 自宅 hanako@example.jp"), "{t:?}");
+    }
+
+    // RTF
+
+    #[test]
+    fn rtf_text_code_page_bytes_unicode_escapes_and_mailto_fields() {
+        // Hand-written as Word writes it; bytes from python3 -c "print('鈴木'.encode('cp932'))"
+        // (b'\x97\xe9\x96\xd8') and ord('山'), ord('田') = 23665, 30000.
+        let rtf = concat!(
+            "{\\rtf1\\ansi\\ansicpg932\\deff0{\\fonttbl{\\f0\\fnil\\fcharset128 MS Mincho;}}",
+            "{\\colortbl;\\red0\\green0\\blue0;}",
+            "{\\*\\generator Riched20 10.0.19041}\\viewkind4\\uc1\n",
+            "\\pard\\f0\\fs22 \\'97\\'e9\\'96\\'d8 suzuki@example.jp\\par\n",
+            "\\u23665?\\u30000? yamada@example.org\\par\n",
+            "{\\field{\\*\\fldinst{HYPERLINK \"mailto:sales@example.com\"}}{\\fldrslt{\\ul Sales}}}\\par\n",
+            "\\trowd\\cellx1000\\cellx2000 a@example.com\\cell b@example.net\\cell\\row\n",
+            "{\\pict\\pngblip 89504e470d0a}",
+            "}"
+        );
+        assert!(recognize_rtf(rtf.as_bytes(), "x"));
+        assert!(!recognize_rtf(b"text {\\rtf1", "x"));
+        let t = text(&run(read_rtf, rtf.as_bytes()));
+        let l = lines(&t);
+        assert!(l.contains(&"鈴木 suzuki@example.jp"), "{t:?}");
+        assert!(l.contains(&"山田 yamada@example.org"), "{t:?}");
+        assert!(l.contains(&"Sales"), "{t:?}");
+        assert!(l.contains(&"sales@example.com"), "{t:?}");
+        assert!(l.contains(&"a@example.com\tb@example.net"), "{t:?}");
+        assert!(!t.contains("Mincho") && !t.contains("Riched") && !t.contains("89504e"), "{t:?}");
     }
 }
