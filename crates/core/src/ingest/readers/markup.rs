@@ -36,7 +36,10 @@ fn load(src: Source<'_>, sink: &mut dyn Sink, what: &str) -> Result<Option<Vec<u
     let mut data = Vec::new();
     r.take(cap + 1).read_to_end(&mut data).map_err(|e| format!("reading the {what} file failed: {e}"))?;
     if data.len() as u64 > cap {
-        sink.warn(format!("{what} file larger than the {} MiB this build may hold in memory: not read", cap >> 20));
+        sink.warn(format!(
+            "{what} file larger than the {} this build may hold in memory: not read",
+            super::pdf::human_size(cap)
+        ));
         return Ok(None);
     }
     Ok(Some(data))
@@ -259,8 +262,8 @@ fn html_text(html: &str) -> String {
 /// without its query (`?subject=`), or any value with an at sign.
 fn address_attribute(value: &str) -> Option<String> {
     let v = value.trim();
-    if v.len() >= 7 && v[..7].eq_ignore_ascii_case("mailto:") {
-        let to = v[7..].split('?').next().unwrap_or("");
+    if let Some(link) = v.get(..7).filter(|p| p.eq_ignore_ascii_case("mailto:")).map(|_| &v[7..]) {
+        let to = link.split('?').next().unwrap_or("");
         return Some(percent_encoding::percent_decode_str(to).decode_utf8_lossy().replace(',', "\n"));
     }
     (v.contains('@') || v.contains('＠')).then(|| v.to_string())
@@ -770,7 +773,9 @@ mod tests {
     use super::*;
     use std::io::Cursor;
 
-    fn run(read: fn(Source<'_>, &mut dyn Sink) -> Result<(), String>, bytes: &[u8]) -> Collect {
+    type ReadFn = fn(Source<'_>, &mut dyn Sink) -> Result<(), String>;
+
+    fn run(read: ReadFn, bytes: &[u8]) -> Collect {
         let mut sink = Collect::new();
         let mut c = Cursor::new(bytes.to_vec());
         read(Source::Stream(&mut c), &mut sink).unwrap();
@@ -842,6 +847,13 @@ mod tests {
         assert!(l.contains(&"old contact: frank@example.net"), "{t:?}");
         assert!(l.contains(&"Contact: Taro"), "{t:?}");
         assert!(!t.contains("script@") && !t.contains("style@"), "{t:?}");
+    }
+
+    #[test]
+    fn html_attribute_with_multibyte_characters_in_its_first_seven_bytes_is_read_not_a_panic() {
+        // Found by the hostile-bytes property: `mailto:` was compared by slicing bytes.
+        let t = text(&run(read_html, "<html><a title=\"Żółw€Š ola@example.pl\">x</a></html>".as_bytes()));
+        assert!(lines(&t).contains(&"Żółw€Š ola@example.pl"), "{t:?}");
     }
 
     #[test]
@@ -1005,5 +1017,41 @@ mod tests {
         assert!(l.contains(&"sales@example.com"), "{t:?}");
         assert!(l.contains(&"a@example.com\tb@example.net"), "{t:?}");
         assert!(!t.contains("Mincho") && !t.contains("Riched") && !t.contains("89504e"), "{t:?}");
+    }
+
+    // Hostile input
+
+    /// Bytes that matter to these formats, so that random input reaches the parsers' corners.
+    fn markup_bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let special = prop::sample::select(b"<>&#;=:\\{}'\"\n\r \t/!-?*uABCx0123456789@\xe9\x82\x81\xff".to_vec());
+        prop::collection::vec(prop_oneof![special, any::<u8>()], 0..600)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        #[test]
+        fn markup_readers_never_panic_on_hostile_bytes(body in markup_bytes(), which in 0usize..4) {
+            let (prefix, read): (&[u8], ReadFn) = match which {
+                0 => (b"<!DOCTYPE html><html><body>", read_html),
+                1 => (b"dn: cn=a,dc=example,dc=com\nmail:: ", read_ldif),
+                2 => (b"BEGIN:VCARD\r\nEMAIL;ENCODING=QUOTED-PRINTABLE;CHARSET=SHIFT_JIS:", read_vcard),
+                _ => (b"{\\rtf1\\ansi\\ansicpg932 ", read_rtf),
+            };
+            let mut input = prefix.to_vec();
+            input.extend_from_slice(&body);
+            let mut sink = Collect::new();
+            let mut c = Cursor::new(input);
+            let _ = read(Source::Stream(&mut c), &mut sink);
+        }
+    }
+
+    #[test]
+    fn markup_larger_than_the_budget_is_refused_with_a_warning() {
+        let mut sink = Collect::new();
+        sink.budget = 16;
+        let mut c = Cursor::new(b"<html><body>alice@example.com</body></html>".to_vec());
+        read_html(Source::Stream(&mut c), &mut sink).unwrap();
+        assert_eq!(sink.warnings(), vec!["HTML file larger than the 16 bytes this build may hold in memory: not read"]);
     }
 }

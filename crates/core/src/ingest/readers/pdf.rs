@@ -39,7 +39,7 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
     let data = match load(src, cap)? {
         Some(d) => d,
         None => {
-            sink.warn(format!("PDF larger than the {} this build may hold in memory: not read", size(cap)));
+            sink.warn(format!("PDF larger than the {} this build may hold in memory: not read", human_size(cap)));
             return Ok(());
         }
     };
@@ -112,7 +112,7 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
 }
 
 /// `4 MiB`, or bytes below a MiB.
-fn size(n: u64) -> String {
+pub(crate) fn human_size(n: u64) -> String {
     if n >= 1 << 20 {
         format!("{} MiB", n >> 20)
     } else {
@@ -213,14 +213,14 @@ fn early_change(dict: &pdf_extract::Dictionary) -> bool {
 }
 
 fn over_budget(total_cap: u64) -> String {
-    format!("PDF streams expand to more than the {} budget: not read", size(total_cap))
+    format!("PDF streams expand to more than the {} budget: not read", human_size(total_cap))
 }
 
 fn bomb_message(object: Option<String>, cap: u64) -> String {
     format!(
         "compressed-stream bomb: PDF stream{} expands beyond {}: not read",
         object.map(|o| format!(" of object {o}")).unwrap_or_default(),
-        size(cap)
+        human_size(cap)
     )
 }
 
@@ -665,6 +665,29 @@ mod tests {
                 Err(e) => assert!(e.contains("PDF"), "case {i}: {e}"),
                 Ok(()) => assert!(!sink.got.is_empty(), "case {i}: silent"),
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn pdf_reader_never_panics_on_damaged_files(flips in proptest::collection::vec((0usize..1460, proptest::prelude::any::<u8>()), 1..12)) {
+            let mut data = fixture("core.pdf");
+            for (at, b) in flips {
+                let at = at % data.len();
+                data[at] = b;
+            }
+            let mut sink = Collect::new();
+            let _ = run(&data, &mut sink);
+        }
+
+        #[test]
+        fn preflight_never_panics(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400), filter in 0usize..5) {
+            let filters = ["/FlateDecode", "[/ASCII85Decode /FlateDecode]", "/LZWDecode /DecodeParms << /EarlyChange 0 >>", "[/LZW", "/"];
+            let mut data = format!("%PDF-1.4\n1 0 obj << /Length 3 /Filter {} >>\nstream\n", filters[filter]).into_bytes();
+            data.extend_from_slice(&body);
+            data.extend_from_slice(b"\nendstream\nendobj\nstream\r\n");
+            let _ = preflight(&data, 1 << 20, 1 << 20);
         }
     }
 }
