@@ -152,6 +152,7 @@ fn load(src: Source<'_>, cap: u64) -> Result<Option<Vec<u8>>, String> {
 /// after decryption by [`preflight_objects`].
 pub(crate) fn preflight(data: &[u8], cap: u64, total_cap: u64) -> Result<(), String> {
     let mut total = 0u64;
+    let encrypted = memchr::memmem::find(data, b"/Encrypt").is_some();
     for at in memchr::memmem::find_iter(data, b"stream") {
         // `endstream` contains `stream`; the keyword is followed by CRLF or LF.
         if at >= 3 && &data[at - 3..at] == b"end" {
@@ -173,6 +174,18 @@ pub(crate) fn preflight(data: &[u8], cap: u64, total_cap: u64) -> Result<(), Str
         if filters.is_empty() && is_zlib(&data[body..end]) {
             // No /Filter found within reach (a very long dictionary): assume the worst.
             filters.push(Filter::Flate);
+        }
+        if encrypted && memchr::memmem::find(dict, b"/ObjStm").is_some() {
+            // `lopdf` decrypts and inflates object streams while loading, before
+            // [`preflight_objects`] can see them: only the most they could expand to is known.
+            let most = filters.iter().fold(end.saturating_sub(body) as u64, |n, f| n.saturating_mul(f.max_ratio()));
+            if most > cap {
+                return Err(format!(
+                    "encrypted PDF: object stream{} could expand beyond {} and cannot be checked before decryption: not read",
+                    object_before(data, at).map(|o| format!(" of object {o}")).unwrap_or_default(),
+                    human_size(cap)
+                ));
+            }
         }
         let n = decoded_size(&data[body..end], &filters, cap);
         if n > cap {
@@ -242,6 +255,17 @@ enum Filter {
 }
 
 impl Filter {
+    /// The most one input byte can expand to: deflate's limit is 1032:1; a 12-bit LZW code
+    /// gives at most 4094 bytes; ASCII85 shrinks (`z` gives 4 bytes).
+    fn max_ratio(self) -> u64 {
+        match self {
+            Filter::Flate => 1032,
+            Filter::Lzw { .. } => 2730,
+            Filter::Ascii85 => 4,
+            Filter::Other => 1,
+        }
+    }
+
     fn named(name: &[u8], early: bool) -> Filter {
         match name {
             b"FlateDecode" | b"Fl" => Filter::Flate,
@@ -579,6 +603,33 @@ mod tests {
         let sink = read_ok("encrypted_owner.pdf");
         assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
         assert_eq!(text_part(&sink).trim(), "owner.only@example.com");
+    }
+
+    #[test]
+    fn encrypted_pdf_with_object_streams_and_no_user_password_is_read() {
+        // qpdf (pikepdf) wrote it: AES-128, object streams, owner password only.
+        let sink = read_ok("encrypted_objstm.pdf");
+        assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
+        let text = text_part(&sink);
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        assert_eq!(lines.len(), 40, "{text:?}");
+        assert_eq!(lines[0], "objstm page 1: kim1@example.com");
+        assert_eq!(lines[39], "objstm page 40: kim40@example.com");
+    }
+
+    #[test]
+    fn encrypted_object_streams_that_could_expand_beyond_the_cap_are_refused_before_loading() {
+        // Its object stream is 960 bytes of deflate: up to 990,720 bytes, over a 512 KiB cap.
+        let mut sink = Collect::new();
+        sink.budget = 512 << 10;
+        run(&fixture("encrypted_objstm.pdf"), &mut sink).unwrap();
+        let w = sink.warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].starts_with("encrypted PDF: object stream of object "), "{w:?}");
+        assert!(
+            w[0].ends_with(" could expand beyond 524288 bytes and cannot be checked before decryption: not read"),
+            "{w:?}"
+        );
     }
 
     #[test]
