@@ -331,8 +331,11 @@ pub(crate) fn read_ldif(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), Stri
                 Ok(bytes) => Cow::Owned(detect(&bytes).decode_without_bom_handling(&bytes).0.into_owned()),
                 Err(_) => {
                     bad_base64 += 1;
-                    if bad_attrs.len() < 5 && !bad_attrs.contains(&base) {
-                        bad_attrs.push(base.clone());
+                    // Named in the warning only when it has an attribute's shape (a hostile
+                    // file could put an address there).
+                    let shown = if is_attribute_name(&base) { base.clone() } else { "?".to_string() };
+                    if bad_attrs.len() < 5 && !bad_attrs.contains(&shown) {
+                        bad_attrs.push(shown);
                     }
                     continue;
                 }
@@ -357,6 +360,14 @@ pub(crate) fn read_ldif(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), Stri
         sink.text("text", &out).map_err(|s| s.0)?;
     }
     Ok(())
+}
+
+/// An LDAP attribute description's shape (RFC 4512: a letter, then letters, digits and `-`),
+/// short: what may be named in a warning.
+fn is_attribute_name(a: &str) -> bool {
+    a.len() <= 40
+        && a.starts_with(|c: char| c.is_ascii_alphabetic())
+        && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 /// Logical lines: a line starting with a space (or, when `tabs`, a tab) continues the one
@@ -928,6 +939,9 @@ mod tests {
             run(read_ldif, b"dn: cn=x,dc=example,dc=com\nmail:: !!not-base64@example.com\nmail: ok@example.com\n");
         assert_eq!(sink.warnings(), vec!["LDIF: 1 base64 values not valid, not read (attributes mail)"]);
         assert!(lines(&text(&sink)).contains(&"mail: ok@example.com"));
+        // An address where the attribute name goes is not repeated in the warning.
+        let sink = run(read_ldif, b"dn: cn=x,dc=example,dc=com\nbob@example.com:: !!!\n");
+        assert_eq!(sink.warnings(), vec!["LDIF: 1 base64 values not valid, not read (attributes ?)"]);
     }
 
     #[test]
