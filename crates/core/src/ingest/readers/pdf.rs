@@ -584,6 +584,22 @@ mod tests {
     }
 
     #[test]
+    fn words_placed_by_position_are_spaced_and_lines_broken() {
+        let sink = read_ok("positioned.pdf");
+        let text = text_part(&sink);
+        // (A wider gap gives a blank line between, which is fine.)
+        let lines: Vec<Vec<&str>> =
+            text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>()).filter(|l| !l.is_empty()).collect();
+        let expected: Vec<Vec<&str>> = vec![
+            vec!["alice@example.com", "bob@example.org"],
+            vec!["carol@example.net", "dave@example.com"],
+            vec!["erin@example.org"],
+            vec!["frank@example.com"],
+        ];
+        assert_eq!(lines, expected, "{text:?}");
+    }
+
+    #[test]
     fn embedded_truetype_cid_font_gives_japanese_and_addresses() {
         let sink = read_ok("ttf_ja.pdf");
         assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
