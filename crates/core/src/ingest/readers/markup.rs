@@ -388,7 +388,8 @@ fn unfold(text: &str, tabs: bool) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // vCard
 
-/// Properties whose values are binary.
+/// Properties whose values are binary when base64-encoded (`SOUND;X-IRMC-N` from Japanese
+/// phones is the text of a name's reading).
 const VCARD_BINARY: &[&str] = &["PHOTO", "LOGO", "SOUND", "KEY"];
 
 /// Whether the file is a vCard: `BEGIN:VCARD` at its start, or a `.vcf` name.
@@ -410,10 +411,6 @@ pub(crate) fn read_vcard(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), Str
     let mut replaced = 0usize;
     for line in vcard_lines(&data) {
         let Some((name, params, value)) = split_property(&line) else { continue };
-        let upper = name.to_ascii_uppercase();
-        if VCARD_BINARY.contains(&upper.as_str()) {
-            continue;
-        }
         let mut qp = false;
         let mut b64 = false;
         let mut charset = None;
@@ -431,6 +428,9 @@ pub(crate) fn read_vcard(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), Str
                 }
                 _ => {}
             }
+        }
+        if b64 && VCARD_BINARY.contains(&name.to_ascii_uppercase().as_str()) {
+            continue;
         }
         let raw: Cow<'_, [u8]> = if qp {
             Cow::Owned(quoted_printable(value))
@@ -997,11 +997,14 @@ mod tests {
             b"BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=SHIFT_JIS;ENCODING=QUOTED-PRINTABLE:=8ER=93c=89=D4=8Eq\r\n"
                 .to_vec();
         // Raw Shift_JIS with CHARSET: python3 -c "print('自宅'.encode('shift_jis'))"
-        card.extend_from_slice(b"NOTE;CHARSET=SHIFT_JIS:\x8e\xa9\x91\xee hanako@example.jp\r\nEND:VCARD\r\n");
+        card.extend_from_slice(b"NOTE;CHARSET=SHIFT_JIS:\x8e\xa9\x91\xee hanako@example.jp\r\n");
+        // The reading of the name, half-width katakana: python3 -c "print('ﾔﾏﾀﾞ'.encode('shift_jis'))"
+        card.extend_from_slice(b"SOUND;X-IRMC-N;CHARSET=SHIFT_JIS:\xd4\xcf\xc0\xde;\r\nEND:VCARD\r\n");
         let t = text(&run(read_vcard, &card));
         let l = lines(&t);
         assert!(l.contains(&"N: 山田花子"), "{t:?}");
         assert!(l.contains(&"NOTE: 自宅 hanako@example.jp"), "{t:?}");
+        assert!(l.contains(&"SOUND: ﾔﾏﾀﾞ"), "{t:?}");
     }
 
     // RTF
