@@ -25,6 +25,8 @@
 // is not used yet.
 #![allow(dead_code)]
 
+pub(crate) mod office;
+
 use std::io::{Read, Seek};
 
 /// A file inside a container, as the container describes it (for the ratio limit and for
