@@ -8,6 +8,9 @@
 //!   memory (up to 100 million cells), which a hostile file can ask for in a few bytes.
 //!   Cell comments (`xl/comments*.xml`, threaded comments) and hyperlink targets are text
 //!   parts of their own.
+//! - Files embedded in an OOXML package (`*/embeddings/`: a chart's workbook, an inserted
+//!   document) are handed to [`Sink::file`], read through the whole pipeline; SmartArt text
+//!   (`*/diagrams/dataN.xml`) is a part `diagramN`.
 //! - Word processing (docx, odt) and presentations (pptx, odp): `quick-xml` over the zip
 //!   members, one [`Sink::text`] per XML part (`document`, `header1`, `footnotes`, `slide3`,
 //!   `notes3`, ...). Paragraphs, line breaks, table cells and tabs end words; runs inside a
@@ -45,6 +48,9 @@ const MAX_COLUMNS: usize = 16_384;
 
 /// Bytes counted per cell against the cap besides its text (the `String` it lives in).
 const CELL_OVERHEAD: u64 = 24;
+
+/// Bytes calamine takes per shared string besides its text (`String` header and allocation).
+const SHARED_STRING_OVERHEAD: u64 = 32;
 
 /// The ODF media type prefix.
 const ODF_MIME: &str = "application/vnd.oasis.opendocument.";
@@ -283,8 +289,19 @@ fn preflight<R: Read + Seek>(zip: &mut ZipArchive<R>, limit: u64) -> Result<(), 
         }
         let mut part = open_member(zip, &name, limit)?;
         let lower = name.to_ascii_lowercase();
-        if lower.ends_with(".xml") || lower.ends_with(".rels") {
-            check_xml(BufReader::new(part), &name)?;
+        if lower.ends_with("sharedstrings.xml") {
+            // calamine holds each shared string as a `String`: its bytes, and a header and
+            // an allocation per entry, which a table of tiny strings multiplies.
+            let size = part.declared;
+            let entries = check_xml(BufReader::new(part), &name, b"si")?;
+            let held = size.saturating_add(entries.saturating_mul(SHARED_STRING_OVERHEAD));
+            if held > limit {
+                return Err(format!(
+                    "{name}: {entries} shared strings would take about {held} bytes in memory, more than the {limit} bytes one part may take; not read"
+                ));
+            }
+        } else if lower.ends_with(".xml") || lower.ends_with(".rels") {
+            check_xml(BufReader::new(part), &name, b"")?;
         } else {
             io::copy(&mut part, &mut io::sink()).map_err(|e| read_error(&name, &e))?;
         }
@@ -352,16 +369,23 @@ impl Balance {
     }
 }
 
-/// Parses XML part `part` through to its end, checking it is whole ([`Balance`]).
-fn check_xml(src: impl BufRead, part: &str) -> Result<(), String> {
+/// Parses XML part `part` through to its end, checking it is whole ([`Balance`]); returns
+/// how many elements named `count` (local name) it holds.
+fn check_xml(src: impl BufRead, part: &str, count: &[u8]) -> Result<u64, String> {
     let mut xml = quick_xml::Reader::from_reader(src);
     let mut buf = Vec::new();
     let mut balance = Balance::default();
+    let mut n = 0u64;
     loop {
         let ev = xml.read_event_into(&mut buf).map_err(|e| xml_error(part, &e, xml.error_position()))?;
         balance.on(&ev);
-        if matches!(ev, Event::Eof) {
-            return balance.finish(part);
+        match &ev {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == count => n += 1,
+            Event::Eof => {
+                balance.finish(part)?;
+                return Ok(n);
+            }
+            _ => {}
         }
         buf.clear();
     }
@@ -371,7 +395,7 @@ fn check_xml(src: impl BufRead, part: &str) -> Result<(), String> {
 /// hyperlinks as text.
 fn read_workbook(kind: OfficeKind, src: &mut dyn ReadSeek, sink: &mut dyn Sink) -> Result<(), String> {
     let limit = part_limit(sink);
-    let (comments, links) = {
+    let (comments, links, mut failed) = {
         let mut zip = ZipArchive::new(&mut *src).map_err(|e| format!("{} package unreadable: {e}", kind.name()))?;
         preflight(&mut zip, limit)?;
         let mut doc = Doc::new(&mut *sink);
@@ -380,10 +404,10 @@ fn read_workbook(kind: OfficeKind, src: &mut dyn ReadSeek, sink: &mut dyn Sink) 
             let n = n.to_ascii_lowercase();
             n.starts_with("xl/worksheets/_rels/") && n.ends_with(".rels")
         });
-        (comments, links)
+        embeddings(&mut zip, &mut doc)?;
+        (comments, links, doc.failed)
     };
     src.seek(SeekFrom::Start(0)).map_err(|e| format!("{} package unreadable: {e}", kind.name()))?;
-    let mut failed = Vec::new();
     match kind {
         OfficeKind::Xlsb => xlsb_sheets(src, sink, limit, &mut failed)?,
         _ => xlsx_sheets(src, sink, limit, &mut failed)?,
@@ -867,6 +891,8 @@ fn extract(src: impl BufRead, name: &str, dialect: Dialect, cap: u64) -> Result<
                 match dialect {
                     Dialect::Ooxml => match local {
                         b"t" | b"delText" | b"text" if !empty => shown += 1,
+                        // The VML copy of a text box that `mc:Choice` already holds.
+                        b"Fallback" if !empty => hidden += 1,
                         b"instrText" if !empty => {
                             out!("\n");
                             shown += 1;
@@ -912,6 +938,7 @@ fn extract(src: impl BufRead, name: &str, dialect: Dialect, cap: u64) -> Result<
                 match dialect {
                     Dialect::Ooxml => match local {
                         b"t" | b"delText" | b"text" => shown = shown.saturating_sub(1),
+                        b"Fallback" => hidden = hidden.saturating_sub(1),
                         b"instrText" => {
                             shown = shown.saturating_sub(1);
                             out!("\n");
@@ -986,7 +1013,11 @@ fn numbered(names: &[String], dir: &str, prefix: &str) -> Vec<(u64, String)> {
         .iter()
         .filter_map(|n| {
             let l = n.to_ascii_lowercase();
-            let rest = l.strip_prefix(dir)?.strip_prefix('/')?.strip_prefix(prefix)?.strip_suffix(".xml")?;
+            let rest = l
+                .strip_prefix(&dir.to_ascii_lowercase())?
+                .strip_prefix('/')?
+                .strip_prefix(&prefix.to_ascii_lowercase())?
+                .strip_suffix(".xml")?;
             if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
@@ -995,6 +1026,49 @@ fn numbered(names: &[String], dir: &str, prefix: &str) -> Vec<(u64, String)> {
         .collect();
     out.sort();
     out
+}
+
+/// Files embedded in an OOXML package (`word/embeddings/`, `ppt/embeddings/`,
+/// `xl/embeddings/`: a chart's workbook, an inserted document or OLE object), handed to the
+/// sink as files of their own, so that they are read through the whole pipeline.
+fn embeddings<R: Read + Seek>(zip: &mut ZipArchive<R>, doc: &mut Doc<'_>) -> Result<(), String> {
+    let mut names: Vec<String> = zip
+        .file_names()
+        .filter(|n| n.to_ascii_lowercase().contains("/embeddings/") && !n.ends_with('/'))
+        .map(str::to_owned)
+        .collect();
+    names.sort_by_key(|n| natural_key(n));
+    for name in names {
+        let f = match zip.by_name(&name) {
+            Ok(f) => f,
+            Err(e) => {
+                doc.emit(&name, Err(format!("{name}: not readable ({e})")))?;
+                continue;
+            }
+        };
+        if f.encrypted() {
+            doc.emit(&name, Err(format!("{name}: encrypted, not read")))?;
+            continue;
+        }
+        let hint = super::MemberHint { compressed: Some(f.compressed_size()), size: Some(f.size()) };
+        let size = f.size();
+        let mut data = Capped::new(f, size, &name);
+        if let Err(Stop(s)) = doc.sink.file(&name, &mut data, hint) {
+            doc.stop = Some(s.clone());
+            return Err(s);
+        }
+    }
+    Ok(())
+}
+
+/// SmartArt text (`word/diagrams/data1.xml`, `ppt/diagrams/data1.xml`: what a diagram shows
+/// is kept there, not in the slide or the body), one part per diagram (`diagram1`).
+fn diagrams<R: Read + Seek>(zip: &mut ZipArchive<R>, doc: &mut Doc<'_>, dir: &str) -> Result<(), String> {
+    let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
+    for (n, name) in numbered(&names, &format!("{dir}/diagrams"), "data") {
+        doc.xml_part(zip, &name, &format!("diagram{n}"))?;
+    }
+    Ok(())
 }
 
 /// A Word document: body, headers, footers, comments, footnotes, endnotes.
@@ -1012,7 +1086,8 @@ fn docx<R: Read + Seek>(zip: &mut ZipArchive<R>, doc: &mut Doc<'_>) -> Result<()
             doc.xml_part(zip, &n, part)?;
         }
     }
-    Ok(())
+    diagrams(zip, doc, "word")?;
+    embeddings(zip, doc)
 }
 
 /// A PowerPoint presentation: each slide and its notes, in slide number order; notes not
@@ -1050,7 +1125,8 @@ fn pptx<R: Read + Seek>(zip: &mut ZipArchive<R>, doc: &mut Doc<'_>) -> Result<()
     for c in comments {
         doc.xml_part(zip, c, &stem(c))?;
     }
-    Ok(())
+    diagrams(zip, doc, "ppt")?;
+    embeddings(zip, doc)
 }
 
 /// Whether an ODF package's manifest says its content is encrypted.
@@ -1506,13 +1582,14 @@ with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED
 <w:p><w:r><w:t>taro@exam</w:t></w:r><w:r><w:t xml:space="preserve">ple.com</w:t></w:r></w:p>
 <w:p><w:r><w:t>jiro&#x40;example.org</w:t><w:br/><w:t>next&amp;co@example.net</w:t><w:tab/><w:t>x@example.com</w:t></w:r></w:p>
 <w:p><w:r><w:instrText> HYPERLINK "mailto:field@example.com" </w:instrText></w:r><w:r><w:t>shown</w:t></w:r></w:p>
+<w:p><mc:AlternateContent xmlns:mc="mc"><mc:Choice><w:t>box@example.com</w:t></mc:Choice><mc:Fallback><w:t>box@example.com</w:t></mc:Fallback></mc:AlternateContent></w:p>
 </w:body></w:document>"#;
         let parts = extract(xml.as_bytes(), "word/document.xml", Dialect::Ooxml, 1 << 20).unwrap();
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].0, "document");
         assert_eq!(
             parts[0].1,
-            "taro@example.com\njiro@example.org\nnext&co@example.net\tx@example.com\n\n HYPERLINK \"mailto:field@example.com\" \nshown\n"
+            "taro@example.com\njiro@example.org\nnext&co@example.net\tx@example.com\n\n HYPERLINK \"mailto:field@example.com\" \nshown\nbox@example.com\n"
         );
     }
 
@@ -1529,6 +1606,8 @@ with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED
             r#"
 from pptx import Presentation
 from pptx.util import Inches
+from pptx.chart.data import CategoryChartData
+from pptx.enum.chart import XL_CHART_TYPE
 prs = Presentation()
 for i, (body, note) in enumerate([('第1回 会議 slide.one@example.com', None),
                                    ('two', 'notes.two@example.org（確認）'),
@@ -1538,17 +1617,41 @@ for i, (body, note) in enumerate([('第1回 会議 slide.one@example.com', None)
     tb.text_frame.text = body
     if note:
         s.notes_slide.notes_text_frame.text = note
+    if i == 2:
+        cd = CategoryChartData()
+        cd.categories = ['chart.category@example.net', 'other']
+        cd.add_series('件数', (3, 4))
+        s.shapes.add_chart(XL_CHART_TYPE.COLUMN_CLUSTERED, Inches(1), Inches(2), Inches(4), Inches(3), cd)
+src = io.BytesIO()
+prs.save(src)
+# SmartArt keeps its text in a data part of its own (python-pptx cannot make one).
+data = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+  '<dgm:dataModel xmlns:dgm="http://schemas.openxmlformats.org/drawingml/2006/diagram" '
+  'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><dgm:ptLst><dgm:pt modelId="1">'
+  '<dgm:t><a:bodyPr/><a:p><a:r><a:t>smart.art@example.org</a:t></a:r></a:p></dgm:t></dgm:pt></dgm:ptLst></dgm:dataModel>')
 buf = io.BytesIO()
-prs.save(buf)
+with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED) as zout:
+    for m in zin.infolist():
+        zout.writestr(m, zin.read(m.filename))
+    zout.writestr('ppt/diagrams/data1.xml', data)
 {OUT}"#
         ));
         assert_eq!(kind_of(&bytes), Some(OfficeKind::Pptx));
         let (c, res) = read(&bytes, 1 << 30);
         assert_eq!(res, Ok(()), "{:?}", c.warnings());
         let t = texts(&c);
-        assert_eq!(t.iter().map(|t| t.0).collect::<Vec<_>>(), ["slide1", "slide2", "notes2", "slide3"]);
+        assert_eq!(t.iter().map(|t| t.0).collect::<Vec<_>>(), ["slide1", "slide2", "notes2", "slide3", "diagram1"]);
         assert_eq!(t[0].1, "第1回 会議 slide.one@example.com\n");
         assert!(t[2].1.contains("notes.two@example.org（確認）\n"), "{:?}", t[2]);
+        assert_eq!(t[4].1, "smart.art@example.org\n");
+        // The chart's workbook is a file of its own, read through the pipeline again.
+        let files: Vec<(&String, &Vec<u8>)> =
+            c.got.iter().filter_map(|g| if let Got::File(n, d) = g { Some((n, d)) } else { None }).collect();
+        assert_eq!(files.len(), 1);
+        assert!(files[0].0.starts_with("ppt/embeddings/") && files[0].0.ends_with(".xlsx"), "{}", files[0].0);
+        let (inner, res) = read(files[0].1, 1 << 30);
+        assert_eq!(res, Ok(()));
+        assert!(inner.all_text().contains("chart.category@example.net"), "{}", inner.all_text());
     }
 
     #[test]
@@ -1696,15 +1799,15 @@ with zipfile.ZipFile(buf, 'w') as z:
         assert_eq!(kind_of(&bytes), None);
     }
 
-    /// An xlsx whose shared-strings table expands to `mib` MiB (`<si><t>a</t></si>` repeated),
-    /// compressing to a few KiB.
-    fn shared_strings_bomb(mib: usize) -> Vec<u8> {
+    /// An xlsx whose shared-strings table holds `entries` tiny strings (`<si><t>a</t></si>`,
+    /// 15 bytes each), compressing to a few KiB.
+    fn shared_strings_bomb(entries: usize) -> Vec<u8> {
         py(&format!(
             r#"
 import openpyxl
 wb = openpyxl.Workbook(); wb.active['A1'] = 'x@example.com'
 src = io.BytesIO(); wb.save(src)
-n = {mib} * 1024 * 1024 // 15
+n = {entries}
 sst = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="%d" uniqueCount="%d">' % (n, n)) + '<si><t>a</t></si>' * n + '</sst>'
 buf = io.BytesIO()
 with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED, compresslevel=9) as zout:
@@ -1718,7 +1821,7 @@ with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED
 
     #[test]
     fn xlsx_shared_strings_bomb_beyond_the_budget_is_refused_naming_the_part() {
-        let bytes = shared_strings_bomb(8);
+        let bytes = shared_strings_bomb(8 << 20 >> 4);
         assert!(bytes.len() < 200_000, "{}", bytes.len());
         let (c, res) = read(&bytes, 1 << 20);
         let err = res.unwrap_err();
@@ -1728,8 +1831,21 @@ with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED
     }
 
     #[test]
+    fn xlsx_shared_strings_that_would_take_more_memory_than_the_budget_are_refused() {
+        // 50,000 strings: 750 KB of XML, under the 1 MiB budget, but about 2.35 MB once
+        // each is a string in memory.
+        let bytes = shared_strings_bomb(50_000);
+        let (_, res) = read(&bytes, 1 << 20);
+        let err = res.unwrap_err();
+        assert!(err.starts_with("xl/sharedStrings.xml: 50000 shared strings would take about"), "{err}");
+        let (c, res) = read(&bytes, 1 << 30);
+        assert_eq!(res, Ok(()));
+        assert_eq!(tables(&c)[0].1, &vec![row(&["x@example.com"])]);
+    }
+
+    #[test]
     fn xlsx_part_expanding_beyond_its_declared_size_is_refused_naming_the_part() {
-        let mut bytes = shared_strings_bomb(2);
+        let mut bytes = shared_strings_bomb(2 << 20 >> 4);
         // Make the shared-strings member declare 1000 bytes (central directory and local
         // header) while it expands to 2 MiB.
         let name = b"xl/sharedStrings.xml";
@@ -1807,7 +1923,7 @@ with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED
     #[test]
     fn corrupt_and_truncated_packages_are_errors_not_panics() {
         let docx = docx_fixture();
-        let xlsx = shared_strings_bomb(0);
+        let xlsx = shared_strings_bomb(1);
         // Truncated: the zip directory is gone.
         for bytes in [&docx[..docx.len() / 2], &xlsx[..xlsx.len() - 30]] {
             let mut sink = Collect::new();
