@@ -132,7 +132,8 @@ pub(crate) fn office_kind<R: Read + Seek>(zip: &mut ZipArchive<R>) -> Option<Off
 /// its start and `len` bytes long, into `sink`.
 ///
 /// Parts that cannot be read are warned about by name and the others still read; the `Err`
-/// then names them all. A [`Stop`] from the sink is returned at once.
+/// then names them all. A [`Stop`] from the sink is returned at once. A panic in a parser
+/// (zip, XML, calamine) is an `Err` naming the kind of document, not a crash.
 pub(crate) fn read_office(
     kind: OfficeKind,
     src: &mut dyn ReadSeek,
@@ -140,6 +141,13 @@ pub(crate) fn read_office(
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
     let _ = len;
+    catch_unwind(AssertUnwindSafe(|| read_office_unguarded(kind, src, sink))).unwrap_or_else(|_| {
+        Err(format!("{} document: a parser failed on a malformed part; not read further", kind.name()))
+    })
+}
+
+/// [`read_office`] without the panic guard (tests check that it does not panic).
+fn read_office_unguarded(kind: OfficeKind, src: &mut dyn ReadSeek, sink: &mut dyn Sink) -> Result<(), String> {
     match kind {
         OfficeKind::Xlsx | OfficeKind::Xlsb => read_workbook(kind, src, sink),
         OfficeKind::Docx | OfficeKind::Pptx | OfficeKind::Ods | OfficeKind::Odt | OfficeKind::Odp => {
@@ -159,6 +167,11 @@ pub(crate) fn read_office(
 /// Reads a legacy Excel workbook (BIFF, the `Workbook` stream of an OLE file: `src` is the
 /// whole OLE file) into `sink`, one table per sheet.
 pub(crate) fn read_xls(src: &mut dyn ReadSeek, sink: &mut dyn Sink) -> Result<(), String> {
+    catch_unwind(AssertUnwindSafe(|| read_xls_unguarded(src, sink)))
+        .unwrap_or_else(|_| Err("xls workbook: the xls parser failed on it; not read further".into()))
+}
+
+fn read_xls_unguarded(src: &mut dyn ReadSeek, sink: &mut dyn Sink) -> Result<(), String> {
     let mut failed = Vec::new();
     let opened = catch_unwind(AssertUnwindSafe(move || calamine::Xls::new(src)));
     let mut wb = match opened {
@@ -1958,5 +1971,107 @@ with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED
         }
         let mut sink = Collect::new();
         assert!(read_xls(&mut Cursor::new(&docx), &mut sink).is_err());
+    }
+
+    /// Rewrites `pkg` with member `victim` mangled by `rng` (bytes flipped, cut short, a
+    /// slice repeated), stored uncompressed so that the mangled XML reaches the parsers.
+    fn mangle(pkg: &[u8], rng: &mut impl rand::Rng) -> Vec<u8> {
+        use std::io::Write;
+        let mut zip = ZipArchive::new(Cursor::new(pkg)).unwrap();
+        let victim = rng.gen_range(0..zip.len());
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for i in 0..zip.len() {
+            let mut f = zip.by_index(i).unwrap();
+            let name = f.name().to_owned();
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).unwrap();
+            if i == victim && !data.is_empty() {
+                match rng.gen_range(0..3) {
+                    0 => {
+                        for _ in 0..rng.gen_range(1..8) {
+                            let at = rng.gen_range(0..data.len());
+                            let junk = b"<>/&;\"='x\x00\xff#";
+                            data[at] = junk[rng.gen_range(0..junk.len())];
+                        }
+                    }
+                    1 => data.truncate(rng.gen_range(0..data.len())),
+                    _ => {
+                        let a = rng.gen_range(0..data.len());
+                        let b = rng.gen_range(a..data.len().min(a + 200) + 1);
+                        let chunk = data[a..b].to_vec();
+                        for _ in 0..rng.gen_range(1..50) {
+                            data.splice(a..a, chunk.iter().copied());
+                        }
+                    }
+                }
+            }
+            out.start_file(name, opts).unwrap();
+            out.write_all(&data).unwrap();
+        }
+        out.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn mangled_documents_never_panic_and_errors_carry_no_content() {
+        use rand::{Rng, SeedableRng};
+        let fixtures = [
+            docx_fixture(),
+            shared_strings_bomb(3),
+            py(&format!(
+                r#"
+import xlsxwriter
+buf = io.BytesIO()
+wb = xlsxwriter.Workbook(buf, {{'in_memory': True}})
+ws = wb.add_worksheet('名簿')
+for r in range(30):
+    ws.write_row(r, 0, ['user%d@example.com' % r, r, 'メモ'])
+ws.write_comment(0, 0, 'note@example.com')
+wb.close()
+{OUT}"#
+            )),
+            py(&format!(
+                r#"
+from pptx import Presentation
+from pptx.util import Inches
+prs = Presentation()
+s = prs.slides.add_slide(prs.slide_layouts[6])
+s.shapes.add_textbox(Inches(1), Inches(1), Inches(4), Inches(1)).text_frame.text = 'p@example.com'
+s.notes_slide.notes_text_frame.text = 'n@example.com'
+buf = io.BytesIO()
+prs.save(buf)
+{OUT}"#
+            )),
+            py(&format!(
+                r#"
+from odf.opendocument import OpenDocumentSpreadsheet
+from odf.table import Table, TableRow, TableCell
+from odf.text import P
+doc = OpenDocumentSpreadsheet()
+t = Table(name='S')
+for r in range(20):
+    tr = TableRow(); c = TableCell(numbercolumnsrepeated=2); c.addElement(P(text='o%d@example.com' % r)); tr.addElement(c); t.addElement(tr)
+doc.spreadsheet.addElement(t)
+buf = io.BytesIO()
+doc.write(buf)
+{OUT}"#
+            )),
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for pkg in &fixtures {
+            let kind = kind_of(pkg).unwrap();
+            for _ in 0..60 {
+                let bytes = mangle(pkg, &mut rng);
+                let mut sink = Collect::new();
+                sink.budget = if rng.gen_bool(0.2) { 4096 } else { 1 << 30 };
+                let res =
+                    catch_unwind(AssertUnwindSafe(|| read_office_unguarded(kind, &mut Cursor::new(&bytes), &mut sink)));
+                let res = res.unwrap_or_else(|_| panic!("{} reader panicked on a mangled document", kind.name()));
+                if let Err(e) = res {
+                    assert!(!e.contains('@'), "{e}");
+                }
+                assert!(sink.warnings().iter().all(|w| !w.contains('@')), "{:?}", sink.warnings());
+            }
+        }
     }
 }
