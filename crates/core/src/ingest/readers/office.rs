@@ -290,18 +290,22 @@ fn open_member<'z, R: Read + Seek>(
     Ok(Capped::new(f, size, name))
 }
 
-/// Decompresses every member of the workbook once, discarding the bytes, so that calamine
+/// Decompresses every part of the workbook that calamine reads once, discarding the bytes, so that calamine
 /// (which holds parts in memory) is only given parts that keep to their declared sizes and
 /// to `limit`, and XML parts that are whole (calamine would read a truncated sheet as a
 /// shorter one). `Err` names the first part that does not.
 fn preflight<R: Read + Seek>(zip: &mut ZipArchive<R>, limit: u64) -> Result<(), String> {
     let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
     for name in names {
-        if name.ends_with('/') {
+        let lower = name.to_ascii_lowercase();
+        // Only what calamine reads: XML, relationships and binary records. Embedded files
+        // and media are not held by calamine (embedded files go to the sink, which
+        // applies its own budget).
+        let parsed = [".xml", ".rels", ".bin"].iter().any(|e| lower.ends_with(e));
+        if !parsed || lower.contains("/embeddings/") || lower.contains("/media/") {
             continue;
         }
         let mut part = open_member(zip, &name, limit)?;
-        let lower = name.to_ascii_lowercase();
         if lower.ends_with("sharedstrings.xml") {
             // calamine holds each shared string as a `String`: its bytes, and a header and
             // an allocation per entry, which a table of tiny strings multiplies.
@@ -1464,6 +1468,32 @@ wb.close()
         let all = c.all_text();
         assert!(all.contains("連絡先：comment.person@example.net（至急）"), "{all}");
         assert!(all.contains("mailto:link.target@example.com\n"), "{all}");
+    }
+
+    #[test]
+    fn xlsx_embedded_files_beyond_the_part_cap_go_to_the_sink_and_do_not_stop_the_sheets() {
+        let bytes = py(&format!(
+            r#"
+import openpyxl
+wb = openpyxl.Workbook(); wb.active['B2'] = 'embed.owner@example.com'
+src = io.BytesIO(); wb.save(src)
+buf = io.BytesIO()
+with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED) as zout:
+    for m in zin.infolist():
+        zout.writestr(m, zin.read(m.filename))
+    zout.writestr('xl/embeddings/oleObject1.bin', b'\0' * (2 << 20))
+    zout.writestr('xl/media/image1.png', b'\x89PNG' + b'\0' * (2 << 20))
+{OUT}"#
+        ));
+        let (c, res) = read(&bytes, 1 << 20);
+        assert_eq!(res, Ok(()));
+        assert_eq!(tables(&c), [("Sheet", &vec![row(&["", "embed.owner@example.com"])])]);
+        let files: Vec<(&str, usize)> = c
+            .got
+            .iter()
+            .filter_map(|g| if let Got::File(n, d) = g { Some((n.as_str(), d.len())) } else { None })
+            .collect();
+        assert_eq!(files, [("xl/embeddings/oleObject1.bin", 2 << 20)]);
     }
 
     #[test]
