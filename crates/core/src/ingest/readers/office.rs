@@ -906,10 +906,15 @@ fn extract(src: impl BufRead, name: &str, dialect: Dialect, cap: u64) -> Result<
                 let local = e.local_name();
                 let local = local.as_ref();
                 match dialect {
+                    // Inside a skipped copy: nothing but the end of the skip counts.
+                    Dialect::Ooxml if hidden > 0 && local != b"Fallback" => {}
                     Dialect::Ooxml => match local {
                         b"t" | b"delText" | b"text" if !empty => shown += 1,
                         // The VML copy of a text box that `mc:Choice` already holds.
                         b"Fallback" if !empty => hidden += 1,
+                        // A text box anchored inside a paragraph: its text is not part of
+                        // the paragraph's words.
+                        b"txbxContent" => out!("\n"),
                         b"instrText" if !empty => {
                             out!("\n");
                             shown += 1;
@@ -930,7 +935,7 @@ fn extract(src: impl BufRead, name: &str, dialect: Dialect, cap: u64) -> Result<
                         b"line-break" => out!("\n"),
                         b"tab" => out!("\t"),
                         b"s" => out!(" "),
-                        b"note" | b"annotation" => out!("\n"),
+                        b"note" | b"annotation" | b"frame" => out!("\n"),
                         b"a" => {
                             if let Some(h) = attr_local(e, b"href") {
                                 parts[cur].2.push(h);
@@ -953,9 +958,12 @@ fn extract(src: impl BufRead, name: &str, dialect: Dialect, cap: u64) -> Result<
                 let local = e.local_name();
                 let local = local.as_ref();
                 match dialect {
+                    // Inside a skipped copy: nothing but the end of the skip counts.
+                    Dialect::Ooxml if hidden > 0 && local != b"Fallback" => {}
                     Dialect::Ooxml => match local {
                         b"t" | b"delText" | b"text" => shown = shown.saturating_sub(1),
                         b"Fallback" => hidden = hidden.saturating_sub(1),
+                        b"txbxContent" => out!("\n"),
                         b"instrText" => {
                             shown = shown.saturating_sub(1);
                             out!("\n");
@@ -969,7 +977,7 @@ fn extract(src: impl BufRead, name: &str, dialect: Dialect, cap: u64) -> Result<
                             out!("\n");
                         }
                         b"creator" | b"date" | b"note-citation" | b"initials" => hidden = hidden.saturating_sub(1),
-                        b"table-row" | b"note" | b"annotation" => out!("\n"),
+                        b"table-row" | b"note" | b"annotation" | b"frame" => out!("\n"),
                         b"notes" if dialect == Dialect::OdfPages && page > 0 => {
                             // Back to the page's own part.
                             let want = format!("slide{page}");
@@ -1625,14 +1633,14 @@ with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED
 <w:p><w:r><w:t>taro@exam</w:t></w:r><w:r><w:t xml:space="preserve">ple.com</w:t></w:r></w:p>
 <w:p><w:r><w:t>jiro&#x40;example.org</w:t><w:br/><w:t>next&amp;co@example.net</w:t><w:tab/><w:t>x@example.com</w:t></w:r></w:p>
 <w:p><w:r><w:instrText> HYPERLINK "mailto:field@example.com" </w:instrText></w:r><w:r><w:t>shown</w:t></w:r></w:p>
-<w:p><mc:AlternateContent xmlns:mc="mc"><mc:Choice><w:t>box@example.com</w:t></mc:Choice><mc:Fallback><w:t>box@example.com</w:t></mc:Fallback></mc:AlternateContent></w:p>
+<w:p><w:r><w:t>見出し</w:t></w:r><w:r><mc:AlternateContent xmlns:mc="mc"><mc:Choice><w:txbxContent><w:p><w:r><w:t>box@example.com</w:t></w:r></w:p></w:txbxContent></mc:Choice><mc:Fallback><w:txbxContent><w:p><w:r><w:t>box@example.com</w:t></w:r></w:p></w:txbxContent></mc:Fallback></mc:AlternateContent></w:r></w:p>
 </w:body></w:document>"#;
         let parts = extract(xml.as_bytes(), "word/document.xml", Dialect::Ooxml, 1 << 20).unwrap();
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].0, "document");
         assert_eq!(
             parts[0].1,
-            "taro@example.com\njiro@example.org\nnext&co@example.net\tx@example.com\n\n HYPERLINK \"mailto:field@example.com\" \nshown\nbox@example.com\n"
+            "taro@example.com\njiro@example.org\nnext&co@example.net\tx@example.com\n\n HYPERLINK \"mailto:field@example.com\" \nshown\n見出し\nbox@example.com\n\n\n"
         );
     }
 
@@ -1818,13 +1826,15 @@ doc.write(buf)
         assert_eq!(kind_of(&bytes), Some(OfficeKind::Odp));
         let (c, res) = read(&bytes, 1 << 30);
         assert_eq!(res, Ok(()), "{:?}", c.warnings());
-        let t: Vec<(&str, &str)> = texts(&c).into_iter().filter(|t| t.0 != "headers").collect();
+        // Frames end words too: each text box's text stands on lines of its own.
+        let t: Vec<(&str, &str)> =
+            texts(&c).into_iter().filter(|t| t.0 != "headers").map(|(p, t)| (p, t.trim_matches('\n'))).collect();
         assert_eq!(
             t,
             [
-                ("slide1", "page.one@example.com\n"),
-                ("notes1", "note.one@example.org\n"),
-                ("slide2", "二枚目 page.two@example.com\n")
+                ("slide1", "page.one@example.com"),
+                ("notes1", "note.one@example.org"),
+                ("slide2", "二枚目 page.two@example.com")
             ]
         );
     }
