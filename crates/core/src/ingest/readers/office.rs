@@ -306,9 +306,11 @@ fn preflight<R: Read + Seek>(zip: &mut ZipArchive<R>, limit: u64) -> Result<(), 
             continue;
         }
         let mut part = open_member(zip, &name, limit)?;
-        if lower.ends_with("sharedstrings.xml") {
+        if lower.ends_with(".xml") || lower.ends_with(".rels") {
             // calamine holds each shared string as a `String`: its bytes, and a header and
-            // an allocation per entry, which a table of tiny strings multiplies.
+            // an allocation per entry, which a table of tiny strings multiplies. Counted in
+            // every part: the workbook's relationships, not the name, say which part is the
+            // shared-strings table.
             let size = part.declared;
             let entries = check_xml(BufReader::new(part), &name, b"si")?;
             let held = size.saturating_add(entries.saturating_mul(SHARED_STRING_OVERHEAD));
@@ -317,8 +319,6 @@ fn preflight<R: Read + Seek>(zip: &mut ZipArchive<R>, limit: u64) -> Result<(), 
                     "{name}: {entries} shared strings would take about {held} bytes in memory, more than the {limit} bytes one part may take; not read"
                 ));
             }
-        } else if lower.ends_with(".xml") || lower.ends_with(".rels") {
-            check_xml(BufReader::new(part), &name, b"")?;
         } else {
             io::copy(&mut part, &mut io::sink()).map_err(|e| read_error(&name, &e))?;
         }
@@ -1855,6 +1855,11 @@ with zipfile.ZipFile(buf, 'w') as z:
     /// An xlsx whose shared-strings table holds `entries` tiny strings (`<si><t>a</t></si>`,
     /// 15 bytes each), compressing to a few KiB.
     fn shared_strings_bomb(entries: usize) -> Vec<u8> {
+        strings_part(entries, "xl/sharedStrings.xml")
+    }
+
+    /// As [`shared_strings_bomb`], the table stored as member `member`.
+    fn strings_part(entries: usize, member: &str) -> Vec<u8> {
         py(&format!(
             r#"
 import openpyxl
@@ -1867,7 +1872,7 @@ with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED
     for i in zin.infolist():
         if i.filename != 'xl/sharedStrings.xml':
             zout.writestr(i.filename, zin.read(i.filename))
-    zout.writestr('xl/sharedStrings.xml', sst)
+    zout.writestr('{member}', sst)
 {OUT}"#
         ))
     }
@@ -1894,6 +1899,10 @@ with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, 'w', zipfile.ZIP_DEFLATED
         let (c, res) = read(&bytes, 1 << 30);
         assert_eq!(res, Ok(()));
         assert_eq!(tables(&c)[0].1, &vec![row(&["x@example.com"])]);
+        // The workbook's relationships may name any part as the table: every part counts.
+        let bytes = strings_part(50_000, "xl/strings.xml");
+        let err = read(&bytes, 1 << 20).1.unwrap_err();
+        assert!(err.starts_with("xl/strings.xml: 50000 shared strings would take about"), "{err}");
     }
 
     #[test]
