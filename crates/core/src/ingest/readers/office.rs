@@ -94,6 +94,25 @@ fn member_name<R: Read + Seek>(zip: &ZipArchive<R>, want: &str) -> Option<String
     zip.file_names().find(|n| n.eq_ignore_ascii_case(want)).map(str::to_owned)
 }
 
+/// The members of a package by their ASCII-lowercased name, for lookups as OPC compares
+/// names (a linear search per lookup would make a package of many parts quadratic).
+struct Names(std::collections::HashMap<String, String>);
+
+impl Names {
+    fn new<R: Read + Seek>(zip: &ZipArchive<R>) -> Names {
+        let mut map = std::collections::HashMap::new();
+        for n in zip.file_names() {
+            map.entry(n.to_ascii_lowercase()).or_insert_with(|| n.to_owned());
+        }
+        Names(map)
+    }
+
+    /// The member named `want`, ASCII case-insensitively.
+    fn get(&self, want: &str) -> Option<String> {
+        self.0.get(&want.to_ascii_lowercase()).cloned()
+    }
+}
+
 /// Which office document `zip` is, from its member names and the ODF `mimetype` member;
 /// `None` for any other zip archive.
 pub(crate) fn office_kind<R: Read + Seek>(zip: &mut ZipArchive<R>) -> Option<OfficeKind> {
@@ -152,7 +171,7 @@ fn read_office_unguarded(kind: OfficeKind, src: &mut dyn ReadSeek, sink: &mut dy
         OfficeKind::Xlsx | OfficeKind::Xlsb => read_workbook(kind, src, sink),
         OfficeKind::Docx | OfficeKind::Pptx | OfficeKind::Ods | OfficeKind::Odt | OfficeKind::Odp => {
             let mut zip = ZipArchive::new(src).map_err(|e| format!("{} package unreadable: {e}", kind.name()))?;
-            let mut doc = Doc::new(sink);
+            let mut doc = Doc::new(sink, Names::new(&zip));
             let res = match kind {
                 OfficeKind::Docx => docx(&mut zip, &mut doc),
                 OfficeKind::Pptx => pptx(&mut zip, &mut doc),
@@ -415,7 +434,7 @@ fn read_workbook(kind: OfficeKind, src: &mut dyn ReadSeek, sink: &mut dyn Sink) 
     let (comments, links, mut failed) = {
         let mut zip = ZipArchive::new(&mut *src).map_err(|e| format!("{} package unreadable: {e}", kind.name()))?;
         preflight(&mut zip, limit)?;
-        let mut doc = Doc::new(&mut *sink);
+        let mut doc = Doc::new(&mut *sink, Names::new(&zip));
         let comments = workbook_comments(&mut zip, &mut doc);
         let links = links_of_members(&mut zip, &mut doc, |n| {
             let n = n.to_ascii_lowercase();
@@ -476,7 +495,7 @@ fn links_of_members<R: Read + Seek>(
     names.sort_by_key(|n| natural_key(n));
     let mut text = String::new();
     for n in names {
-        match rels(zip, &n, doc.limit) {
+        match rels(zip, &doc.names, &n, doc.limit) {
             Ok(rs) => {
                 for r in rs.into_iter().filter(|r| r.kind.ends_with("/hyperlink")) {
                     text.push_str(&r.target);
@@ -686,15 +705,16 @@ fn xlsb_sheets(src: &mut dyn ReadSeek, sink: &mut dyn Sink, cap: u64, failed: &m
 /// A document being read: the sink, the per-part limit and the parts that failed.
 struct Doc<'s> {
     sink: &'s mut dyn Sink,
+    names: Names,
     limit: u64,
     failed: Vec<String>,
     stop: Option<String>,
 }
 
 impl<'s> Doc<'s> {
-    fn new(sink: &'s mut dyn Sink) -> Doc<'s> {
+    fn new(sink: &'s mut dyn Sink, names: Names) -> Doc<'s> {
         let limit = part_limit(sink);
-        Doc { sink, limit, failed: Vec::new(), stop: None }
+        Doc { sink, names, limit, failed: Vec::new(), stop: None }
     }
 
     /// The text parts of XML member `name`.
@@ -727,7 +747,7 @@ impl<'s> Doc<'s> {
     fn xml_part<R: Read + Seek>(&mut self, zip: &mut ZipArchive<R>, name: &str, part: &str) -> Result<(), String> {
         let text = self.xml_text(zip, name, Dialect::Ooxml).and_then(|mut t| {
             let mut text = t.remove(0).1;
-            for link in part_links(zip, name, self.limit)? {
+            for link in part_links(zip, &self.names, name, self.limit)? {
                 push_capped(&mut text, &link, self.limit, name)?;
                 push_capped(&mut text, "\n", self.limit, name)?;
             }
@@ -752,8 +772,8 @@ struct Rel {
 }
 
 /// The relationships in `.rels` member `name` (none if it is absent).
-fn rels<R: Read + Seek>(zip: &mut ZipArchive<R>, name: &str, limit: u64) -> Result<Vec<Rel>, String> {
-    let Some(name) = member_name(zip, name) else { return Ok(Vec::new()) };
+fn rels<R: Read + Seek>(zip: &mut ZipArchive<R>, names: &Names, name: &str, limit: u64) -> Result<Vec<Rel>, String> {
+    let Some(name) = names.get(name) else { return Ok(Vec::new()) };
     let part = open_member(zip, &name, limit)?;
     let mut xml = quick_xml::Reader::from_reader(BufReader::new(part));
     let mut buf = Vec::new();
@@ -794,8 +814,13 @@ fn rels_name(name: &str) -> String {
 }
 
 /// Hyperlink targets of member `name`, from its relationships.
-fn part_links<R: Read + Seek>(zip: &mut ZipArchive<R>, name: &str, limit: u64) -> Result<Vec<String>, String> {
-    Ok(rels(zip, &rels_name(name), limit)?
+fn part_links<R: Read + Seek>(
+    zip: &mut ZipArchive<R>,
+    names: &Names,
+    name: &str,
+    limit: u64,
+) -> Result<Vec<String>, String> {
+    Ok(rels(zip, names, &rels_name(name), limit)?
         .into_iter()
         .filter(|r| r.kind.ends_with("/hyperlink"))
         .map(|r| r.target)
@@ -1099,7 +1124,7 @@ fn diagrams<R: Read + Seek>(zip: &mut ZipArchive<R>, doc: &mut Doc<'_>, dir: &st
 /// A Word document: body, headers, footers, comments, footnotes, endnotes.
 fn docx<R: Read + Seek>(zip: &mut ZipArchive<R>, doc: &mut Doc<'_>) -> Result<(), String> {
     let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
-    let main = member_name(zip, "word/document.xml").ok_or("word/document.xml missing")?;
+    let main = doc.names.get("word/document.xml").ok_or("word/document.xml missing")?;
     doc.xml_part(zip, &main, "document")?;
     for kind in ["header", "footer"] {
         for (_, n) in numbered(&names, "word", kind) {
@@ -1107,7 +1132,7 @@ fn docx<R: Read + Seek>(zip: &mut ZipArchive<R>, doc: &mut Doc<'_>) -> Result<()
         }
     }
     for part in ["comments", "footnotes", "endnotes"] {
-        if let Some(n) = member_name(zip, &format!("word/{part}.xml")) {
+        if let Some(n) = doc.names.get(&format!("word/{part}.xml")) {
             doc.xml_part(zip, &n, part)?;
         }
     }
@@ -1122,14 +1147,14 @@ fn pptx<R: Read + Seek>(zip: &mut ZipArchive<R>, doc: &mut Doc<'_>) -> Result<()
     let mut notes_read = Vec::new();
     for (n, slide) in numbered(&names, "ppt/slides", "slide") {
         doc.xml_part(zip, &slide, &format!("slide{n}"))?;
-        let notes = match rels(zip, &rels_name(&slide), doc.limit) {
+        let notes = match rels(zip, &doc.names, &rels_name(&slide), doc.limit) {
             Ok(rs) => rs.into_iter().find(|r| r.kind.ends_with("/notesSlide")).map(|r| resolve(&slide, &r.target)),
             Err(e) => {
                 doc.emit(&format!("notes{n}"), Err(e))?;
                 None
             }
         };
-        if let Some(notes) = notes.and_then(|t| member_name(zip, &t)) {
+        if let Some(notes) = notes.and_then(|t| doc.names.get(&t)) {
             doc.xml_part(zip, &notes, &format!("notes{n}"))?;
             notes_read.push(notes);
         }
@@ -1176,7 +1201,7 @@ fn odt_odp<R: Read + Seek>(kind: OfficeKind, zip: &mut ZipArchive<R>, doc: &mut 
     if odf_encrypted(zip, doc.limit)? {
         return Err(format!("password-protected {} document: its content is encrypted and was not read", kind.name()));
     }
-    let content = member_name(zip, "content.xml").ok_or("content.xml missing")?;
+    let content = doc.names.get("content.xml").ok_or("content.xml missing")?;
     let dialect = if kind == OfficeKind::Odp { Dialect::OdfPages } else { Dialect::Odf };
     match doc.xml_text(zip, &content, dialect) {
         Ok(parts) => {
@@ -1187,7 +1212,7 @@ fn odt_odp<R: Read + Seek>(kind: OfficeKind, zip: &mut ZipArchive<R>, doc: &mut 
         }
         Err(e) => doc.emit(if kind == OfficeKind::Odt { "document" } else { "content" }, Err(e))?,
     }
-    if let Some(styles) = member_name(zip, "styles.xml") {
+    if let Some(styles) = doc.names.get("styles.xml") {
         let text = doc.xml_text(zip, &styles, Dialect::Odf).map(|mut t| t.remove(0).1);
         doc.emit("headers", text)?;
     }
@@ -1206,7 +1231,7 @@ fn ods<R: Read + Seek>(zip: &mut ZipArchive<R>, doc: &mut Doc<'_>) -> Result<(),
     if odf_encrypted(zip, doc.limit)? {
         return Err("password-protected ods document: its content is encrypted and was not read".into());
     }
-    let name = member_name(zip, "content.xml").ok_or("content.xml missing")?;
+    let name = doc.names.get("content.xml").ok_or("content.xml missing")?;
     let cap = doc.limit;
     let part = open_member(zip, &name, cap)?;
     let mut xml = quick_xml::Reader::from_reader(BufReader::new(part));
