@@ -159,6 +159,7 @@ pub(crate) fn read_office(
     len: u64,
     sink: &mut dyn Sink,
 ) -> Result<(), String> {
+    // The zip directory says where each member is; the length is not needed.
     let _ = len;
     catch_unwind(AssertUnwindSafe(|| read_office_unguarded(kind, src, sink))).unwrap_or_else(|_| {
         Err(format!("{} document: a parser failed on a malformed part; not read further", kind.name()))
@@ -1214,7 +1215,9 @@ fn odt_odp<R: Read + Seek>(kind: OfficeKind, zip: &mut ZipArchive<R>, doc: &mut 
     }
     if let Some(styles) = doc.names.get("styles.xml") {
         let text = doc.xml_text(zip, &styles, Dialect::Odf).map(|mut t| t.remove(0).1);
-        doc.emit("headers", text)?;
+        // Headers and footers of a text; the master pages (footers, logos' captions) of a
+        // presentation.
+        doc.emit(if kind == OfficeKind::Odt { "headers" } else { "masters" }, text)?;
     }
     Ok(())
 }
@@ -1853,7 +1856,7 @@ doc.write(buf)
         assert_eq!(res, Ok(()), "{:?}", c.warnings());
         // Frames end words too: each text box's text stands on lines of its own.
         let t: Vec<(&str, &str)> =
-            texts(&c).into_iter().filter(|t| t.0 != "headers").map(|(p, t)| (p, t.trim_matches('\n'))).collect();
+            texts(&c).into_iter().filter(|t| t.0 != "masters").map(|(p, t)| (p, t.trim_matches('\n'))).collect();
         assert_eq!(
             t,
             [
