@@ -25,6 +25,7 @@
 // is not used yet.
 #![allow(dead_code)]
 
+
 use std::io::{Read, Seek};
 
 pub(crate) mod markup;
