@@ -348,7 +348,9 @@ impl Reader<'_> {
             (Part::File, _) => self.opts.format,
             // Document text and sheets: every address in them, whatever the cells' layout.
             (Part::Text | Part::Table, Kind::Email) => Some(Format::Text),
-            (Part::Table, _) => None,
+            // A sheet feeds a password index only through a password column found by CSV
+            // detection; whole rows are never hashed as passwords.
+            (Part::Table, _) => Some(Format::Csv),
             (Part::Text, kind) => {
                 self.reports[id].format = Some("document text".into());
                 self.reports[id]
