@@ -63,6 +63,9 @@ pub(crate) struct InputOptions {
     /// Where nested members that need random access are spooled when they are larger than
     /// [`SPOOL_MEMORY`] (`None`: the system's temporary directory).
     pub spool_dir: Option<PathBuf>,
+    /// Every file, member and document part that gives records is a source of its own, named
+    /// by its provenance (`share/projectweb.zip!案件/連絡先.xlsx!Sheet1`), instead of each input.
+    pub source_per_file: bool,
 }
 
 /// Bounds on what containers (zip, 7z, tar, mail) and documents may expand to, against
@@ -102,6 +105,9 @@ pub(crate) struct Place<'a> {
     source: u32,
     source_name: &'a str,
     name: &'a str,
+    /// The provenance relative to the input, for per-file source names: the input's name,
+    /// then the path inside a directory input, then `!member` for each container level.
+    label: &'a str,
     depth: u32,
     part: Part,
 }
@@ -234,6 +240,11 @@ pub(crate) struct Reader<'a> {
     pub(crate) columns: Vec<Vec<String>>,
     /// What the input file being read may still expand to ([`ContainerLimits::max_expanded`]).
     pub(crate) budget_left: Arc<AtomicU64>,
+    /// With [`InputOptions::source_per_file`]: the sources made so far, each with its input's
+    /// source and its provenance name; their ids follow the inputs' ones.
+    pub(crate) file_sources: Vec<(u32, String)>,
+    /// How many sources the inputs have (the first file source's id).
+    pub(crate) input_sources: u32,
 }
 
 impl Reader<'_> {
@@ -259,7 +270,7 @@ impl Reader<'_> {
 
     /// Reads one input file (a container: each member, recursively) into chunks. Errors are
     /// recorded in the file's report; records before an error still count.
-    pub(crate) fn read_file(&mut self, source: u32, source_name: &str, path: &Path) {
+    pub(crate) fn read_file(&mut self, source: u32, source_name: &str, path: &Path, label: &str) {
         let name = path.to_string_lossy().into_owned();
         let id = self.new_report(name.clone(), source_name);
         self.budget_left.store(self.opts.limits.max_expanded, Ordering::Relaxed);
@@ -279,7 +290,7 @@ impl Reader<'_> {
         };
         let before = self.bytes_read.load(Ordering::Relaxed);
         let counter = self.bytes_read.clone();
-        let at = Place { id, source, source_name, name: &name, depth: 0, part: Part::File };
+        let at = Place { id, source, source_name, name: &name, label, depth: 0, part: Part::File };
         if let Err(e) = self.read_input(&at, raw, counter, handle.as_ref()) {
             self.reports[id].error = Some(e);
         }
@@ -337,7 +348,9 @@ impl Reader<'_> {
             (Part::File, _) => self.opts.format,
             // Document text and sheets: every address in them, whatever the cells' layout.
             (Part::Text | Part::Table, Kind::Email) => Some(Format::Text),
-            (Part::Table, _) => None,
+            // A sheet feeds a password index only through a password column found by CSV
+            // detection; whole rows are never hashed as passwords.
+            (Part::Table, _) => Some(Format::Csv),
             (Part::Text, kind) => {
                 self.reports[id].format = Some("document text".into());
                 self.reports[id]
@@ -353,16 +366,31 @@ impl Reader<'_> {
             Ok(m) => (m, None),
             Err(e) => (false, Some(e)),
         };
+        let source = self.leaf_source(at);
         let mut stats = std::mem::take(&mut self.stats[id]);
         let mut report = std::mem::replace(&mut self.reports[id], FileReport::new(String::new(), ""));
         let mut result =
-            self.read_stream(id, at.source, r, buf, more, compression, at.name, forced, &mut report, &mut stats);
+            self.read_stream(id, source, r, buf, more, compression, at.name, forced, &mut report, &mut stats);
         if let (Ok(()), Some(e)) = (&result, pending) {
             result = Err(describe(e, compression));
         }
         self.stats[id] = stats;
         self.reports[id] = report;
         result
+    }
+
+    /// The source of a stream's records: its input's, or with `source_per_file` a new one
+    /// named by its provenance (its report then names that source).
+    fn leaf_source(&mut self, at: &Place<'_>) -> u32 {
+        // A top-level file input is its own source already.
+        if !self.opts.source_per_file || at.depth == 0 && at.label == at.source_name {
+            return at.source;
+        }
+        let id = self.input_sources + self.file_sources.len() as u32;
+        self.file_sources.push((at.source, at.label.to_string()));
+        self.columns.push(self.columns[at.source as usize].clone());
+        self.reports[at.id].source = at.label.to_string();
+        id
     }
 
     /// Hands a whole file to the reader that recognized it: as a stream, or with random
@@ -565,6 +593,7 @@ impl Members<'_, '_, '_> {
     fn read(&mut self, name: &str, data: &mut dyn Read, hint: MemberHint, part: Part) -> Result<(), Stop> {
         self.stopping()?;
         let (id, path) = self.child(name);
+        let label = format!("{}!{}", self.at.label, name);
         self.reader.reports[id].part = part != Part::File;
         let depth = self.at.depth + 1;
         let limits = self.reader.opts.limits;
@@ -577,7 +606,15 @@ impl Members<'_, '_, '_> {
         let ratio_cap = hint.compressed.map(|c| c.saturating_mul(limits.max_ratio).max(RATIO_FLOOR));
         let mut limited =
             Limited { inner: data, produced: 0, ratio_cap, budget: self.reader.budget_left.clone(), hit: None };
-        let at = Place { id, source: self.at.source, source_name: self.at.source_name, name: &path, depth, part };
+        let at = Place {
+            id,
+            source: self.at.source,
+            source_name: self.at.source_name,
+            name: &path,
+            label: &label,
+            depth,
+            part,
+        };
         let result = self.reader.read_input(&at, Box::new(&mut limited), Arc::new(AtomicU64::new(0)), None);
         self.reader.reports[id].bytes = limited.produced;
         if let Err(e) = result {
