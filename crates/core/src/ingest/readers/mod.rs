@@ -25,7 +25,6 @@
 // is not used yet.
 #![allow(dead_code)]
 
-
 use std::io::{Read, Seek};
 
 pub(crate) mod markup;
