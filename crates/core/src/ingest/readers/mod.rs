@@ -27,6 +27,9 @@
 
 use std::io::{Read, Seek};
 
+pub(crate) mod mail;
+pub(crate) mod ole;
+
 /// A file inside a container, as the container describes it (for the ratio limit and for
 /// messages).
 #[derive(Debug, Clone, Copy, Default)]
@@ -105,7 +108,11 @@ pub(crate) struct Entry {
 }
 
 /// Every reader, in the order they are tried.
-pub(crate) static REGISTRY: &[Entry] = &[];
+pub(crate) static REGISTRY: &[Entry] = &[
+    Entry { name: "ole", recognize: ole::recognize, access: Access::Seekable, read: ole::read },
+    Entry { name: "mbox", recognize: mail::recognize_mbox, access: Access::Stream, read: mail::read_mbox },
+    Entry { name: "eml", recognize: mail::recognize_eml, access: Access::Stream, read: mail::read_eml },
+];
 
 /// The reader for a file, if one recognizes it.
 pub(crate) fn recognize(head: &[u8], name: &str) -> Option<&'static Entry> {
