@@ -190,17 +190,26 @@ fn hand_file(sink: &mut dyn Sink, name: &str, bytes: &[u8]) -> Result<(), String
 }
 
 fn message_parser() -> MessageParser {
-    let mut p = MessageParser::new().with_mime_headers().with_address_headers().header_text(HeaderName::Subject);
+    let mut p = MessageParser::new().with_mime_headers().with_address_headers().default_header_text();
     for h in EXTRA_ADDRESS_HEADERS {
         p = p.header_address(HeaderName::parse(*h).unwrap_or(HeaderName::Other(Cow::Borrowed(h))));
     }
     p
 }
 
-/// The `headers` text: one address per line (`Display Name <addr>`), then the subject.
+/// Header fields that hold identifiers or signatures, not addresses a reader would see
+/// (`Message-ID: <x@host>` looks like an address and is not one); every other field is kept.
+const ID_HEADERS: &[&str] =
+    &["message-id", "in-reply-to", "references", "resent-message-id", "content-id", "dkim-signature"];
+/// Prefixes of such fields (`ARC-Seal`, `Content-Type`, ...).
+const ID_HEADER_PREFIXES: &[&str] = &["arc-", "content-", "x-ms-exchange-"];
+
+/// The `headers` text: the addresses of the address fields, one per line
+/// (`Display Name <addr>`), then the decoded values of the other fields (Subject, Received
+/// `for <addr>`, X-Original-To, ...) except identifiers and MIME fields.
 fn header_text(root: &MessagePart<'_>) -> String {
     let mut out = String::new();
-    let mut subject = None;
+    let mut others = String::new();
     for h in &root.headers {
         match &h.value {
             HeaderValue::Address(Address::List(list)) => {
@@ -211,15 +220,29 @@ fn header_text(root: &MessagePart<'_>) -> String {
                     g.addresses.iter().for_each(|a| push_addr(&mut out, a.name.as_deref(), a.address.as_deref()))
                 }
             }
-            HeaderValue::Text(t) if h.name == HeaderName::Subject => subject = Some(t.to_string()),
+            HeaderValue::Text(t) if !is_id_header(&h.name) => {
+                others.push_str(t.trim());
+                others.push('\n');
+            }
+            HeaderValue::TextList(l) if !is_id_header(&h.name) => {
+                for t in l {
+                    others.push_str(t.trim());
+                    others.push('\n');
+                }
+            }
             _ => {}
         }
     }
-    if let Some(s) = subject {
-        out.push_str(&s);
-        out.push('\n');
-    }
+    out.push_str(&others);
     out
+}
+
+fn is_id_header(name: &HeaderName<'_>) -> bool {
+    let n = name.as_str();
+    ID_HEADERS.iter().any(|h| n.eq_ignore_ascii_case(h))
+        || ID_HEADER_PREFIXES
+            .iter()
+            .any(|p| n.len() >= p.len() && n.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
 }
 
 fn push_addr(out: &mut String, name: Option<&str>, addr: Option<&str>) {
@@ -416,6 +439,10 @@ mod tests {
             assert!(headers.lines().any(|l| l == line), "{line:?} not in headers {headers:?}");
         }
         assert!(headers.contains("会議の件"), "decoded subject in {headers:?}");
+        assert!(headers.contains("for <rcpt-in-received@example.jp>"), "Received kept: {headers:?}");
+        assert!(headers.contains("original-to@example.jp"), "X-Original-To kept: {headers:?}");
+        assert!(!headers.contains("fixture-1@example.jp"), "Message-ID is an identifier: {headers:?}");
+        assert!(!headers.contains("text/plain"), "MIME fields left out: {headers:?}");
         assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
     }
 
@@ -455,6 +482,23 @@ mod tests {
         let expected = fixture("sjis_csv_attachment.csv");
         assert_eq!(csv, expected.as_slice(), "attachment bytes are the Shift_JIS bytes, untouched");
         assert!(text_of(&sink, "part 1").contains("名簿を送ります"));
+    }
+
+    #[test]
+    fn text_part_without_a_charset_is_decoded_by_detection_not_as_lossy_utf8() {
+        let sink = read_eml_bytes(&fixture("undeclared_sjis.eml"));
+        let body = text_of(&sink, "part 1");
+        assert!(body.contains("総務課の窓口は"), "{body:?}");
+        assert!(body.contains("soumu-madoguchi@example.jp"), "{body:?}");
+        assert!(!body.contains('\u{FFFD}'), "{body:?}");
+    }
+
+    #[test]
+    fn zip_attachment_with_an_rfc2047_iso_2022_jp_name_is_handed_on_as_its_bytes() {
+        let sink = read_eml_bytes(&fixture("rfc2047_zip_attachment.eml"));
+        assert_eq!(file_of(&sink, "資料一式.zip"), fixture("rfc2047_zip_attachment.zip").as_slice());
+        assert!(text_of(&sink, "part 1").contains("添付します"));
+        assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
     }
 
     #[test]
