@@ -168,20 +168,39 @@ pub(crate) fn read_message(raw: &[u8], sink: &mut dyn Sink) -> Result<(), String
                 match transfer_decoded(raw, part) {
                     Some(bytes) => hand_file(sink, &name, &bytes)?,
                     None => {
-                        sink.warn(format!("attachment {name}: its transfer encoding could not be decoded; not read"))
+                        sink.warn(format!(
+                            "attachment {name}: malformed transfer encoding; read as mail-parser decoded it"
+                        ));
+                        let text: &str = match &part.body {
+                            PartType::Text(t) | PartType::Html(t) => t,
+                            _ => "",
+                        };
+                        hand_file(sink, &name, text.as_bytes())?;
                     }
                 }
             }
             PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
                 let name = attachment_name(part).unwrap_or_else(|| format!("part {n}"));
                 if part.is_encoding_problem {
-                    sink.warn(format!("{name}: malformed transfer encoding; read as it stands"));
+                    sink.warn(format!(
+                        "{name}: malformed part (a forwarded message nested too deep, or unparsable); read as a file"
+                    ));
                 }
                 hand_file(sink, &name, bytes)?;
             }
         }
     }
     Ok(())
+}
+
+/// The `headers` text of a block of header fields alone (an Outlook message's transport
+/// headers): addresses with decoded names, other fields but identifiers. `None` when the
+/// parser fails on it.
+pub(crate) fn header_block_text(block: &str) -> Option<String> {
+    let mut raw = block.trim_end().as_bytes().to_vec();
+    raw.extend_from_slice(b"\r\n\r\n");
+    let parser = message_parser();
+    catch_unwind(AssertUnwindSafe(|| parser.parse_headers(&raw[..]).map(|m| header_text(&m.parts[0])))).ok().flatten()
 }
 
 fn hand_file(sink: &mut dyn Sink, name: &str, bytes: &[u8]) -> Result<(), String> {

@@ -50,6 +50,8 @@ const PID_ATTACH_DATA: &str = "3701";
 const PID_ATTACH_LONG_FILENAME: &str = "3707";
 const PID_ATTACH_FILENAME: &str = "3704";
 const PID_DISPLAY_NAME: &str = "3001";
+/// PidTagTransportMessageHeaders: the Internet headers the message arrived with.
+const PID_TRANSPORT_HEADERS: &str = "007D";
 
 /// The fixed-size property stream of a message storage, and the size of its header: 32 bytes
 /// for the top-level message, 24 for an embedded one ([MS-OXMSG] 2.4.1); then 16-byte entries
@@ -254,6 +256,10 @@ fn read_msg(
                     let mut bytes = b"\xEF\xBB\xBF".to_vec();
                     bytes.extend_from_slice(text.as_bytes());
                     hand_file(sink, &format!("{prefix}body.html"), &bytes)?;
+                } else if id == PID_TRANSPORT_HEADERS {
+                    // Parsed as mail headers: encoded words decoded, Message-IDs left out.
+                    let block = super::mail::header_block_text(&text).unwrap_or(text);
+                    headers.push_str(&block);
                 } else if !text.is_empty() {
                     headers.push_str(&text);
                     headers.push('\n');
@@ -447,6 +453,10 @@ mod tests {
             ("/__properties_version1.0", properties(32, &[(0x3FFD_0003, 932)])),
             ("/__substg1.0_0037001F", utf16("連絡先の件")),
             ("/__substg1.0_0C1F001F", utf16("sender.msg@example.jp")),
+            (
+                "/__substg1.0_007D001F",
+                utf16("Received: from mx.example.jp\r\n\tfor <transport-rcpt@example.jp>; Mon, 5 Jul 2021 10:00:00 +0900\r\nFrom: =?ISO-2022-JP?B?GyRCOzNFRBsoQg==?= <via-transport@example.jp>\r\nMessage-ID: <id-not-an-address@example.jp>\r\n"),
+            ),
             ("/__substg1.0_1000001F", utf16("本文: body-msg@example.org\r\n")),
             // An 8-bit string property in Shift_JIS: 山田 <yamada@example.jp>
             ("/__substg1.0_0E04001E", b"\x8eR\x93c <yamada@example.jp>".to_vec()),
@@ -466,6 +476,9 @@ mod tests {
         let headers = text(&sink, "headers");
         assert!(headers.contains("連絡先の件") && headers.contains("sender.msg@example.jp"), "{headers:?}");
         assert!(headers.contains("山田 <yamada@example.jp>"), "{headers:?}");
+        assert!(headers.contains("for <transport-rcpt@example.jp>"), "{headers:?}");
+        assert!(headers.contains("山田 <via-transport@example.jp>"), "{headers:?}");
+        assert!(!headers.contains("id-not-an-address"), "{headers:?}");
         assert_eq!(text(&sink, "body"), "本文: body-msg@example.org\r\n");
         let rec = text(&sink, "recipients");
         assert!(rec.contains("鈴木") && rec.contains("recipient@example.net"), "{rec:?}");
