@@ -119,16 +119,16 @@ pub(crate) fn read_eml(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), Strin
 /// Reads a message held in memory into `sink` (also used for the messages of an mbox).
 pub(crate) fn read_message(raw: &[u8], sink: &mut dyn Sink) -> Result<(), String> {
     let parser = message_parser();
-    let parsed = catch_unwind(AssertUnwindSafe(|| parser.parse(raw)))
-        .map_err(|_| "the MIME parser failed on this message (malformed MIME structure): not read".to_string())?;
-    let Some(msg) = parsed else {
-        return Err("not a MIME message: no header could be parsed".into());
+    let parsed = catch_unwind(AssertUnwindSafe(|| parser.parse(raw)));
+    let msg = match parsed {
+        Ok(Some(msg)) if !msg.parts.is_empty() => msg,
+        Ok(_) => return read_as_text(raw, sink, "no MIME structure could be parsed"),
+        Err(_) => return read_as_text(raw, sink, "the MIME parser failed on it"),
     };
-
-    let headers = catch_unwind(AssertUnwindSafe(|| header_text(&msg.parts[0])))
-        .map_err(|_| "the MIME parser failed on this message's header fields: not read".to_string())?;
-    if !headers.is_empty() {
-        sink.text("headers", &headers).map_err(|s| s.0)?;
+    match catch_unwind(AssertUnwindSafe(|| header_text(&msg.parts[0]))) {
+        Ok(headers) if !headers.is_empty() => sink.text("headers", &headers).map_err(|s| s.0)?,
+        Ok(_) => {}
+        Err(_) => return read_as_text(raw, sink, "the MIME parser failed on its header fields"),
     }
 
     let mut n = 0usize;
@@ -201,6 +201,13 @@ pub(crate) fn header_block_text(block: &str) -> Option<String> {
     raw.extend_from_slice(b"\r\n\r\n");
     let parser = message_parser();
     catch_unwind(AssertUnwindSafe(|| parser.parse_headers(&raw[..]).map(|m| header_text(&m.parts[0])))).ok().flatten()
+}
+
+/// A message the MIME parser cannot read: read whole as free text (every address in its raw
+/// bytes), with a warning saying why.
+fn read_as_text(raw: &[u8], sink: &mut dyn Sink, why: &str) -> Result<(), String> {
+    sink.warn(format!("malformed message ({why}): read as plain text, without MIME decoding"));
+    sink.text("text", &decode_detected(raw)).map_err(|s| s.0)
 }
 
 fn hand_file(sink: &mut dyn Sink, name: &str, bytes: &[u8]) -> Result<(), String> {
@@ -575,6 +582,25 @@ mod tests {
         assert!(sink.warnings()[0].contains("not read"));
         assert!(!sink.warnings()[0].contains("example"), "no address in the warning");
         assert!(sink.got.iter().all(|g| matches!(g, Got::Warn(_))));
+    }
+
+    #[test]
+    fn message_the_mime_parser_cannot_read_is_read_as_text_with_a_warning() {
+        // No header line at all (a member named .eml that is not a message): mail-parser gives
+        // nothing, and the bytes are still read.
+        for (raw, expected) in [
+            (&b"no colon in this line, write to other@example.org\n"[..], "other@example.org"),
+            (b"From x\n\x91\x8d\x96\xb1\x89\xdb\x82\xcc\x91\x8b\x8c\xfb\x82\xcd\x81A\x82\xb1\x82\xbf\x82\xe7\x82\xcc\x83A\x83h\x83\x8c\x83X\x82\xc5\x82\xb7\x81B\x82\xb2\x98A\x97\x8d\x82\xad\x82\xbe\x82\xb3\x82\xa2 sjis@example.jp\n",
+            "ご連絡ください sjis@example.jp"),
+        ] {
+            let mut sink = Collect::new();
+            read_eml(Source::Stream(&mut &raw[..]), &mut sink).unwrap();
+            assert_eq!(sink.warnings().len(), 1, "{:?}", sink.got);
+            assert!(sink.warnings()[0].contains("read as plain text"), "{:?}", sink.got);
+            assert!(!sink.warnings()[0].contains("example"), "no address in the warning");
+            let all = sink.all_text();
+            assert!(all.contains(expected), "{all:?}");
+        }
     }
 
     #[test]
