@@ -27,6 +27,7 @@
 
 use std::io::{Read, Seek};
 
+pub(crate) mod doc;
 pub(crate) mod mail;
 pub(crate) mod ole;
 

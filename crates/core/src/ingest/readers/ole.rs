@@ -5,7 +5,8 @@
 //! - `Workbook` / `Book`: a legacy `.xls`, read by the spreadsheet reader;
 //! - `__substg1.0_*` streams: an Outlook `.msg`, read here (see [`read_msg`]);
 //! - `EncryptedPackage`: an Office file encrypted with a password, warned about;
-//! - `WordDocument`, `PowerPoint Document`: legacy Word and PowerPoint files, warned about;
+//! - `WordDocument`: a legacy Word `.doc`, its text read by [`super::doc`];
+//! - `PowerPoint Document`: a legacy PowerPoint file, warned about;
 //! - anything else: a warning naming the kind of streams it holds.
 //!
 //! Every stream's size is declared in the directory: a stream larger than the per-stream cap
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use cfb::CompoundFile;
 
-use super::{MemberHint, ReadSeek, Sink, Source};
+use super::{doc, MemberHint, ReadSeek, Sink, Source};
 
 /// The OLE compound file signature.
 pub(crate) const OLE_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
@@ -94,10 +95,11 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
             sink.warn("encrypted office document (password-protected): not read".into());
             Ok(())
         }
-        Kind::Doc => {
-            sink.warn("legacy Word .doc: not read (save it as .docx to read it)".into());
-            Ok(())
-        }
+        Kind::Doc => guarded("reading the Word document", || {
+            let mut comp =
+                CompoundFile::open(&mut *src).map_err(|e| format!("not a readable OLE compound file: {e}"))?;
+            read_doc(&mut comp, sink)
+        }),
         Kind::Ppt => {
             sink.warn("legacy PowerPoint .ppt: not read (save it as .pptx to read it)".into());
             Ok(())
@@ -106,6 +108,48 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
             sink.warn(format!("OLE compound file of an unknown kind (streams: {streams}): not read"));
             Ok(())
         }
+    }
+}
+
+/// Reads the text of a legacy Word document (Word 97 to 2003) into `document`.
+fn read_doc(comp: &mut CompoundFile<&mut dyn ReadSeek>, sink: &mut dyn Sink) -> Result<(), String> {
+    let items = list(comp, Path::new("/"))?;
+    let stream = |name: &str| items.iter().find(|i| i.stream && i.name == name);
+    let Some(word_item) = stream("WordDocument") else { return Err("no WordDocument stream".into()) };
+    let Some(word) = read_stream(comp, word_item, "the WordDocument stream", sink)? else { return Ok(()) };
+    let table_name = match doc::table_stream_name(&word) {
+        Ok(t) => t,
+        Err(e) => return doc_error(e, sink),
+    };
+    let Some(table_item) = stream(table_name) else {
+        return Err(format!("legacy Word .doc without its {table_name} stream: damaged"));
+    };
+    let Some(table) = read_stream(comp, table_item, "the Word table stream", sink)? else { return Ok(()) };
+    match doc::text(&word, &table) {
+        Ok(t) => {
+            if t.bad_pieces > 0 {
+                sink.warn(format!(
+                    "legacy Word .doc: {} pieces of text outside the document stream (damaged): not read",
+                    t.bad_pieces
+                ));
+            }
+            sink.text("document", &t.text).map_err(|s| s.0)
+        }
+        Err(e) => doc_error(e, sink),
+    }
+}
+
+fn doc_error(e: doc::DocError, sink: &mut dyn Sink) -> Result<(), String> {
+    match e {
+        doc::DocError::Encrypted => {
+            sink.warn("encrypted legacy Word .doc (password-protected): not read".into());
+            Ok(())
+        }
+        doc::DocError::TooOld => {
+            sink.warn("Word 6/95 (or older) .doc: not read (save it as .docx to read it)".into());
+            Ok(())
+        }
+        doc::DocError::Malformed(why) => Err(format!("legacy Word .doc damaged ({why}): not read")),
     }
 }
 
@@ -487,13 +531,152 @@ mod tests {
         assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
     }
 
+    /// A Word 97 `.doc` built by hand after [MS-DOC] (FibBase, FibRgW97, FibRgLw97,
+    /// FibRgFcLcb97 with `fcClx`/`lcbClx`; a Clx with one Prc and a Pcdt) with one piece per
+    /// `(text, compressed)`; `flags` and `nfib` as given. Pieces are laid out after the FIB.
+    fn word_doc(pieces: &[(&str, bool)], ident: u16, nfib: u16, flags: u16) -> Vec<u8> {
+        let (csw, cslw, cb) = (14usize, 22usize, 93usize);
+        let fib_len = 32 + 2 + csw * 2 + 2 + cslw * 4 + 2 + cb * 8;
+        let mut word = vec![0u8; fib_len];
+        word[0..2].copy_from_slice(&ident.to_le_bytes());
+        word[2..4].copy_from_slice(&nfib.to_le_bytes());
+        word[0x0A..0x0C].copy_from_slice(&flags.to_le_bytes());
+        word[32..34].copy_from_slice(&(csw as u16).to_le_bytes());
+        let at_cslw = 34 + csw * 2;
+        word[at_cslw..at_cslw + 2].copy_from_slice(&(cslw as u16).to_le_bytes());
+        let at_cb = at_cslw + 2 + cslw * 4;
+        word[at_cb..at_cb + 2].copy_from_slice(&(cb as u16).to_le_bytes());
+        let (mut cps, mut pcds) = (vec![0u32], Vec::new());
+        for (text, compressed) in pieces {
+            let fc = word.len() as u32;
+            let chars = if *compressed {
+                let (bytes, _, bad) = encoding_rs::WINDOWS_1252.encode(text);
+                assert!(!bad);
+                word.extend_from_slice(&bytes);
+                bytes.len()
+            } else {
+                word.extend(utf16(text));
+                text.encode_utf16().count()
+            };
+            cps.push(cps.last().unwrap() + chars as u32);
+            let fc_field = if *compressed { (fc * 2) | 0x4000_0000 } else { fc };
+            pcds.push([&[0u8, 0][..], &fc_field.to_le_bytes()[..], &[0, 0][..]].concat());
+        }
+        let plc: Vec<u8> = cps.iter().flat_map(|c| c.to_le_bytes()).chain(pcds.concat()).collect();
+        let mut clx = vec![0x01, 2, 0, 0xAA, 0xBB]; // a Prc with two bytes of formatting
+        clx.push(0x02);
+        clx.extend((plc.len() as u32).to_le_bytes());
+        clx.extend(plc);
+        let mut table = vec![0xEE; 7]; // the Clx does not start the table stream
+        let fc_clx = table.len() as u32;
+        table.extend(&clx);
+        let pair = at_cb + 2 + 33 * 8;
+        word[pair..pair + 4].copy_from_slice(&fc_clx.to_le_bytes());
+        word[pair + 4..pair + 8].copy_from_slice(&(clx.len() as u32).to_le_bytes());
+        let table_name = if flags & 0x0200 != 0 { "/1Table" } else { "/0Table" };
+        cfb_file(&[("/WordDocument", word), (table_name, table)])
+    }
+
+    #[test]
+    fn legacy_word_doc_text_from_its_utf16_and_8bit_pieces() {
+        let doc = word_doc(
+            &[("連絡先: taro@example.jp\r", false), ("Contact: jiro@example.com\u{7}Café\r", true)],
+            0xA5EC,
+            0x00C1,
+            0x0200,
+        );
+        let (sink, r) = run(&doc);
+        r.unwrap();
+        assert_eq!(text(&sink, "document"), "連絡先: taro@example.jp\nContact: jiro@example.com\tCafé\n");
+        assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
+        // The same in 0Table (fWhichTblStm clear).
+        let doc = word_doc(&[("a@example.org\r", true)], 0xA5EC, 0x0101, 0);
+        let (sink, r) = run(&doc);
+        r.unwrap();
+        assert_eq!(text(&sink, "document"), "a@example.org\n");
+    }
+
+    #[test]
+    fn encrypted_and_word95_docs_are_warned_about_not_read() {
+        for (ident, nfib, flags, expect) in [
+            (0xA5EC, 0x00C1, 0x0200 | 0x0100, "encrypted legacy Word .doc"),
+            (0xA5EC, 0x00C1, 0x8000, "encrypted legacy Word .doc"),
+            (0xA5DC, 0x0065, 0, "Word 6/95"),
+        ] {
+            let (sink, r) = run(&word_doc(&[("secret@example.com\r", true)], ident, nfib, flags));
+            r.unwrap();
+            assert_eq!(sink.warnings().len(), 1, "{:?}", sink.got);
+            assert!(
+                sink.warnings()[0].contains(expect) && sink.warnings()[0].contains("not read"),
+                "{:?}",
+                sink.warnings()
+            );
+            assert!(!sink.all_text().contains("secret"), "nothing read");
+        }
+    }
+
+    #[test]
+    fn damaged_doc_is_an_error_never_a_silent_empty_read() {
+        let good = word_doc(&[("x@example.com\r", false)], 0xA5EC, 0x00C1, 0x0200);
+        // A table stream whose Clx is garbage.
+        let bad_clx = {
+            let mut comp = CompoundFile::open(Cursor::new(good.clone())).unwrap();
+            comp.create_stream("/1Table").unwrap().write_all(&[0x07; 64]).unwrap();
+            comp.flush().unwrap();
+            comp.into_inner().into_inner()
+        };
+        let (sink, r) = run(&bad_clx);
+        assert!(r.as_ref().is_err_and(|e| e.contains("damaged")), "{r:?} {:?}", sink.got);
+        // No table stream at all.
+        let no_table = {
+            let mut comp = CompoundFile::open(Cursor::new(good)).unwrap();
+            comp.remove_stream("/1Table").unwrap();
+            comp.flush().unwrap();
+            comp.into_inner().into_inner()
+        };
+        assert!(run(&no_table).1.is_err());
+    }
+
+    #[test]
+    fn doc_piece_outside_the_stream_is_counted_and_the_rest_read() {
+        let doc = word_doc(&[("kept@example.com\r", false)], 0xA5EC, 0x00C1, 0x0200);
+        // Append a second piece descriptor pointing far beyond the stream: rebuild the Clx.
+        let mut comp = CompoundFile::open(Cursor::new(doc)).unwrap();
+        let mut table = Vec::new();
+        comp.open_stream("/1Table").unwrap().read_to_end(&mut table).unwrap();
+        let clx = &table[7..];
+        let plc = &clx[10..]; // after the 5-byte Prc, the Pcdt's type byte and its length
+        let cps =
+            [u32::from_le_bytes(plc[0..4].try_into().unwrap()), u32::from_le_bytes(plc[4..8].try_into().unwrap())];
+        let pcd0 = &plc[8..16];
+        let mut new_plc: Vec<u8> = [cps[0], cps[1], cps[1] + 10].iter().flat_map(|c| c.to_le_bytes()).collect();
+        new_plc.extend(pcd0);
+        new_plc.extend([0, 0]);
+        new_plc.extend(0x00FF_FFFFu32.to_le_bytes());
+        new_plc.extend([0, 0]);
+        let mut new_clx = clx[..5].to_vec();
+        new_clx.push(0x02);
+        new_clx.extend((new_plc.len() as u32).to_le_bytes());
+        new_clx.extend(new_plc);
+        let mut new_table = table[..7].to_vec();
+        new_table.extend(&new_clx);
+        let mut word = Vec::new();
+        comp.open_stream("/WordDocument").unwrap().read_to_end(&mut word).unwrap();
+        let pair = 32 + 2 + 28 + 2 + 88 + 2 + 33 * 8;
+        word[pair + 4..pair + 8].copy_from_slice(&(new_clx.len() as u32).to_le_bytes());
+        let bytes = cfb_file(&[("/WordDocument", word), ("/1Table", new_table)]);
+        let (sink, r) = run(&bytes);
+        r.unwrap();
+        assert_eq!(text(&sink, "document"), "kept@example.com\n");
+        assert!(sink.warnings().iter().any(|w| w.contains("1 pieces of text outside")), "{:?}", sink.warnings());
+    }
+
     #[test]
     fn ole_dispatch_warns_for_xls_encrypted_doc_ppt_and_unknown() {
         for (stream, expect) in [
             ("/Workbook", "legacy xls"),
             ("/Book", "legacy xls"),
             ("/EncryptedPackage", "encrypted office document"),
-            ("/WordDocument", "legacy Word .doc"),
             ("/PowerPoint Document", "legacy PowerPoint .ppt"),
             ("/Thumbnail Cache", "unknown kind (streams: Thumbnail Cache)"),
         ] {
@@ -520,8 +703,9 @@ mod tests {
     fn truncated_or_garbage_compound_files_are_errors_not_panics() {
         let good = cfb_file(&[("/__substg1.0_1000001F", utf16("a@example.com"))]);
         for cut in [8, 100, 512, 600, good.len() - 1] {
-            let (_, r) = run(&good[..cut.min(good.len())]);
-            let _ = r; // an error or a partial read, never a panic
+            let (sink, r) = run(&good[..cut.min(good.len())]);
+            // Never a silent empty read: an error, or the text.
+            assert!(r.is_err() || sink.all_text().contains("a@example.com"), "cut at {cut}: {r:?} {:?}", sink.got);
         }
         let mut garbage = OLE_MAGIC.to_vec();
         garbage.extend([0xFF; 4096]);
