@@ -369,8 +369,19 @@ impl Reader<'_> {
         let source = self.leaf_source(at);
         let mut stats = std::mem::take(&mut self.stats[id]);
         let mut report = std::mem::replace(&mut self.reports[id], FileReport::new(String::new(), ""));
-        let mut result =
-            self.read_stream(id, source, r, buf, more, compression, at.name, forced, &mut report, &mut stats);
+        let mut result = self.read_stream(
+            id,
+            source,
+            r,
+            buf,
+            more,
+            compression,
+            at.name,
+            forced,
+            at.part != Part::File,
+            &mut report,
+            &mut stats,
+        );
         if let (Ok(()), Some(e)) = (&result, pending) {
             result = Err(describe(e, compression));
         }
@@ -443,6 +454,7 @@ impl Reader<'_> {
         compression: ingest::Compression,
         name: &str,
         forced: Option<Format>,
+        part: bool,
         report: &mut FileReport,
         stats: &mut FileStats,
     ) -> std::result::Result<(), String> {
@@ -453,7 +465,11 @@ impl Reader<'_> {
         let mut line = 1 + memchr::memchr_iter(b'\n', &buf[..skip]).count() as u64;
         stats.lines += line - 1;
         buf.drain(..skip);
-        let (mode, detection) = ingest::initial_mode(&buf, &format);
+        let (mut mode, mut detection) = ingest::initial_mode(&buf, &format);
+        // Document text is no mbox: a body line `From ...` (unquoted from `>From `) is text.
+        if part && matches!(mode, ingest::Mode::Mbox) {
+            (mode, detection) = (ingest::Mode::Records, None);
+        }
         if detection.is_some() {
             report.detection = detection;
         }

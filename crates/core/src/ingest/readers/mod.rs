@@ -25,11 +25,13 @@
 // is not used yet.
 #![allow(dead_code)]
 
-
 use std::io::{Read, Seek};
 
+pub(crate) mod doc;
+pub(crate) mod mail;
 pub(crate) mod markup;
 pub(crate) mod office;
+pub(crate) mod ole;
 pub(crate) mod pdf;
 pub(crate) mod sevenzip;
 pub(crate) mod tarfile;
@@ -125,6 +127,9 @@ pub(crate) static REGISTRY: &[Entry] = &[
     Entry { name: "7z", recognize: sevenzip::recognize, access: Access::Seekable, read: sevenzip::read },
     Entry { name: "tar", recognize: tarfile::recognize, access: Access::Stream, read: tarfile::read },
     Entry { name: "pdf", recognize: pdf::recognize, access: Access::Seekable, read: pdf::read },
+    Entry { name: "ole", recognize: ole::recognize, access: Access::Seekable, read: ole::read },
+    Entry { name: "mbox", recognize: mail::recognize_mbox, access: Access::Stream, read: mail::read_mbox },
+    Entry { name: "eml", recognize: mail::recognize_eml, access: Access::Stream, read: mail::read_eml },
     Entry { name: "html", recognize: markup::recognize_html, access: Access::Stream, read: markup::read_html },
     Entry { name: "ldif", recognize: markup::recognize_ldif, access: Access::Stream, read: markup::read_ldif },
     Entry { name: "vcard", recognize: markup::recognize_vcard, access: Access::Stream, read: markup::read_vcard },
