@@ -21,7 +21,6 @@
 
 use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Read};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use mail_parser::{Address, Encoding, HeaderName, HeaderValue, MessageParser, MessagePart, MimeHeaders, PartType};
 
@@ -119,13 +118,13 @@ pub(crate) fn read_eml(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), Strin
 /// Reads a message held in memory into `sink` (also used for the messages of an mbox).
 pub(crate) fn read_message(raw: &[u8], sink: &mut dyn Sink) -> Result<(), String> {
     let parser = message_parser();
-    let parsed = catch_unwind(AssertUnwindSafe(|| parser.parse(raw)));
+    let parsed = super::catch_quietly(|| parser.parse(raw));
     let msg = match parsed {
         Ok(Some(msg)) if !msg.parts.is_empty() => msg,
         Ok(_) => return read_as_text(raw, sink, "no MIME structure could be parsed"),
         Err(_) => return read_as_text(raw, sink, "the MIME parser failed on it"),
     };
-    match catch_unwind(AssertUnwindSafe(|| header_text(&msg.parts[0]))) {
+    match super::catch_quietly(|| header_text(&msg.parts[0])) {
         Ok(headers) if !headers.is_empty() => sink.text("headers", &headers).map_err(|s| s.0)?,
         Ok(_) => {}
         Err(_) => return read_as_text(raw, sink, "the MIME parser failed on its header fields"),
@@ -200,7 +199,7 @@ pub(crate) fn header_block_text(block: &str) -> Option<String> {
     let mut raw = block.trim_end().as_bytes().to_vec();
     raw.extend_from_slice(b"\r\n\r\n");
     let parser = message_parser();
-    catch_unwind(AssertUnwindSafe(|| parser.parse_headers(&raw[..]).map(|m| header_text(&m.parts[0])))).ok().flatten()
+    super::catch_quietly(|| parser.parse_headers(&raw[..]).map(|m| header_text(&m.parts[0]))).ok().flatten()
 }
 
 /// A message the MIME parser cannot read: read whole as free text (every address in its raw

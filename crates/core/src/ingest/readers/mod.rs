@@ -121,6 +121,31 @@ pub(crate) struct Entry {
     pub read: fn(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String>,
 }
 
+thread_local! {
+    /// Set while [`catch_quietly`] runs on this thread: the panic hook stays silent.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a call into a third-party parser that may panic on hostile input (the release profile
+/// unwinds): a panic becomes an `Err`, and its message is not printed, because it can quote
+/// bytes of the document (an address, a password). A panic hook that stays silent while this
+/// runs on the same thread is installed once; panics elsewhere are printed as before.
+pub(crate) fn catch_quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    r
+}
+
 /// Every reader, in the order they are tried.
 pub(crate) static REGISTRY: &[Entry] = &[
     Entry { name: "zip", recognize: zipfile::recognize, access: Access::Seekable, read: zipfile::read },

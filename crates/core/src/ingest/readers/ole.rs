@@ -14,7 +14,6 @@
 //! allocated for it. Calls into `cfb` run under `catch_unwind`.
 
 use std::io::{Read, SeekFrom};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use cfb::CompoundFile;
@@ -198,7 +197,7 @@ fn printable(name: &str, max: usize) -> String {
 
 /// Runs `f`, turning a panic inside (in `cfb`, on hostile input) into an error.
 fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    catch_unwind(AssertUnwindSafe(f))
+    super::catch_quietly(f)
         .unwrap_or_else(|_| Err(format!("{what}: the compound file is malformed (the OLE parser failed)")))
 }
 
