@@ -420,7 +420,12 @@ impl Reader<'_> {
         let mut sink = Members { reader: self, at };
         if entry.access == Access::Stream {
             let mut stream = std::io::Cursor::new(head).chain(rest);
-            return (entry.read)(Source::Stream(&mut stream), &mut sink);
+            let read = (entry.read)(Source::Stream(&mut stream), &mut sink);
+            // What the reader left (it refused an over-large part, or stopped at damage) is
+            // still read through, so that its bytes are counted and a member's container
+            // finds its next member.
+            let drained = std::io::copy(&mut stream, &mut std::io::sink()).map_err(|e| format!("read error: {e}"));
+            return read.and(drained.map(|_| ()));
         }
         let mut spooled = match (file, compression) {
             (Some(f), ingest::Compression::None) => {
