@@ -100,6 +100,12 @@ pub struct BuildOptions {
     /// `("--sources", path)`): no output may be one of them (by device and inode, so also
     /// through links).
     pub other_inputs: Vec<(String, PathBuf)>,
+    /// Read obfuscated addresses in free text (`taro [at] example.jp`, `taro ＠ example.jp`,
+    /// `taro at example dot jp` when unambiguous; see
+    /// [`crate::ingest::text::extract_obfuscated`]), counted apart in each file's report. On by
+    /// default: the bracketed forms are unambiguous, and an address skipped is a person
+    /// reported clean.
+    pub deobfuscate: bool,
 }
 
 impl BuildOptions {
@@ -118,6 +124,7 @@ impl BuildOptions {
             allow_empty: false,
             other_outputs: Vec::new(),
             other_inputs: Vec::new(),
+            deobfuscate: true,
         }
     }
 }
@@ -264,7 +271,7 @@ pub fn build(
     let handles = spawn_workers(rx, opts.kind, &plan, &temp_root, &records, &failed)?;
 
     let mut reader = Reader {
-        opts: InputOptions { kind: opts.kind, format: opts.format },
+        opts: InputOptions { kind: opts.kind, format: opts.format, deobfuscate: opts.deobfuscate },
         tx,
         bytes_read: Arc::new(AtomicU64::new(0)),
         bytes_total,

@@ -57,6 +57,8 @@ pub(crate) struct InputOptions {
     pub kind: Kind,
     /// Format for every file instead of detection.
     pub format: Option<Format>,
+    /// Read obfuscated addresses in free text (`FileFormat::deobfuscate`).
+    pub deobfuscate: bool,
 }
 
 /// A chunk of whole records for a parsing thread, with the framer's state at its first byte
@@ -323,7 +325,9 @@ impl Reader<'_> {
         stats: &mut FileStats,
     ) -> std::result::Result<(), String> {
         let columns = &self.columns[source as usize];
-        let (format, skip) = ingest::detect(&buf, name, self.opts.kind, self.opts.format, columns).map_err(|e| e.0)?;
+        let (mut format, skip) =
+            ingest::detect(&buf, name, self.opts.kind, self.opts.format, columns).map_err(|e| e.0)?;
+        format.deobfuscate = self.opts.deobfuscate;
         report.format = Some(format.format.name().into());
         report.detection = (!format.detection.is_empty()).then(|| format.detection.clone());
         let mut line = 1 + memchr::memchr_iter(b'\n', &buf[..skip]).count() as u64;
