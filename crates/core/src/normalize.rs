@@ -474,7 +474,8 @@ fn check_domain(domain: &str) -> Result<Cow<'_, str>, Invalid> {
 pub fn unicode_form(normalized: &str) -> Option<String> {
     let at = normalized.rfind('@')?;
     let (local, domain) = (&normalized[..at], &normalized[at + 1..]);
-    if !domain.contains("xn--") || !domain.split('.').any(|l| l.starts_with("xn--")) {
+    // Most domains have no `-` at all: one `memchr` and done (this runs for every record).
+    if memchr::memchr(b'-', domain.as_bytes()).is_none() || !domain.split('.').any(|l| l.starts_with("xn--")) {
         return None;
     }
     let (unicode, result) = idna::domain_to_unicode(domain);

@@ -162,16 +162,21 @@ fn domain_class(c: char) -> Class {
 
 /// [`domain_class`] of `c` at byte `pos` of `s`, with the rule for ideographic full stops: one
 /// separates labels only before ASCII domain characters (`example。com`, also full-width
-/// ones); before other text or at the end it ends a sentence (`…@example.com。次`).
+/// ones); before other text or at the end it ends a sentence (`…@example.com。次`,
+/// `…@example.com。。`).
 fn domain_class_at(s: &str, pos: usize, c: char) -> Class {
     if !is_stop(c) {
         return domain_class(c);
     }
-    let next = s[pos + c.len_utf8()..].chars().next();
-    if next.is_some_and(|n| {
-        let n = fullwidth_ascii(n).unwrap_or(n);
-        n.is_ascii_alphanumeric() || n == '.' || n == '-' || is_stop(n)
-    }) {
+    // Past a run of stops, dots and hyphens (`…com。。`), a label must follow. Looked for
+    // over a few characters only, so that a line of stops stays linear (such a run is no
+    // domain anyway: its labels are empty).
+    let next = s[pos + c.len_utf8()..]
+        .chars()
+        .take(64)
+        .map(|n| fullwidth_ascii(n).unwrap_or(n))
+        .find(|&n| !(n == '.' || n == '-' || is_stop(n)));
+    if next.is_some_and(|n| n.is_ascii_alphanumeric()) {
         Class::Token
     } else {
         Class::Delimiter
@@ -435,8 +440,19 @@ fn marker_starts(s: &str) -> Vec<usize> {
 /// test, so that lines without one cost one pass of `memchr`.
 fn may_be_obfuscated(s: &str) -> bool {
     let b = s.as_bytes();
-    memchr::memchr2_iter(b't', b'T', b).any(|p| p > 0 && b[p - 1].eq_ignore_ascii_case(&b'a'))
-        || memchr::memchr(b'@', b).is_some()
+    // Bytes that may stand beside a marker word: ASCII white space, brackets, or any byte of
+    // a non-ASCII character (ideographic space, full-width brackets).
+    let open = |c: u8| c.is_ascii_whitespace() || b"[({<".contains(&c) || !c.is_ascii();
+    let close = |c: u8| c.is_ascii_whitespace() || b"])}>".contains(&c) || !c.is_ascii();
+    let at_word = |p: usize| {
+        p > 0
+            && b[p - 1].eq_ignore_ascii_case(&b'a')
+            && p >= 2
+            && open(b[p - 2])
+            && b.get(p + 1).is_some_and(|&c| close(c))
+    };
+    memchr::memchr2_iter(b't', b'T', b).any(at_word)
+        || memchr::memchr_iter(b'@', b).any(|p| p > 0 && (b[p - 1].is_ascii_whitespace() || !b[p - 1].is_ascii()))
         || (!s.is_ascii() && may_hold_fullwidth_at(s))
 }
 
@@ -699,7 +715,15 @@ pub struct Combo<'a> {
 pub fn split_combo(line: &str) -> Option<Combo<'_>> {
     let line = line.trim_start_matches([' ', '\t', '\u{feff}']);
     // A full-width `＠` counts too (`ｔａｒｏ＠example.jp:pw`): normalization reads it as `@`.
-    let first_at = line.find(['@', '\u{FF20}'])?;
+    let narrow = line.find('@');
+    let first_at = if line.is_ascii() {
+        narrow?
+    } else {
+        match (narrow, memchr::memmem::find(line.as_bytes(), "\u{FF20}".as_bytes())) {
+            (Some(n), Some(w)) => n.min(w),
+            (n, w) => n.or(w)?,
+        }
+    };
     let bytes = line.as_bytes();
     let scheme_end = bytes[..first_at.min(34)].windows(3).position(|w| w == b"://");
     if let Some(scheme_end) = scheme_end {
@@ -891,6 +915,19 @@ mod tests {
         extract(&line, &mut |_| n += 1);
         assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
         assert!(n > 0);
+    }
+
+    #[test]
+    fn a_run_of_zero_width_characters_and_ideographic_stops_after_an_address_only_ends_it() {
+        // Regression (issue 11 property test): a stop after the invisible run was taken for a
+        // label separator, so the address was skipped as glued.
+        assert_eq!(all("aa@example.com\u{200B}\u{3002}\u{3002}"), ["aa@example.com"]);
+        assert_eq!(all("aa@example.com\u{3002}\u{3002}"), ["aa@example.com"]);
+        // A long run of stops is read in linear time.
+        let line = "x@example".to_string() + &"\u{3002}".repeat(30_000) + "com";
+        let t = std::time::Instant::now();
+        let _ = all(&line);
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{:?}", t.elapsed());
     }
 
     #[test]
