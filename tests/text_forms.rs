@@ -153,6 +153,29 @@ fn idn_addresses_are_indexed_under_punycode_and_unicode_keys_and_a_staff_row_cou
     assert!(rows.iter().all(|r| r["count"].as_u64().unwrap_or(0) <= 1), "{rows:?}");
 }
 
+#[test]
+fn an_index_holding_only_unicode_form_keys_still_finds_an_idn_staff_row_once() {
+    // What an HIBP-style export holds: SHA-1 of the lowercase Unicode form, no punycode key.
+    let dir = Dir::new();
+    let keys = py_keys(&["anna@münchen.example", "bob@example.com"]);
+    dir.write("hibp.txt", keys.join("\n") + "\n");
+    dir.cmd(&["build", "-q", "-o", "x.ldx", "--format", "hashes", "hibp.txt"]).expect(0);
+    let staff = dir.write(
+        "staff.txt",
+        "Anna@xn--mnchen-3ya.example
+anna@münchen.example
+carl@münchen.example
+",
+    );
+    let r = dir.cmd(&["bulk", "-i", "x.ldx", "--format", "json", staff.to_str().unwrap()]).expect(1);
+    let rows = json_lines(&r.stdout);
+    let exposed: Vec<bool> = rows.iter().map(|r| r["exposed"] == true).collect();
+    assert_eq!(exposed, [true, true, false], "{rows:?}");
+    assert!(r.stderr.contains("checked 3, exposed 2"), "{}", r.stderr);
+    let r = dir.cmd(&["check", "-i", "x.ldx", "--format", "json", "anna@MÜNCHEN.example"]).expect(1);
+    assert_eq!(json_lines(&r.stdout)[0]["exposed"], true, "{}", r.stdout);
+}
+
 /// `bulk` rows' exposure and the stderr note naming the column.
 fn bulk_staff(dir: &Dir, index: &str, file: &str) -> (Vec<(String, bool)>, String) {
     let r = dir.cmd(&["bulk", "-i", index, "--format", "json", file]).expect(1);
