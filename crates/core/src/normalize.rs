@@ -472,10 +472,13 @@ fn check_domain(domain: &str) -> Result<Cow<'_, str>, Invalid> {
 /// `ToUnicode` gives it), which is what HIBP- and Monitor-style clients hash; `None` for an
 /// ASCII-only domain or a punycode label that does not decode.
 pub fn unicode_form(normalized: &str) -> Option<String> {
+    // Most addresses have no `-` at all: one `memchr` and done (this runs for every record).
+    if !normalized.as_bytes().contains(&b'-') {
+        return None;
+    }
     let at = normalized.rfind('@')?;
     let (local, domain) = (&normalized[..at], &normalized[at + 1..]);
-    // Most domains have no `-` at all: one `memchr` and done (this runs for every record).
-    if memchr::memchr(b'-', domain.as_bytes()).is_none() || !domain.split('.').any(|l| l.starts_with("xn--")) {
+    if !domain.split('.').any(|l| l.starts_with("xn--")) {
         return None;
     }
     let (unicode, result) = idna::domain_to_unicode(domain);

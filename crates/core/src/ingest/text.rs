@@ -125,32 +125,32 @@ pub fn may_hold_fullwidth_at(s: &str) -> bool {
 }
 
 /// Class of a character on the local-part side of the `@`.
+#[inline]
 fn local_class(c: char) -> Class {
-    if let Some(a) = fullwidth_ascii(c) {
-        return local_class(a);
-    }
     if c.is_ascii() {
-        if is_atext_byte(c as u8) {
-            Class::Token
-        } else {
-            Class::Delimiter
-        }
+        ascii_local_class(c as u8)
+    } else if let Some(a) = fullwidth_ascii(c) {
+        ascii_local_class(a as u8)
     } else {
         non_ascii_class(c)
     }
 }
 
-/// Class of a character on the domain side of the `@`.
-fn domain_class(c: char) -> Class {
-    if let Some(a) = fullwidth_ascii(c).filter(|&a| a != '.') {
-        return domain_class(a);
+fn ascii_local_class(b: u8) -> Class {
+    if is_atext_byte(b) {
+        Class::Token
+    } else {
+        Class::Delimiter
     }
+}
+
+/// Class of a character on the domain side of the `@`.
+#[inline]
+fn domain_class(c: char) -> Class {
     if c.is_ascii() {
-        if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-            Class::Token
-        } else {
-            Class::Delimiter
-        }
+        ascii_domain_class(c as u8)
+    } else if let Some(a) = fullwidth_ascii(c).filter(|&a| a != '.') {
+        ascii_domain_class(a as u8)
     } else if matches!(c, '\u{3002}' | '\u{FF0E}' | '\u{FF61}') {
         Class::Token
     } else if is_format(c) {
@@ -164,6 +164,7 @@ fn domain_class(c: char) -> Class {
 /// separates labels only before ASCII domain characters (`example。com`, also full-width
 /// ones); before other text or at the end it ends a sentence (`…@example.com。次`,
 /// `…@example.com。。`).
+#[inline]
 fn domain_class_at(s: &str, pos: usize, c: char) -> Class {
     if !is_stop(c) {
         return domain_class(c);
@@ -177,6 +178,14 @@ fn domain_class_at(s: &str, pos: usize, c: char) -> Class {
         .map(|n| fullwidth_ascii(n).unwrap_or(n))
         .find(|&n| !(n == '.' || n == '-' || is_stop(n)));
     if next.is_some_and(|n| n.is_ascii_alphanumeric()) {
+        Class::Token
+    } else {
+        Class::Delimiter
+    }
+}
+
+fn ascii_domain_class(b: u8) -> Class {
+    if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
         Class::Token
     } else {
         Class::Delimiter
@@ -716,13 +725,13 @@ pub fn split_combo(line: &str) -> Option<Combo<'_>> {
     let line = line.trim_start_matches([' ', '\t', '\u{feff}']);
     // A full-width `＠` counts too (`ｔａｒｏ＠example.jp:pw`): normalization reads it as `@`.
     let narrow = line.find('@');
-    let first_at = if line.is_ascii() {
-        narrow?
-    } else {
-        match (narrow, memchr::memmem::find(line.as_bytes(), "\u{FF20}".as_bytes())) {
+    let first_at = match narrow {
+        // ASCII before the `@`: no `＠` can come first.
+        Some(n) if line.as_bytes()[..n].is_ascii() => n,
+        _ => match (narrow, memchr::memmem::find(line.as_bytes(), "\u{FF20}".as_bytes())) {
             (Some(n), Some(w)) => n.min(w),
             (n, w) => n.or(w)?,
-        }
+        },
     };
     let bytes = line.as_bytes();
     let scheme_end = bytes[..first_at.min(34)].windows(3).position(|w| w == b"://");
