@@ -125,7 +125,6 @@ fn all_addresses(expect: &Value) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "issue 11: passes once full-width addresses (ｙｏｓｈｉｄａ＠…) are read as ASCII; run with --ignored"]
 fn file_share_documents_members_and_parts_each_get_a_report_with_their_provenance() {
     let dir = Dir::new();
     let expect = generate(&dir);
@@ -191,6 +190,14 @@ fn file_share_documents_members_and_parts_each_get_a_report_with_their_provenanc
         });
     }
 
+    // Full-width addresses are counted apart, in the part that holds them and nowhere else.
+    for (path, f) in &files {
+        let part = path.strip_prefix("share/").unwrap_or(path);
+        let want = expect["fullwidth"][part].as_u64().unwrap_or(0);
+        let got = f["fullwidth"].as_u64().unwrap_or(0);
+        c.check(got == want, || format!("{path}: {got} full-width addresses counted instead of {want}"));
+    }
+
     // Per document, whatever its parts are called: the records of the parts under it.
     for doc in expect["documents"].as_array().unwrap().iter().filter(|d| d["source"].is_string()) {
         let path = str_of(&doc["path"]);
@@ -237,7 +244,6 @@ fn file_share_documents_members_and_parts_each_get_a_report_with_their_provenanc
 }
 
 #[test]
-#[ignore = "issue 11: passes once full-width addresses (ｙｏｓｈｉｄａ＠…) are read as ASCII; run with --ignored"]
 fn file_share_staff_list_rows_are_exposed_exactly_where_the_generator_put_them() {
     let dir = Dir::new();
     let expect = generate(&dir);
@@ -278,7 +284,6 @@ fn file_share_staff_list_rows_are_exposed_exactly_where_the_generator_put_them()
 }
 
 #[test]
-#[ignore = "issue 11: passes once full-width addresses (ｙｏｓｈｉｄａ＠…) are read as ASCII; run with --ignored"]
 fn file_share_source_per_file_names_the_parts_that_hold_each_hit() {
     // With --source-per-file every part that gives records is a source named by its
     // provenance: `check` must name, for every address, exactly the parts the generator wrote it
@@ -309,7 +314,6 @@ fn file_share_source_per_file_names_the_parts_that_hold_each_hit() {
 }
 
 #[test]
-#[ignore = "issue 11: passes once full-width addresses (ｙｏｓｈｉｄａ＠…) are read as ASCII; run with --ignored"]
 fn file_share_documents_read_as_files_of_their_own_hold_their_addresses() {
     // The same documents outside the zip (read from their own file, not as a member), each
     // its own source: `check` must name, for every address, the documents that hold it, with
