@@ -4,7 +4,8 @@
 //! - `headers`: the addresses of From, To, Cc, Bcc, Reply-To, Sender, Return-Path,
 //!   Delivered-To and the Resent- fields, one per line with the display name decoded from RFC
 //!   2047 encoded words (ISO-2022-JP, Shift_JIS, UTF-8, ...), and the decoded Subject;
-//! - `part N`: each text part (after quoted-printable or base64, in its charset), read as free
+//! - `part N`: each text part (after quoted-printable or base64, in its charset, or a detected
+//!   one when the declared charset does not match its bytes, with a warning), read as free
 //!   text; an HTML part goes to [`Sink::file`] as `part N.html` (UTF-8 with a BOM, so that a
 //!   `<meta charset>` left in it cannot win) for the HTML reader;
 //! - each attachment, and each `message/rfc822` part, goes to [`Sink::file`] under its file
@@ -150,11 +151,11 @@ pub(crate) fn read_message(raw: &[u8], sink: &mut dyn Sink) -> Result<(), String
                 hand_file(sink, &name, bytes)?;
             }
             PartType::Text(text) if !is_attachment => {
-                let text = redecode_if_undeclared(raw, part, text);
+                let text = redecode_if_mislabelled(raw, part, text, n, sink);
                 sink.text(&format!("part {n}"), &text).map_err(|s| s.0)?;
             }
             PartType::Html(html) if !is_attachment => {
-                let html = redecode_if_undeclared(raw, part, html);
+                let html = redecode_if_mislabelled(raw, part, html, n, sink);
                 let mut bytes = Vec::with_capacity(html.len() + 3);
                 bytes.extend_from_slice(b"\xEF\xBB\xBF");
                 bytes.extend_from_slice(html.as_bytes());
@@ -206,7 +207,7 @@ pub(crate) fn header_block_text(block: &str) -> Option<String> {
 /// bytes), with a warning saying why.
 fn read_as_text(raw: &[u8], sink: &mut dyn Sink, why: &str) -> Result<(), String> {
     sink.warn(format!("malformed message ({why}): read as plain text, without MIME decoding"));
-    sink.text("text", &decode_detected(raw)).map_err(|s| s.0)
+    sink.text("text", &decode_detected(raw).0).map_err(|s| s.0)
 }
 
 fn hand_file(sink: &mut dyn Sink, name: &str, bytes: &[u8]) -> Result<(), String> {
@@ -301,34 +302,72 @@ fn transfer_decoded(raw: &[u8], part: &MessagePart<'_>) -> Option<Vec<u8>> {
     }
 }
 
-/// A text part without a declared charset that is not UTF-8 (mail-parser then decodes it as
-/// lossy UTF-8): decoded again from its bytes by detection, as files are.
-fn redecode_if_undeclared<'t>(raw: &[u8], part: &MessagePart<'_>, text: &'t str) -> Cow<'t, str> {
-    let declared = part.content_type().and_then(|ct| ct.attribute("charset")).is_some();
-    if declared || !text.contains('\u{FFFD}') {
+/// A text part whose charset is missing or does not match its bytes, decoded again from its
+/// transfer-decoded bytes by detection, as files are:
+/// - no declared charset and not UTF-8 (mail-parser then decodes it as lossy UTF-8);
+/// - a declared charset under which the bytes give decode errors (Shift_JIS bytes labelled
+///   ISO-2022-JP), or bytes that are valid non-ASCII UTF-8 under another declared charset
+///   (UTF-8 labelled iso-8859-1 or Shift_JIS, which decodes to mojibake that can swallow the
+///   first letter of an address): with a warning naming the part, never its text.
+fn redecode_if_mislabelled<'t>(
+    raw: &[u8],
+    part: &MessagePart<'_>,
+    text: &'t str,
+    n: usize,
+    sink: &mut dyn Sink,
+) -> Cow<'t, str> {
+    let declared = part.content_type().and_then(|ct| ct.attribute("charset")).map(|c| c.trim().to_string());
+    let Some(declared) = declared else {
+        if !text.contains('\u{FFFD}') {
+            return Cow::Borrowed(text);
+        }
+        return match transfer_decoded(raw, part) {
+            Some(bytes) => Cow::Owned(decode_detected(&bytes).0),
+            None => Cow::Borrowed(text),
+        };
+    };
+    let declared_utf8 = encoding_rs::Encoding::for_label(declared.as_bytes()) == Some(encoding_rs::UTF_8);
+    if declared_utf8 {
+        // Invalid UTF-8 declared as UTF-8: detection below would find the same errors or a
+        // guess; a UTF-8 label is kept unless the text shows errors.
+        if !text.contains('\u{FFFD}') {
+            return Cow::Borrowed(text);
+        }
+    }
+    let Some(bytes) = transfer_decoded(raw, part) else {
+        return Cow::Borrowed(text);
+    };
+    let utf8_not_ascii = !declared_utf8 && !bytes.is_ascii() && std::str::from_utf8(&bytes).is_ok();
+    let errors = text.contains('\u{FFFD}');
+    if !utf8_not_ascii && !errors {
         return Cow::Borrowed(text);
     }
-    match transfer_decoded(raw, part) {
-        Some(bytes) => Cow::Owned(decode_detected(&bytes)),
-        None => Cow::Borrowed(text),
+    let (decoded, used) = decode_detected(&bytes);
+    if decoded.contains('\u{FFFD}') && decoded.matches('\u{FFFD}').count() >= text.matches('\u{FFFD}').count() {
+        // Detection does no better than the label: keep what the label gave.
+        return Cow::Borrowed(text);
     }
+    let label: String = declared.chars().filter(|c| c.is_ascii_graphic()).take(40).collect();
+    sink.warn(format!("part {n}: declared charset {label} does not match its bytes; decoded as {used}"));
+    Cow::Owned(decoded)
 }
 
 /// Decodes bytes of unknown encoding: a BOM, else UTF-8 when valid, else what `chardetng`
-/// guesses (Shift_JIS, EUC-JP, ISO-2022-JP, GBK, Big5, EUC-KR, windows-125x).
-pub(crate) fn decode_detected(bytes: &[u8]) -> String {
+/// guesses (Shift_JIS, EUC-JP, ISO-2022-JP, GBK, Big5, EUC-KR, windows-125x). Returns the
+/// text and the name of the encoding used.
+pub(crate) fn decode_detected(bytes: &[u8]) -> (String, &'static str) {
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-        return enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned();
+        return (enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned(), enc.name());
     }
     if let Ok(s) = std::str::from_utf8(bytes) {
         if !s.contains('\x1b') {
-            return s.to_string();
+            return (s.to_string(), encoding_rs::UTF_8.name());
         }
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Allow);
     detector.feed(bytes, true);
     let enc = detector.guess(None, chardetng::Utf8Detection::Allow);
-    enc.decode_without_bom_handling(bytes).0.into_owned()
+    (enc.decode_without_bom_handling(bytes).0.into_owned(), enc.name())
 }
 
 /// Reads an mbox: each message is handed to the sink as `message N.eml`.
@@ -518,6 +557,34 @@ mod tests {
         assert!(body.contains("総務課の窓口は"), "{body:?}");
         assert!(body.contains("soumu-madoguchi@example.jp"), "{body:?}");
         assert!(!body.contains('\u{FFFD}'), "{body:?}");
+    }
+
+    #[test]
+    fn text_part_whose_declared_charset_does_not_match_its_bytes_is_decoded_by_detection() {
+        for (fixture_name, declared, used, addr) in [
+            ("mislabel_sjis_as_iso2022jp.eml", "ISO-2022-JP", "Shift_JIS", "sjis.as.jis@example.jp"),
+            ("mislabel_utf8_as_latin1.eml", "iso-8859-1", "UTF-8", "utf8.as.latin1@example.jp"),
+            ("mislabel_utf8_as_sjis.eml", "Shift_JIS", "UTF-8", "utf8.as.sjis@example.jp"),
+        ] {
+            let sink = read_eml_bytes(&fixture(fixture_name));
+            let body = text_of(&sink, "part 1");
+            assert!(body.contains(&format!("担当：{addr}　宛")), "{fixture_name}: {body:?}");
+            assert!(body.contains("よろしくお願いします"), "{fixture_name}: {body:?}");
+            let w = sink.warnings();
+            assert_eq!(w.len(), 1, "{fixture_name}: {w:?}");
+            assert_eq!(
+                w[0],
+                format!("part 1: declared charset {declared} does not match its bytes; decoded as {used}")
+            );
+        }
+    }
+
+    #[test]
+    fn text_part_whose_declared_charset_matches_is_read_without_a_warning() {
+        let sink = read_eml_bytes(&fixture("base64_sjis.eml"));
+        assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
+        let sink = read_eml_bytes(&fixture("qp_soft_break.eml"));
+        assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
     }
 
     #[test]
