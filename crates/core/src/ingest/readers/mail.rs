@@ -12,7 +12,9 @@
 //!   name (RFC 2231 / RFC 2047 decoded) or `part N` / `part N.eml`, as the bytes it holds
 //!   after transfer decoding, so that a CSV attachment is read as CSV and a zip as zip.
 //!
-//! An mbox is cut into messages at `From ` lines (`>From ` lines unquoted, mboxrd style), and
+//! An mbox is cut into messages at `From SENDER DATE` separator lines that follow an empty line
+//! or start the file (any other `From ` line is body text; `>From ` lines unquoted, mboxrd
+//! style), and
 //! each message is handed to [`Sink::file`] as `message N.eml`, read by the eml reader one
 //! level deeper: `box.mbox!message 3.eml!名簿.csv`.
 //!
@@ -26,6 +28,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use mail_parser::{Address, Encoding, HeaderName, HeaderValue, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use super::{MemberHint, Sink, Source};
+use crate::ingest::stream::is_mbox_separator;
 
 /// Largest single message read into memory (less when the sink's budget is smaller). A larger
 /// message is not read, with a warning.
@@ -87,11 +90,12 @@ pub(crate) fn recognize_eml(head: &[u8], name: &str) -> bool {
     n >= MIN_HEADERS || (n >= 1 && has_extension(name, "eml"))
 }
 
-/// Whether a file is an mbox: a `From ` line at its very start, followed by a message.
+/// Whether a file is an mbox: a `From SENDER DATE` separator line at its very start, followed
+/// by a message.
 pub(crate) fn recognize_mbox(head: &[u8], _name: &str) -> bool {
-    let Some(rest) = head.strip_prefix(MBOX_FROM) else { return false };
-    let Some(nl) = rest.iter().position(|&b| b == b'\n') else { return false };
-    leading_header_count(&rest[nl + 1..]) >= 1
+    let Some(nl) = head.iter().position(|&b| b == b'\n') else { return false };
+    let first = &head[..nl];
+    is_mbox_separator(first.strip_suffix(b"\r").unwrap_or(first)) && leading_header_count(&head[nl + 1..]) >= 1
 }
 
 fn has_extension(name: &str, ext: &str) -> bool {
@@ -382,6 +386,9 @@ pub(crate) fn read_mbox(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), Stri
     let mut n = 0usize; // messages started
     let mut oversized = false;
     let mut at_line_start = true;
+    // Whether the line before is empty (or there is none): a separator must follow one, so a
+    // body line `From SENDER DATE` left unescaped inside a paragraph stays body text.
+    let mut after_blank = true;
     let mut piece = Vec::new();
     loop {
         piece.clear();
@@ -393,8 +400,10 @@ pub(crate) fn read_mbox(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), Stri
             break;
         }
         let starts_line = at_line_start;
+        let follows_blank = after_blank;
         at_line_start = piece.ends_with(b"\n");
-        if starts_line && piece.starts_with(MBOX_FROM) {
+        after_blank = starts_line && (piece == b"\n" || piece == b"\r\n");
+        if starts_line && follows_blank && is_separator_line(&piece) {
             if n > 0 {
                 finish_mbox_message(sink, n, &msg, oversized, cap)?;
             }
@@ -428,6 +437,13 @@ pub(crate) fn read_mbox(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), Stri
         finish_mbox_message(sink, n, &msg, oversized, cap)?;
     }
     Ok(())
+}
+
+/// Whether a whole line (with its line ending) is an mbox `From SENDER DATE` separator; any
+/// other line starting `From ` is body text.
+fn is_separator_line(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    is_mbox_separator(line.strip_suffix(b"\r").unwrap_or(line))
 }
 
 fn finish_mbox_message(sink: &mut dyn Sink, n: usize, msg: &[u8], oversized: bool, cap: u64) -> Result<(), String> {
@@ -626,6 +642,41 @@ mod tests {
         }
         let third = read_eml_bytes(file_of(&sink, "message 3.eml"));
         assert!(text_of(&third, "part 1").contains("b64-in-mbox@example.net"));
+    }
+
+    #[test]
+    fn mbox_body_line_starting_from_is_body_text_not_a_separator() {
+        // Python's mailbox output, with one body line "From here on, ..." left unescaped.
+        let raw = fixture("unescaped_from.mbox");
+        assert!(recognize_mbox(&raw, "unescaped_from.mbox"));
+        let mut sink = Collect::new();
+        read_mbox(Source::Stream(&mut &raw[..]), &mut sink).unwrap();
+        assert_eq!(names(&sink), ["file message 1.eml", "file message 2.eml"], "{:?}", sink.got);
+        let first = read_eml_bytes(file_of(&sink, "message 1.eml"));
+        let body = text_of(&first, "part 1");
+        assert!(body.contains("From here on, unescaped.body@example.com is listed"), "{body:?}");
+        assert!(body.contains("From the desk of escaped0@example.net"), "{body:?}");
+        assert!(text_of(&first, "headers").contains("sender0@example.com"));
+        let second = read_eml_bytes(file_of(&sink, "message 2.eml"));
+        assert!(text_of(&second, "headers").contains("rcpt1@example.org"));
+        assert!(text_of(&second, "part 1").contains("From the desk of escaped1@example.net"));
+    }
+
+    #[test]
+    fn mbox_separator_counts_only_after_an_empty_line_and_in_from_sender_date_form() {
+        let raw = b"From a@example.com Mon Jan  1 00:00:00 2024\r\nFrom: a@example.com\r\n\r\nSee below\r\n\
+From b@example.com Mon Jan  1 00:00:00 2024\r\nglued.after.text@example.com\r\n\r\n\
+From c@example.com yesterday\r\nnot.a.separator@example.com\r\n\r\n\
+From d@example.com Tue Jan  2 00:00:00 2024\r\nFrom: d@example.com\r\n\r\nbody.crlf@example.com";
+        let mut sink = Collect::new();
+        read_mbox(Source::Stream(&mut &raw[..]), &mut sink).unwrap();
+        assert_eq!(names(&sink), ["file message 1.eml", "file message 2.eml"], "{:?}", sink.got);
+        let first = String::from_utf8_lossy(file_of(&sink, "message 1.eml")).into_owned();
+        for line in ["From b@example.com Mon Jan  1", "glued.after.text@example.com", "From c@example.com yesterday"] {
+            assert!(first.contains(line), "{line} in {first:?}");
+        }
+        let second = read_eml_bytes(file_of(&sink, "message 2.eml"));
+        assert!(text_of(&second, "part 1").contains("body.crlf@example.com"));
     }
 
     #[test]
