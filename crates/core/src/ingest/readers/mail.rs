@@ -346,7 +346,12 @@ fn redecode_if_mislabelled<'t>(
     if !utf8_not_ascii && !errors {
         return Cow::Borrowed(text);
     }
-    let (decoded, used) = decode_detected(&bytes);
+    // A Japanese label on the wrong Japanese bytes (EUC-JP labelled ISO-2022-JP) says the
+    // language: detection is told so, as a `.jp` domain would (a short body alone may look GBK).
+    let japanese = ["iso-2022-jp", "shift_jis", "shift-jis", "sjis", "euc-jp", "windows-31j", "cp932"]
+        .iter()
+        .any(|l| declared.eq_ignore_ascii_case(l));
+    let (decoded, used) = decode_detected_hinted(&bytes, japanese.then_some(b"jp".as_slice()));
     if decoded.contains('\u{FFFD}') && decoded.matches('\u{FFFD}').count() >= text.matches('\u{FFFD}').count() {
         // Detection does no better than the label: keep what the label gave.
         return Cow::Borrowed(text);
@@ -360,6 +365,11 @@ fn redecode_if_mislabelled<'t>(
 /// guesses (Shift_JIS, EUC-JP, ISO-2022-JP, GBK, Big5, EUC-KR, windows-125x). Returns the
 /// text and the name of the encoding used.
 pub(crate) fn decode_detected(bytes: &[u8]) -> (String, &'static str) {
+    decode_detected_hinted(bytes, None)
+}
+
+/// [`decode_detected`] with a top-level domain hinting at the language (`jp`), for `chardetng`.
+fn decode_detected_hinted(bytes: &[u8], tld: Option<&[u8]>) -> (String, &'static str) {
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
         return (enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned(), enc.name());
     }
@@ -370,7 +380,7 @@ pub(crate) fn decode_detected(bytes: &[u8]) -> (String, &'static str) {
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Allow);
     detector.feed(bytes, true);
-    let enc = detector.guess(None, chardetng::Utf8Detection::Allow);
+    let enc = detector.guess(tld, chardetng::Utf8Detection::Allow);
     (enc.decode_without_bom_handling(bytes).0.into_owned(), enc.name())
 }
 
@@ -581,6 +591,7 @@ mod tests {
             ("mislabel_sjis_as_iso2022jp.eml", "ISO-2022-JP", "Shift_JIS", "sjis.as.jis@example.jp"),
             ("mislabel_utf8_as_latin1.eml", "iso-8859-1", "UTF-8", "utf8.as.latin1@example.jp"),
             ("mislabel_utf8_as_sjis.eml", "Shift_JIS", "UTF-8", "utf8.as.sjis@example.jp"),
+            ("mislabel_eucjp_as_iso2022jp.eml", "ISO-2022-JP", "EUC-JP", "euc.as.jis@example.jp"),
         ] {
             let sink = read_eml_bytes(&fixture(fixture_name));
             let body = text_of(&sink, "part 1");
