@@ -356,7 +356,10 @@ fn redecode_if_mislabelled<'t>(
         // Detection does no better than the label: keep what the label gave.
         return Cow::Borrowed(text);
     }
+    // The label is the message's own text: kept short, and not shown when it could be an
+    // address planted in it.
     let label: String = declared.chars().filter(|c| c.is_ascii_graphic()).take(40).collect();
+    let label = if label.contains('@') || label.is_empty() { "(unreadable label)".to_string() } else { label };
     sink.warn(format!("part {n}: declared charset {label} does not match its bytes; decoded as {used}"));
     Cow::Owned(decoded)
 }
@@ -604,6 +607,18 @@ mod tests {
                 format!("part 1: declared charset {declared} does not match its bytes; decoded as {used}")
             );
         }
+    }
+
+    #[test]
+    fn mismatched_charset_warning_never_shows_a_label_holding_an_address() {
+        let raw = "From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=\"planted@example.com\"\r\n\r\n担当：label.body@example.jp\r\n";
+        let sink = read_eml_bytes(raw.as_bytes());
+        assert!(text_of(&sink, "part 1").contains("担当：label.body@example.jp"));
+        assert_eq!(
+            sink.warnings(),
+            ["part 1: declared charset (unreadable label) does not match its bytes; decoded as UTF-8"]
+        );
     }
 
     #[test]
