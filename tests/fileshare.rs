@@ -375,7 +375,6 @@ fn file_share_documents_read_as_files_of_their_own_hold_their_addresses() {
 }
 
 #[test]
-#[ignore = "issue 11: the mail reader decodes a part's declared charset itself and Sink::text cannot pass the charset on to the part's report"]
 fn file_share_mail_parts_in_a_legacy_charset_name_it_in_the_report() {
     // A Japanese mail body in ISO-2022-JP (base64): the summary names the encoding of each
     // part, as it does for a Shift_JIS attachment.

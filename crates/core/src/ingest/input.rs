@@ -680,6 +680,15 @@ impl Sink for Members<'_, '_, '_> {
         self.read(part, &mut text.as_bytes(), MemberHint::default(), Part::Text)
     }
 
+    fn text_decoded(&mut self, part: &str, text: &str, encoding: &str) -> Result<(), Stop> {
+        let first = self.reader.reports.len();
+        let read = self.read(part, &mut text.as_bytes(), MemberHint::default(), Part::Text);
+        if let Some(r) = self.reader.reports.get_mut(first) {
+            r.encoding = Some(encoding.to_string());
+        }
+        read
+    }
+
     fn table(&mut self, part: &str, rows: &mut dyn Iterator<Item = Vec<String>>) -> Result<(), Stop> {
         let csv = self.reader.opts.kind != Kind::Email;
         let mut r = TableReader { rows, csv, pending: Vec::new(), at: 0 };

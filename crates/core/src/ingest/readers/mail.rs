@@ -155,11 +155,15 @@ pub(crate) fn read_message(raw: &[u8], sink: &mut dyn Sink) -> Result<(), String
                 hand_file(sink, &name, bytes)?;
             }
             PartType::Text(text) if !is_attachment => {
-                let text = redecode_if_mislabelled(raw, part, text, n, sink);
-                sink.text(&format!("part {n}"), &text).map_err(|s| s.0)?;
+                let (text, encoding) = redecode_if_mislabelled(raw, part, text, n, sink);
+                match encoding {
+                    Some(enc) => sink.text_decoded(&format!("part {n}"), &text, enc),
+                    None => sink.text(&format!("part {n}"), &text),
+                }
+                .map_err(|s| s.0)?;
             }
             PartType::Html(html) if !is_attachment => {
-                let html = redecode_if_mislabelled(raw, part, html, n, sink);
+                let (html, _) = redecode_if_mislabelled(raw, part, html, n, sink);
                 let mut bytes = Vec::with_capacity(html.len() + 3);
                 bytes.extend_from_slice(b"\xEF\xBB\xBF");
                 bytes.extend_from_slice(html.as_bytes());
@@ -319,32 +323,37 @@ fn redecode_if_mislabelled<'t>(
     text: &'t str,
     n: usize,
     sink: &mut dyn Sink,
-) -> Cow<'t, str> {
+) -> (Cow<'t, str>, Option<&'static str>) {
     let declared = part.content_type().and_then(|ct| ct.attribute("charset")).map(|c| c.trim().to_string());
     let Some(declared) = declared else {
         if !text.contains('\u{FFFD}') {
-            return Cow::Borrowed(text);
+            return (Cow::Borrowed(text), None);
         }
         return match transfer_decoded(raw, part) {
-            Some(bytes) => Cow::Owned(decode_detected(&bytes).0),
-            None => Cow::Borrowed(text),
+            Some(bytes) => {
+                let (decoded, used) = decode_detected(&bytes);
+                (Cow::Owned(decoded), legacy(used))
+            }
+            None => (Cow::Borrowed(text), None),
         };
     };
+    // What the label says, for the report, when it is a legacy encoding.
+    let labelled = encoding_rs::Encoding::for_label(declared.as_bytes()).and_then(|e| legacy(e.name()));
     let declared_utf8 = encoding_rs::Encoding::for_label(declared.as_bytes()) == Some(encoding_rs::UTF_8);
     if declared_utf8 {
         // Invalid UTF-8 declared as UTF-8: detection below would find the same errors or a
         // guess; a UTF-8 label is kept unless the text shows errors.
         if !text.contains('\u{FFFD}') {
-            return Cow::Borrowed(text);
+            return (Cow::Borrowed(text), None);
         }
     }
     let Some(bytes) = transfer_decoded(raw, part) else {
-        return Cow::Borrowed(text);
+        return (Cow::Borrowed(text), labelled);
     };
     let utf8_not_ascii = !declared_utf8 && !bytes.is_ascii() && std::str::from_utf8(&bytes).is_ok();
     let errors = text.contains('\u{FFFD}');
     if !utf8_not_ascii && !errors {
-        return Cow::Borrowed(text);
+        return (Cow::Borrowed(text), labelled.filter(|_| !text.is_ascii()));
     }
     // A Japanese label on the wrong Japanese bytes (EUC-JP labelled ISO-2022-JP) says the
     // language: detection is told so, as a `.jp` domain would (a short body alone may look GBK).
@@ -354,14 +363,19 @@ fn redecode_if_mislabelled<'t>(
     let (decoded, used) = decode_detected_hinted(&bytes, japanese.then_some(b"jp".as_slice()));
     if decoded.contains('\u{FFFD}') && decoded.matches('\u{FFFD}').count() >= text.matches('\u{FFFD}').count() {
         // Detection does no better than the label: keep what the label gave.
-        return Cow::Borrowed(text);
+        return (Cow::Borrowed(text), labelled);
     }
     // The label is the message's own text: kept short, and not shown when it could be an
     // address planted in it.
     let label: String = declared.chars().filter(|c| c.is_ascii_graphic()).take(40).collect();
     let label = if label.contains('@') || label.is_empty() { "(unreadable label)".to_string() } else { label };
     sink.warn(format!("part {n}: declared charset {label} does not match its bytes; decoded as {used}"));
-    Cow::Owned(decoded)
+    (Cow::Owned(decoded), legacy(used))
+}
+
+/// An encoding's name for a report, when it is not UTF-8 (or ASCII, which reports as such).
+fn legacy(name: &'static str) -> Option<&'static str> {
+    (!name.eq_ignore_ascii_case("UTF-8")).then_some(name)
 }
 
 /// Decodes bytes of unknown encoding: a BOM, else UTF-8 when valid, else what `chardetng`

@@ -68,6 +68,12 @@ pub(crate) trait Sink {
     fn file(&mut self, name: &str, data: &mut dyn Read, hint: MemberHint) -> Result<(), Stop>;
     /// Text of a part (`document`, `slide3`, `page 2`, `body`), read as free text.
     fn text(&mut self, part: &str, text: &str) -> Result<(), Stop>;
+    /// Text of a part that its reader decoded from a legacy encoding (a mail body in
+    /// ISO-2022-JP), which the part's report then names.
+    fn text_decoded(&mut self, part: &str, text: &str, encoding: &str) -> Result<(), Stop> {
+        let _ = encoding;
+        self.text(part, text)
+    }
     /// Rows of cells of a table part (`Sheet1`).
     fn table(&mut self, part: &str, rows: &mut dyn Iterator<Item = Vec<String>>) -> Result<(), Stop>;
     /// A member that is not read (a link, a device, an encrypted member): it gets a report
