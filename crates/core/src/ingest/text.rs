@@ -46,7 +46,9 @@
 //!    is that address, never `eu@example.com`.
 //! 7. **Slashes** outside URLs are part of the local part (`first/last@example.com`).
 //! 8. `mailto:` links are read first, up to white space or `" ' < > ) ,`, and percent-decoded by
-//!    [`crate::normalize_email`].
+//!    [`crate::normalize_email`]. The values of their `to`, `cc` and `bcc` header fields
+//!    (`mailto:a@x.example?cc=b@y.example&bcc=c@z.example`, comma lists too) are candidates as
+//!    written; a percent-encoded one there (`cc=b%40y.example`) is not decoded and fails.
 //!
 //! Every candidate is then checked by [`crate::normalize_email`]; `icon@2x.png` fails there.
 
@@ -269,6 +271,16 @@ pub fn extract(s: &str, found: &mut dyn FnMut(&str)) {
                     .position(|&b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>' | b')' | b','))
                     .map_or(bytes.len(), |p| i + p);
                 found(&s[i..end]);
+                // RFC 6068 header fields `?cc=a@x.example&bcc=…&to=…`: their addresses too
+                // (comma-separated; a percent-encoded one fails normalization, see rule 8).
+                if let Some((_, query)) = s[i..end].split_once('?') {
+                    for field in query.split('&') {
+                        let Some((key, value)) = field.split_once('=') else { continue };
+                        if ["to", "cc", "bcc"].iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                            value.split(',').filter(|v| !v.is_empty()).for_each(&mut *found);
+                        }
+                    }
+                }
                 covered.push((i, end));
                 i = end;
             } else {
@@ -898,6 +910,16 @@ mod tests {
             assert_eq!(all(line), ["bob@example.com"], "{line}");
         }
         assert_eq!(all("he said 'o'neil@example.com' twice"), ["o'neil@example.com"]);
+    }
+
+    #[test]
+    fn mailto_links_in_text_give_their_cc_bcc_and_to_addresses() {
+        // Regression (adversarial tester, F10): the query's addresses were dropped.
+        assert_eq!(
+            all("see mailto:mq@x.example?cc=mqcc@example.net&BCC=b1@example.org,b2@example.org&subject=x@y here"),
+            ["mq@x.example", "mqcc@example.net", "b1@example.org", "b2@example.org"]
+        );
+        assert_eq!(all("mailto:?to=only@example.jp"), ["only@example.jp"]);
     }
 
     #[test]
