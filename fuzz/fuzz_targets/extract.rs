@@ -8,11 +8,13 @@
 //! @` would continue the local part; `' ` . -` are quotes and punctuation that may be dropped
 //! only at the start of a token; `/ ? # & =` split URL paths and `key=value` pairs. On the
 //! right, a letter, digit, mark, `@` or `_` would continue the domain, and so would dots
-//! (ASCII or ideographic) and hyphens followed by an ASCII letter or digit.
+//! (ASCII or ideographic) and hyphens followed by an ASCII letter or digit. A change between
+//! CJK script and ASCII (`script_change`, rule 2) is a boundary on either side.
 #![no_main]
 
 use icu_properties::props::{GeneralCategory, GeneralCategoryGroup};
 use icu_properties::CodePointMapData;
+use leakdex_core::ingest::text::script_change;
 use leakdex_core::normalize::is_format;
 use libfuzzer_sys::fuzz_target;
 
@@ -60,7 +62,10 @@ fuzz_target!(|data: &[u8]| {
             }
             // Left side, invisible characters skipped.
             let mut left = line[..start].chars().rev().skip_while(|&c| is_format(c)).peekable();
-            if let Some(&p) = left.peek() {
+            // A change between CJK script and ASCII ends a candidate (rule 2).
+            let first = cand.chars().next().expect("non-empty");
+            let last = cand.chars().next_back().expect("non-empty");
+            if let Some(&p) = left.peek().filter(|&&p| !script_change(p, first)) {
                 assert!(!continues_local(p), "{cand:?} cut after {p:?} in {line:?}");
                 if "'`.-".contains(p) {
                     let beyond = left.find(|&c| !"'`.-".contains(c));
@@ -69,7 +74,7 @@ fuzz_target!(|data: &[u8]| {
             }
             // Right side.
             let mut right = line[end..].chars().skip_while(|&c| is_format(c)).peekable();
-            if let Some(&n) = right.peek() {
+            if let Some(&n) = right.peek().filter(|&&n| !script_change(last, n)) {
                 assert!(!continues_domain(n), "{cand:?} cut before {n:?} in {line:?}");
                 if DOTS.contains(n) {
                     let beyond = right.find(|&c| !DOTS.contains(c));

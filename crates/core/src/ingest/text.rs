@@ -15,6 +15,11 @@
 //! 2. **What ends a token.** ASCII that is not `atext` (white space, `" ( ) , : ; < > [ \ ]`,
 //!    controls), and non-ASCII white space and punctuation (`‘ ’ “ ” « » （ ） ： 、 。`...).
 //!    On the domain side any other ASCII also ends it (`bob@example.com/`, `…com?x=1`).
+//!    A change between Japanese or other CJK script (kana, kanji, `ー`, `々`, Hangul) and
+//!    ASCII letters, digits or `atext` (not `.` or `-`) ends it too, on either side of the `@`
+//!    ([`script_change`]): Japanese prose glues an address to the words around it
+//!    (`連絡先はtaro@example.jpです` gives `taro@example.jp`). A run in one script is read
+//!    whole (`田中@example.jp`, `taro@例え.テスト`, `taro@例え.jp`).
 //! 3. **Unreadable tokens are skipped.** Another `@` right before the local part or right after
 //!    the domain (`a@b@example.com`, `@bob@mastodon.example`), a `_` right after the domain, and
 //!    an invisible or symbol character (format characters such as ZWSP U+200B, BOM, word joiner,
@@ -41,7 +46,9 @@
 //!    is that address, never `eu@example.com`.
 //! 7. **Slashes** outside URLs are part of the local part (`first/last@example.com`).
 //! 8. `mailto:` links are read first, up to white space or `" ' < > ) ,`, and percent-decoded by
-//!    [`crate::normalize_email`].
+//!    [`crate::normalize_email`]. The values of their `to`, `cc` and `bcc` header fields
+//!    (`mailto:a@x.example?cc=b@y.example&bcc=c@z.example`, comma lists too) are candidates as
+//!    written; a percent-encoded one there (`cc=b%40y.example`) is not decoded and fails.
 //!
 //! Every candidate is then checked by [`crate::normalize_email`]; `icon@2x.png` fails there.
 
@@ -99,6 +106,61 @@ fn non_ascii_class(c: char) -> Class {
     } else {
         Class::Opaque
     }
+}
+
+/// The two scripts between which Japanese, Chinese and Korean prose glues an address with no
+/// space (`連絡先はtaro@example.jpです`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Script {
+    /// ASCII letters, digits and `atext` signs other than `.` and `-` (also their full-width
+    /// forms, read as ASCII).
+    Ascii,
+    /// Hiragana, Katakana (also half-width), CJK ideographs and radicals, the prolonged sound
+    /// mark, iteration marks, kana voicing marks, Hangul.
+    Cjk,
+}
+
+fn script(c: char) -> Option<Script> {
+    if c.is_ascii() {
+        return (is_atext_byte(c as u8) && c != '.' && c != '-').then_some(Script::Ascii);
+    }
+    let u = c as u32;
+    let cjk = matches!(u,
+        0x1100..=0x11FF // Hangul Jamo
+        | 0x2E80..=0x2FDF // CJK and Kangxi radicals
+        | 0x3005..=0x3007 // 々 〆 〇
+        | 0x303B // 〻
+        | 0x3041..=0x309F // Hiragana, voicing marks, ゝ ゞ
+        | 0x30A0..=0x30FA | 0x30FC..=0x30FF // Katakana, ー, ヽ ヾ (not the middle dot ・)
+        | 0x3130..=0x318F // Hangul compatibility Jamo
+        | 0x31F0..=0x31FF // Katakana phonetic extensions
+        | 0x3400..=0x4DBF // CJK extension A
+        | 0x4E00..=0x9FFF // CJK unified ideographs
+        | 0xAC00..=0xD7AF // Hangul syllables
+        | 0xF900..=0xFAFF // CJK compatibility ideographs
+        | 0xFF66..=0xFF9F // half-width Katakana
+        | 0x20000..=0x3134F // CJK extensions B to G
+    );
+    if cjk {
+        Some(Script::Cjk)
+    } else {
+        fullwidth_ascii(c).filter(|&a| a != '.' && a != '-').map(|_| Script::Ascii)
+    }
+}
+
+/// Whether two adjacent token characters change between Japanese (or other CJK) script and
+/// ASCII: the change ends an address candidate on that side of the `@` (rule 2). Prose in
+/// these scripts puts no space around an address (`メールはtaro@example.jpまで`); a run in one
+/// script (`田中@example.jp`, `taro@例え.テスト`) is read whole, and `.` and `-` change nothing
+/// (`田中.太郎@example.jp`, `例え.jp`).
+pub fn script_change(a: char, b: char) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return false;
+    }
+    matches!(
+        (script(a), script(b)),
+        (Some(Script::Ascii), Some(Script::Cjk)) | (Some(Script::Cjk), Some(Script::Ascii))
+    )
 }
 
 fn is_atext_byte(b: u8) -> bool {
@@ -209,6 +271,16 @@ pub fn extract(s: &str, found: &mut dyn FnMut(&str)) {
                     .position(|&b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>' | b')' | b','))
                     .map_or(bytes.len(), |p| i + p);
                 found(&s[i..end]);
+                // RFC 6068 header fields `?cc=a@x.example&bcc=…&to=…`: their addresses too
+                // (comma-separated; a percent-encoded one fails normalization, see rule 8).
+                if let Some((_, query)) = s[i..end].split_once('?') {
+                    for field in query.split('&') {
+                        let Some((key, value)) = field.split_once('=') else { continue };
+                        if ["to", "cc", "bcc"].iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                            value.split(',').filter(|v| !v.is_empty()).for_each(&mut *found);
+                        }
+                    }
+                }
                 covered.push((i, end));
                 i = end;
             } else {
@@ -580,9 +652,15 @@ fn token_at(s: &str, at: usize) -> Option<(usize, usize)> {
     let before = &s[..at];
     let mut start = at;
     let mut chars = before.char_indices().rev().peekable();
+    // The token character read last, to the right of the one looked at.
+    let mut prev: Option<char> = None;
     while let Some(&(i, c)) = chars.peek() {
         match local_class(c) {
             Class::Token => {
+                if prev.is_some_and(|p| script_change(c, p)) {
+                    break; // `田中taro@…`: the address starts at the script change
+                }
+                prev = Some(c);
                 start = i;
                 chars.next();
             }
@@ -608,9 +686,14 @@ fn token_at(s: &str, at: usize) -> Option<(usize, usize)> {
     // Domain side, left to right.
     let mut end = dom;
     let mut rest = s[dom..].char_indices().peekable();
+    let mut prev: Option<char> = None;
     while let Some(&(i, c)) = rest.peek() {
         match domain_class_at(s, dom + i, c) {
             Class::Token => {
+                if prev.is_some_and(|p| script_change(p, c)) {
+                    break; // `…@example.jpです`: the domain ends at the script change
+                }
+                prev = Some(c);
                 end = dom + i + c.len_utf8();
                 rest.next();
             }
@@ -830,6 +913,16 @@ mod tests {
     }
 
     #[test]
+    fn mailto_links_in_text_give_their_cc_bcc_and_to_addresses() {
+        // Regression (adversarial tester, F10): the query's addresses were dropped.
+        assert_eq!(
+            all("see mailto:mq@x.example?cc=mqcc@example.net&BCC=b1@example.org,b2@example.org&subject=x@y here"),
+            ["mq@x.example", "mqcc@example.net", "b1@example.org", "b2@example.org"]
+        );
+        assert_eq!(all("mailto:?to=only@example.jp"), ["only@example.jp"]);
+    }
+
+    #[test]
     fn key_value_pairs_give_the_value_only_for_address_field_names() {
         assert_eq!(all("user=bob@example.com ip=192.0.2.1"), ["bob@example.com"]);
         assert_eq!(all("login.php?Email=ann@example.org&pw=x"), ["ann@example.org"]);
@@ -887,7 +980,9 @@ mod tests {
                 continue;
             }
             let mut left = line[..start].chars().rev().skip_while(|&c| is_format(c)).peekable();
-            if let Some(&p) = left.peek() {
+            let first = cand.chars().next().expect("non-empty");
+            let last = cand.chars().next_back().expect("non-empty");
+            if let Some(&p) = left.peek().filter(|&&p| !script_change(p, first)) {
                 assert!(!continues_local(p), "{cand:?} cut after {p:?} in {line:?}");
                 if "'`.-".contains(p) {
                     let beyond = left.find(|&c| !"'`.-".contains(c));
@@ -895,7 +990,7 @@ mod tests {
                 }
             }
             let mut right = line[start + len..].chars().skip_while(|&c| is_format(c)).peekable();
-            if let Some(&n) = right.peek() {
+            if let Some(&n) = right.peek().filter(|&&n| !script_change(last, n)) {
                 assert!(!continues_domain(n), "{cand:?} cut before {n:?} in {line:?}");
                 if ".-\u{3002}\u{FF0E}\u{FF61}".contains(n) {
                     let beyond = right.find(|&c| !".-\u{3002}\u{FF0E}\u{FF61}".contains(c));
@@ -1003,6 +1098,98 @@ mod tests {
                 .collect();
             let line = format!("\u{9023}\u{7D61}\u{5148}\u{FF1A}{before}{wide}{after}");
             proptest::prop_assert_eq!(all(&line), vec![ascii.to_string()], "line {:?}", line);
+        }
+    }
+
+    #[test]
+    fn an_address_glued_to_japanese_text_is_cut_at_the_script_change() {
+        // Regression (adversarial tester, F1): the whole token was taken and rejected, or
+        // (`田中glued.before@…`) indexed as one address with the kanji.
+        for (line, want) in [
+            ("\u{9023}\u{7D61}\u{5148}\u{306F}glued.both@example.jp\u{3067}\u{3059}", "glued.both@example.jp"),
+            ("\u{7530}\u{4E2D}glued.before@example.jp", "glued.before@example.jp"),
+            ("\u{30E1}\u{30FC}\u{30EB}\u{306F}glued.after@example.jp\u{307E}\u{3067}", "glued.after@example.jp"),
+            (
+                "\u{3054}\u{9023}\u{7D61}\u{306F}suzuki@example.co.jp\u{3078}\u{304A}\u{9858}\u{3044}\u{3057}\u{307E}\u{3059}",
+                "suzuki@example.co.jp",
+            ),
+            // Katakana with the prolonged sound mark, an iteration mark, half-width katakana, Hangul.
+            ("\u{30C7}\u{30FC}\u{30BF}taro_y+x@example.org\u{30FC}", "taro_y+x@example.org"),
+            ("\u{4EBA}\u{3005}a1@example.net\u{3005}", "a1@example.net"),
+            ("\u{FF92}\u{FF70}\u{FF99}ann@example.com\u{FF8F}\u{FF83}\u{FF9E}", "ann@example.com"),
+            ("\u{C5F0}\u{B77D}\u{CC98}kim@example.kr\u{C73C}\u{B85C}", "kim@example.kr"),
+            // Full-width ASCII reads as ASCII.
+            ("\u{7530}\u{4E2D}\u{FF54}\u{FF41}\u{FF52}\u{FF4F}\u{FF20}example.jp\u{3067}\u{3059}", "taro@example.jp"),
+        ] {
+            assert_eq!(all(line), [want], "{line}");
+        }
+    }
+
+    #[test]
+    fn runs_in_one_script_around_the_at_sign_are_read_whole() {
+        // All-Japanese local parts and IDN domains, and mixed domains whose labels change
+        // script only at a dot.
+        assert_eq!(all("\u{7530}\u{4E2D}@agency.example"), ["\u{7530}\u{4E2D}@agency.example"]);
+        assert_eq!(
+            all("\u{7530}\u{4E2D}.\u{592A}\u{90CE}@example.jp"),
+            ["\u{7530}\u{4E2D}.\u{592A}\u{90CE}@example.jp"]
+        );
+        // IDN domains, compared as the slices extracted (before normalization).
+        let raw = |s: &str| {
+            let mut v = Vec::new();
+            extract(s, &mut |c| v.push(c.to_string()));
+            v
+        };
+        for addr in [
+            "taro@\u{4F8B}\u{3048}.\u{30C6}\u{30B9}\u{30C8}",
+            "taro@\u{4F8B}\u{3048}.jp",
+            "taro@\u{4F8B}\u{3048}.\u{30B3}\u{30E0}",
+        ] {
+            assert_eq!(raw(&format!("\u{FF1A}{addr}\u{3002}")), [addr]);
+        }
+        assert_eq!(all("taro@\u{4F8B}\u{3048}.jp"), ["taro@xn--r8jz45g.jp"]);
+        // ASCII tokens are never shortened: no script change, whole-token rule.
+        assert_eq!(all("team=ops@example.com"), ["team=ops@example.com"]);
+        assert!(all("bob@example.com_backup").is_empty());
+    }
+
+    /// Japanese text built by construction: hiragana, katakana (with ー) and kanji.
+    fn japanese() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let ch = prop_oneof![
+            (0x3041u32..=0x3093).prop_map(|u| char::from_u32(u).unwrap()),
+            (0x30A1u32..=0x30F3).prop_map(|u| char::from_u32(u).unwrap()),
+            Just('\u{30FC}'),
+            (0x4E00u32..=0x9FA0).prop_map(|u| char::from_u32(u).unwrap()),
+        ];
+        proptest::collection::vec(ch, 1..6).prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// An ASCII address glued to Japanese text on either side or both is extracted exactly.
+        #[test]
+        fn an_ascii_address_glued_to_japanese_prose_is_extracted_exactly(
+            prefix in proptest::option::of(japanese()),
+            suffix in proptest::option::of(japanese()),
+            local in "[a-z0-9][a-z0-9_+]{0,5}(\\.[a-z0-9]{1,4})?",
+            domain in proptest::sample::select(&["example.com", "example.jp", "mail.example.co.jp", "example.test"][..]),
+        ) {
+            let want = format!("{local}@{domain}");
+            let line = format!("{}{want}{}", prefix.unwrap_or_default(), suffix.unwrap_or_default());
+            proptest::prop_assert_eq!(all(&line), vec![want.clone()], "line {:?}", line);
+        }
+
+        /// An all-Japanese local part is read whole, also with Japanese after the domain.
+        #[test]
+        fn an_all_japanese_local_part_is_read_whole(
+            local in japanese(),
+            suffix in proptest::option::of(japanese()),
+        ) {
+            let want = format!("{local}@example.jp");
+            let line = format!("\u{FF1A}{want}{}", suffix.unwrap_or_default());
+            let expected = crate::normalize_email(&want).unwrap();
+            proptest::prop_assert_eq!(all(&line), vec![expected], "line {:?}", line);
         }
     }
 

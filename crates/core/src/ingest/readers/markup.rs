@@ -258,13 +258,26 @@ fn html_text(html: &str) -> String {
     text
 }
 
-/// An attribute value that holds an address, as text: a `mailto:` link percent-decoded
-/// without its query (`?subject=`), or any value with an at sign.
+/// An attribute value that holds an address, as text: a `mailto:` link (RFC 6068) as one line
+/// per address or header value, percent-decoded, or any value with an at sign. Every address
+/// of the link is given: the comma-separated list before `?` (`mailto:a@x.example,b@y.example`)
+/// and the values of its header fields (`?to=`, `&cc=`, `&bcc=`, also `subject=`/`body=`,
+/// which are free text), each field split at `&` and `=` before decoding so that an encoded
+/// `%26` or `%3D` stays in its value.
 fn address_attribute(value: &str) -> Option<String> {
     let v = value.trim();
     if let Some(link) = v.get(..7).filter(|p| p.eq_ignore_ascii_case("mailto:")).map(|_| &v[7..]) {
-        let to = link.split('?').next().unwrap_or("");
-        return Some(percent_encoding::percent_decode_str(to).decode_utf8_lossy().replace(',', "\n"));
+        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().replace(',', "\n");
+        let (to, query) = link.split_once('?').unwrap_or((link, ""));
+        let mut out = decode(to);
+        for field in query.split('&').filter(|f| !f.is_empty()) {
+            let value = field.split_once('=').map_or("", |(_, v)| v);
+            if !value.is_empty() {
+                out.push('\n');
+                out.push_str(&decode(value));
+            }
+        }
+        return Some(out);
     }
     (v.contains('@') || v.contains('＠')).then(|| v.to_string())
 }
@@ -858,6 +871,35 @@ mod tests {
         assert!(l.contains(&"old contact: frank@example.net"), "{t:?}");
         assert!(l.contains(&"Contact: Taro"), "{t:?}");
         assert!(!t.contains("script@") && !t.contains("style@"), "{t:?}");
+    }
+
+    #[test]
+    fn mailto_links_give_their_cc_bcc_to_and_listed_addresses_percent_decoded() {
+        // Regression (adversarial tester, F10): the query's cc/bcc addresses were dropped.
+        // Links as written by hand from RFC 6068; `&amp;` is how HTML writes `&` in an attribute.
+        let page = concat!(
+            "<html><body>",
+            "<a href=\"mailto:mq@x.example?cc=mqcc@example.net&amp;bcc=hid%40example.org&amp;subject=a%26b\">m</a>",
+            "<a href=\"MAILTO:one@example.com,two%40example.com?To=three@example.org%2Cfour@example.net\">l</a>",
+            "<a href=\"mailto:?to=only.query@example.jp&amp;body=see%20body.addr%40example.com\">q</a>",
+            "</body></html>"
+        );
+        let t = text(&run(read_html, page.as_bytes()));
+        let l = lines(&t);
+        for want in [
+            "mq@x.example",
+            "mqcc@example.net",
+            "hid@example.org",
+            "a&b",
+            "one@example.com",
+            "two@example.com",
+            "three@example.org",
+            "four@example.net",
+            "only.query@example.jp",
+            "see body.addr@example.com",
+        ] {
+            assert!(l.contains(&want), "{want}: {t:?}");
+        }
     }
 
     #[test]
