@@ -261,3 +261,50 @@ fn seven_zip_archives_are_read_member_by_member() {
     let got = exposed(&dir, "x.ldx", &["one@seven.example", "two@seven.example", "hidden@seven.example"]);
     assert_eq!(got.iter().filter(|(_, e)| *e).count(), 2, "{got:?}");
 }
+
+#[test]
+fn source_per_file_says_in_which_file_and_member_each_hit_was_found() {
+    let dir = Dir::new();
+    std::fs::create_dir_all(dir.path("share/sub")).unwrap();
+    python(
+        &dir,
+        &format!(
+            "{ZIP_HELPERS}
+open('share/sub/pw.zip','wb').write(zipbytes([('案件/連絡先.txt', 'tanaka@mlit.example\\nboth@mlit.example\\n'), ('in.zip', zipbytes([('deep.txt', 'deep@mlit.example\\n')])), ('empty.txt', 'no address here\\n')]))
+open('share/top.txt','w').write('both@mlit.example\\ntop@mlit.example\\n')
+open('other.txt','w').write('tanaka@mlit.example\\n')
+"
+        ),
+    );
+    dir.write("m.toml", "[share]\ntitle = \"ProjectWEB share\"\nbreach_date = \"2021-05-25\"\n");
+    dir.cmd(&["build", "--source-per-file", "--sources", "m.toml", "-o", "x.ldx", "share", "other.txt"]).expect(0);
+    let list =
+        dir.write("staff.txt", "tanaka@mlit.example\nboth@mlit.example\ndeep@mlit.example\nnobody@mlit.example\n");
+    let r = dir.cmd(&["bulk", "-i", "x.ldx", "--format", "json", list.to_str().unwrap()]).expect(1);
+    let rows = json_lines(&r.stdout);
+    let sources = |i: usize| -> Vec<&str> {
+        let mut v: Vec<&str> = rows[i]["sources"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sources(0), ["other", "share/sub/pw.zip!案件/連絡先.txt"]);
+    assert_eq!(sources(1), ["share/sub/pw.zip!案件/連絡先.txt", "share/top.txt"]);
+    assert_eq!(sources(2), ["share/sub/pw.zip!in.zip!deep.txt"]);
+    assert_eq!(rows[3]["exposed"], false);
+    // The files' sources carry their input's description; the inputs and the file without
+    // records are no sources.
+    let info: Value = serde_json::from_str(&dir.cmd(&["info", "-i", "x.ldx", "--json"]).expect(0).stdout).unwrap();
+    let meta = info["meta"]["sources"].as_array().unwrap();
+    let names: Vec<&str> = meta.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["other", "share/sub/pw.zip!案件/連絡先.txt", "share/sub/pw.zip!in.zip!deep.txt", "share/top.txt"]
+    );
+    let top = meta.iter().find(|s| s["name"] == "share/top.txt").unwrap();
+    assert_eq!(top["title"], "ProjectWEB share");
+    assert_eq!(top["breach_date"], "2021-05-25");
+    // Without the flag, the inputs are the sources.
+    dir.cmd(&["build", "-o", "y.ldx", "share", "other.txt"]).expect(0);
+    let r = dir.cmd(&["bulk", "-i", "y.ldx", "--format", "json", list.to_str().unwrap()]).expect(1);
+    assert_eq!(json_lines(&r.stdout)[0]["sources"], serde_json::json!(["share", "other"]));
+}

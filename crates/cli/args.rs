@@ -244,6 +244,12 @@ pub struct BuildArgs {
     /// decompression bombs); past it, that input stops with a warning.
     #[arg(long, default_value = "64G", value_name = "SIZE", value_parser = parse_positive_size)]
     pub max_expanded: u64,
+    /// Make every file, archive member and document part that gives records a source of its
+    /// own, named by where it was found (`share/projectweb.zip!案件/連絡先.xlsx!Sheet1`), so that
+    /// `check` and `bulk` say in which file each hit is. Source names are shown to whoever
+    /// queries the index (and the range API): use it for indexes kept in house.
+    #[arg(long)]
+    pub source_per_file: bool,
     /// Largest ratio of a member's expanded size to its stored size (past 1 MiB); a member
     /// that expands more stops with a warning (a zip bomb).
     #[arg(long, default_value_t = 1000, value_name = "N", value_parser = in_range(1u64, 1 << 40))]

@@ -149,6 +149,7 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
     opts.threads = a.threads;
     opts.temp_dir = a.temp_dir.clone();
     opts.allow_empty = a.allow_empty;
+    opts.source_per_file = a.source_per_file;
     opts.limits = ContainerLimits { max_depth: a.max_depth, max_expanded: a.max_expanded, max_ratio: a.max_ratio };
     if let Some(m) = &a.sources {
         opts.manifest = Some(Manifest::load(m)?);

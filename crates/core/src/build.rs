@@ -102,6 +102,11 @@ pub struct BuildOptions {
     pub other_inputs: Vec<(String, PathBuf)>,
     /// Bounds on containers and documents (depth, expanded size, compression ratio).
     pub limits: ContainerLimits,
+    /// Make every file, archive member and document part that gives records a source of its
+    /// own, named by its provenance (`share!projectweb.zip!案件/連絡先.xlsx!Sheet1`) and
+    /// described as its input is in the manifest, so that a lookup says in which file each
+    /// hit was found. The inputs themselves are then no sources.
+    pub source_per_file: bool,
 }
 
 impl BuildOptions {
@@ -121,6 +126,7 @@ impl BuildOptions {
             other_outputs: Vec::new(),
             other_inputs: Vec::new(),
             limits: ContainerLimits::default(),
+            source_per_file: false,
         }
     }
 }
@@ -274,6 +280,7 @@ pub fn build(
             format: opts.format,
             limits: opts.limits,
             spool_dir: Some(temp_root.clone()),
+            source_per_file: opts.source_per_file,
         },
         tx,
         bytes_read: Arc::new(AtomicU64::new(0)),
@@ -286,15 +293,22 @@ pub fn build(
         stats: Vec::with_capacity(files.len()),
         columns,
         budget_left: Arc::new(AtomicU64::new(opts.limits.max_expanded)),
+        file_sources: Vec::new(),
+        input_sources: sources.len() as u32,
     };
-    let strict_error = read_all(&mut reader, &files, special, &sources, opts.strict);
-    let Reader { tx, bytes_read, progress, mut reports, stats: mut reader_stats, .. } = reader;
+    let strict_error = read_all(&mut reader, inputs, &files, special, &sources, opts.strict);
+    let Reader { tx, bytes_read, progress, mut reports, stats: mut reader_stats, file_sources, .. } = reader;
     drop(tx);
     let (runs, worker_error) = join_workers(handles, &mut reader_stats)?;
     if let Some(e) = strict_error.or(worker_error) {
         return Err(e);
     }
+    let source_map = add_file_sources(&mut sources, file_sources);
     settle_reports(&mut reports, reader_stats, &mut sources);
+    let (sources, source_map) = match opts.source_per_file {
+        true => drop_replaced_sources(sources, source_map),
+        false => (sources, source_map),
+    };
 
     if opts.strict {
         if let Some(r) = reports.iter().find(|r| !r.warnings.is_empty()) {
@@ -332,8 +346,9 @@ pub fn build(
         merged,
         to_merge: total_runs,
     };
-    let merged =
-        merge_into(&mut writer, runs, buf, &temp_root, &mut |merged| progress(&figures(Phase::Merging, merged)))?;
+    let merged = merge_into(&mut writer, runs, buf, &temp_root, &source_map, &mut |merged| {
+        progress(&figures(Phase::Merging, merged))
+    })?;
     let meta = Meta {
         kind: opts.kind,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -582,6 +597,7 @@ fn spawn_workers(
 /// Returns the error that stops a `--strict` build (the first file that could not be read).
 fn read_all(
     reader: &mut Reader<'_>,
+    inputs: &[InputSpec],
     files: &[(u32, PathBuf)],
     special: Special,
     sources: &[Source],
@@ -590,7 +606,16 @@ fn read_all(
     let mut strict_error = None;
     for (source, path) in files {
         let first = reader.reports.len();
-        reader.read_file(*source, &sources[*source as usize].name, path);
+        let name = &sources[*source as usize].name;
+        // A file's provenance relative to its input: the input's source name, then the path
+        // inside a directory input (not the path given on the command line, which may say
+        // where the dumps sit on this machine).
+        let inside = path.strip_prefix(&inputs[*source as usize].path).ok().filter(|p| !p.as_os_str().is_empty());
+        let label = match inside {
+            Some(rel) => format!("{name}/{}", rel.to_string_lossy()),
+            None => name.clone(),
+        };
+        reader.read_file(*source, name, path, &label);
         if strict {
             if let Some(r) = reader.reports[first..].iter().find(|r| r.error.is_some()) {
                 let reason = r.error.clone().unwrap_or_default();
@@ -676,6 +701,32 @@ fn settle_reports(reports: &mut [FileReport], stats: Vec<FileStats>, sources: &m
     }
 }
 
+/// Adds the per-file sources (`--source-per-file`) after the inputs' ones, described as their
+/// input is. Returns the identity map of source ids, for [`drop_replaced_sources`].
+fn add_file_sources(sources: &mut Vec<Source>, file_sources: Vec<(u32, String)>) -> Vec<u32> {
+    for (input, name) in file_sources {
+        let parent = &sources[input as usize];
+        sources.push(Source { name, files: 0, lines: 0, records: 0, unique: 0, ..parent.clone() });
+    }
+    (0..sources.len() as u32).collect()
+}
+
+/// With per-file sources, the inputs (whose records all went to their files' sources) and the
+/// files that gave no record (their reports say so) are no sources: they are dropped, and the
+/// ids after them move down (the map says where; the order is kept, so an entry's sources stay
+/// sorted).
+fn drop_replaced_sources(sources: Vec<Source>, mut map: Vec<u32>) -> (Vec<Source>, Vec<u32>) {
+    let replaced: Vec<bool> = sources.iter().map(|s| s.records == 0).collect();
+    let mut kept = Vec::with_capacity(sources.len());
+    for (i, s) in sources.into_iter().enumerate() {
+        map[i] = kept.len() as u32;
+        if !replaced[i] {
+            kept.push(s);
+        }
+    }
+    (kept, map)
+}
+
 /// Merges the runs into the index writer: one entry per key, with its total count and its
 /// sources. Calls `tick` with the records merged so far about every 100 ms. Returns how many
 /// run records were merged.
@@ -684,6 +735,7 @@ fn merge_into(
     runs: Vec<Run>,
     buf: usize,
     temp_root: &Path,
+    source_map: &[u32],
     tick: &mut dyn FnMut(u64),
 ) -> Result<u64> {
     let mut cur: Option<(Key, u64, Vec<u32>)> = None;
@@ -698,11 +750,12 @@ fn merge_into(
         match &mut cur {
             Some((k, count, srcs)) if *k == r.key => {
                 *count = count.saturating_add(r.count);
-                srcs.push(r.source);
+                srcs.push(source_map[r.source as usize]);
                 Ok(())
             }
             _ => {
-                if let Some((k, count, srcs)) = cur.replace((r.key, r.count, vec![r.source])) {
+                let first = vec![source_map[r.source as usize]];
+                if let Some((k, count, srcs)) = cur.replace((r.key, r.count, first)) {
                     writer.push(&k, count, &srcs)?;
                 }
                 Ok(())

@@ -1,14 +1,15 @@
-//! Recognizing what a file is when it is not text: containers and binary formats this version
-//! cannot read (zip and office documents, 7z, rar, PDF, OLE, images, executables, ...), so that
-//! the build says what a file is instead of reading it as text and finding nothing.
+//! Recognizing what a file is when it is neither text nor a format a reader in
+//! [`crate::ingest::readers`] takes: binary formats this version cannot read (rar, images,
+//! executables, databases, ...), so that the build says what a file is instead of reading it as
+//! text and finding nothing.
 //!
-//! One table of magic numbers, looked up on the decompressed head of every file. A later
-//! version adds readers for some of these; the table then becomes a registry of readers.
+//! One table of magic numbers, looked up on the decompressed head of every file that no
+//! reader recognized. When a reader for one of these lands, its entry here goes.
 
 /// What the head of a file looks like, when it is not a corpus this version reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sniffed {
-    /// What it looks like, for messages (`zip archive (xlsx spreadsheet?)`).
+    /// What it looks like, for messages (`rar archive`).
     pub what: String,
     /// Whether the file is still read as text: true for unrecognized binary data (which may
     /// still hold addresses, like a memory dump), false for known containers, whose text is
@@ -17,7 +18,8 @@ pub struct Sniffed {
 }
 
 /// What files this version reads, for messages.
-pub const READABLE: &str = "this version reads plain text, CSV, JSON, SQL, gzip/zstd/bzip2 and tar";
+pub const READABLE: &str =
+    "this version reads plain text, CSV, JSON, SQL, gzip/zstd/bzip2, tar, zip and 7z; see README's table";
 
 /// A magic number: `bytes` at the start, and what a file starting so is. Every one holds a
 /// byte that text does not (a control byte, NUL or a byte above 0x7F), so that no text line
@@ -29,7 +31,6 @@ struct Magic {
 
 /// Known formats that are not read, by magic number.
 const MAGICS: &[Magic] = &[
-    Magic { bytes: b"7z\xBC\xAF\x27\x1C", what: "7z archive" },
     Magic { bytes: b"Rar!\x1A\x07", what: "rar archive" },
     Magic { bytes: b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", what: "OLE compound file (xls, doc or msg?)" },
     Magic { bytes: b"\xFD7zXZ\x00", what: "xz compressed file (decompress it first)" },
@@ -53,9 +54,6 @@ const BINARY_CONTROL_SHARE: f64 = 0.05;
 /// Looks at the decompressed head of a file: `None` for text (or a tar archive, read
 /// elsewhere), else what it looks like.
 pub fn sniff(head: &[u8]) -> Option<Sniffed> {
-    if let Some(what) = zip_kind(head) {
-        return Some(Sniffed { what, read_anyway: false });
-    }
     if head.starts_with(b"MZ") && head.len() >= 64 && head[..64].contains(&0) {
         return Some(Sniffed { what: "Windows executable".into(), read_anyway: false });
     }
@@ -83,32 +81,6 @@ pub fn sniff(head: &[u8]) -> Option<Sniffed> {
     None
 }
 
-/// A zip archive, with the office format it holds when its first member names tell.
-fn zip_kind(head: &[u8]) -> Option<String> {
-    let zip = [&b"PK\x03\x04"[..], b"PK\x05\x06", b"PK\x07\x08"].iter().any(|m| head.starts_with(m));
-    if !zip {
-        return None;
-    }
-    let has = |s: &[u8]| memchr::memmem::find(head, s).is_some();
-    let inner = if has(b"mimetypeapplication/vnd.oasis.opendocument") {
-        Some("OpenDocument file")
-    } else if has(b"xl/") {
-        Some("xlsx spreadsheet")
-    } else if has(b"word/") {
-        Some("docx document")
-    } else if has(b"ppt/") {
-        Some("pptx presentation")
-    } else if has(b"[Content_Types].xml") {
-        Some("office document")
-    } else {
-        None
-    };
-    Some(match inner {
-        Some(i) => format!("zip archive ({i}?)"),
-        None => "zip archive".into(),
-    })
-}
-
 /// Whether a head that matched no magic number is binary: many control bytes. NUL bytes do not
 /// count (UTF-16 without a BOM, or text padded with NULs, is read as text with NULs dropped);
 /// neither do tab, newlines, form feed and escape.
@@ -127,12 +99,6 @@ mod tests {
     #[test]
     fn containers_are_named_and_text_is_not() {
         let what = |b: &[u8]| sniff(b).map(|s| s.what);
-        assert_eq!(
-            what(b"PK\x03\x04\x14\x00\x06\x00[Content_Types].xml....xl/workbook.xml").as_deref(),
-            Some("zip archive (xlsx spreadsheet?)")
-        );
-        assert_eq!(what(b"PK\x03\x04\x14\x00word/document.xml").as_deref(), Some("zip archive (docx document?)"));
-        assert_eq!(what(b"PK\x03\x04\x14\x00dump.txt").as_deref(), Some("zip archive"));
         assert_eq!(what(b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n").as_deref(), Some("PDF document"));
         assert_eq!(what(b"\x7FELF\x02\x01\x01").as_deref(), Some("ELF executable or library"));
         assert_eq!(what(b"RIFF\x10\x00\x00\x00WEBPVP8 ").as_deref(), Some("WebP image"));

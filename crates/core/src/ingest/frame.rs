@@ -27,16 +27,6 @@ pub(crate) enum Framer {
     Stealer,
 }
 
-/// Where the CSV framer is inside a record, as the csv crate reads it: a quote opens a quoted
-/// field only at the start of a field; inside one, `""` is a quote and a lone `"` closes it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum CsvState {
-    FieldStart,
-    Unquoted,
-    Quoted,
-    QuoteInQuoted,
-}
-
 struct NoEvents;
 impl ingest::sql::Events for NoEvents {
     fn string_byte(&mut self, _: u8) {}
@@ -72,25 +62,7 @@ impl Framer {
     pub(crate) fn cut(&mut self, buf: &[u8]) -> Option<usize> {
         match self {
             Framer::Lines(_) => memchr::memrchr(b'\n', buf).map(|p| p + 1),
-            Framer::Csv(delimiter) => {
-                let delimiter = *delimiter;
-                let mut state = CsvState::FieldStart;
-                let mut cut = None;
-                for (i, &b) in buf.iter().enumerate() {
-                    state = match (state, b) {
-                        (CsvState::Quoted, b'"') => CsvState::QuoteInQuoted,
-                        (CsvState::Quoted, _) => CsvState::Quoted,
-                        (CsvState::QuoteInQuoted, b'"') | (CsvState::FieldStart, b'"') => CsvState::Quoted,
-                        (_, b'\n') => {
-                            cut = Some(i + 1);
-                            CsvState::FieldStart
-                        }
-                        (_, b) if b == delimiter => CsvState::FieldStart,
-                        _ => CsvState::Unquoted,
-                    };
-                }
-                cut
-            }
+            Framer::Csv(delimiter) => csv_cut(buf, *delimiter),
             Framer::Stealer => ingest::stealer::cut(buf),
             Framer::Sql(start) => {
                 let mut l = start.clone();
@@ -161,6 +133,28 @@ impl Framer {
     }
 }
 
+/// The end of the last whole CSV record in `buf`, as `csv-core` (the state machine under the
+/// `csv` crate that parses the chunk) reads records: quotes, doubled quotes, a quote inside an
+/// unquoted field, and `\r`, `\n` or `\r\n` terminators exactly as the parser sees them.
+fn csv_cut(buf: &[u8], delimiter: u8) -> Option<usize> {
+    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    // Field bytes are not needed, only where records end: a small scratch buffer is reused.
+    let (mut out, mut ends) = ([0u8; 4096], [0usize; 64]);
+    let (mut at, mut cut) = (0, None);
+    loop {
+        let (result, nin, _, _) = reader.read_record(&buf[at..], &mut out, &mut ends);
+        at += nin;
+        match result {
+            csv_core::ReadRecordResult::Record => cut = Some(at),
+            csv_core::ReadRecordResult::OutputFull | csv_core::ReadRecordResult::OutputEndsFull => {}
+            csv_core::ReadRecordResult::InputEmpty | csv_core::ReadRecordResult::End => return cut,
+        }
+        if at >= buf.len() && result != csv_core::ReadRecordResult::Record {
+            return cut;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +172,21 @@ mod tests {
         // With ';' as the delimiter, a quote after ',' is inside an unquoted field.
         let data = b"1;a,\"b;c@example.com\n2;d;e@example.com\n";
         assert_eq!(Framer::for_format(&fmt(b';'), ingest::Mode::Records).cut(data), Some(data.len()));
+    }
+
+    #[test]
+    fn csv_framer_cuts_where_the_csv_parser_ends_records() {
+        let cut = |data: &[u8]| Framer::for_format(&FileFormat::simple(Format::Csv), ingest::Mode::Records).cut(data);
+        // Old Mac line ends (`\r` alone) end records for the parser, so they do for the framer.
+        assert_eq!(cut(b"a,b\rc,d\re,f"), Some(8));
+        // A field longer than the framer's scratch buffer, and a record of more fields than it
+        // keeps ends for.
+        let long = [b"x,\"".as_slice(), &[b'y'; 10_000], b"\"\n2,z\n3,".as_slice()].concat();
+        assert_eq!(cut(&long), Some(long.len() - 2));
+        let wide = [",".repeat(500).as_bytes(), b"\nnext"].concat();
+        assert_eq!(cut(&wide), Some(501));
+        // No whole record: no cut.
+        assert_eq!(cut(b"1,\"open\nstill open"), None);
+        assert_eq!(cut(b""), None);
     }
 }

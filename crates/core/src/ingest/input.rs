@@ -63,6 +63,9 @@ pub(crate) struct InputOptions {
     /// Where nested members that need random access are spooled when they are larger than
     /// [`SPOOL_MEMORY`] (`None`: the system's temporary directory).
     pub spool_dir: Option<PathBuf>,
+    /// Every file, member and document part that gives records is a source of its own, named
+    /// by its provenance (`share/projectweb.zip!案件/連絡先.xlsx!Sheet1`), instead of each input.
+    pub source_per_file: bool,
 }
 
 /// Bounds on what containers (zip, 7z, tar, mail) and documents may expand to, against
@@ -102,6 +105,9 @@ pub(crate) struct Place<'a> {
     source: u32,
     source_name: &'a str,
     name: &'a str,
+    /// The provenance relative to the input, for per-file source names: the input's name,
+    /// then the path inside a directory input, then `!member` for each container level.
+    label: &'a str,
     depth: u32,
     part: Part,
 }
@@ -234,6 +240,11 @@ pub(crate) struct Reader<'a> {
     pub(crate) columns: Vec<Vec<String>>,
     /// What the input file being read may still expand to ([`ContainerLimits::max_expanded`]).
     pub(crate) budget_left: Arc<AtomicU64>,
+    /// With [`InputOptions::source_per_file`]: the sources made so far, each with its input's
+    /// source and its provenance name; their ids follow the inputs' ones.
+    pub(crate) file_sources: Vec<(u32, String)>,
+    /// How many sources the inputs have (the first file source's id).
+    pub(crate) input_sources: u32,
 }
 
 impl Reader<'_> {
@@ -259,7 +270,7 @@ impl Reader<'_> {
 
     /// Reads one input file (a container: each member, recursively) into chunks. Errors are
     /// recorded in the file's report; records before an error still count.
-    pub(crate) fn read_file(&mut self, source: u32, source_name: &str, path: &Path) {
+    pub(crate) fn read_file(&mut self, source: u32, source_name: &str, path: &Path, label: &str) {
         let name = path.to_string_lossy().into_owned();
         let id = self.new_report(name.clone(), source_name);
         self.budget_left.store(self.opts.limits.max_expanded, Ordering::Relaxed);
@@ -279,7 +290,7 @@ impl Reader<'_> {
         };
         let before = self.bytes_read.load(Ordering::Relaxed);
         let counter = self.bytes_read.clone();
-        let at = Place { id, source, source_name, name: &name, depth: 0, part: Part::File };
+        let at = Place { id, source, source_name, name: &name, label, depth: 0, part: Part::File };
         if let Err(e) = self.read_input(&at, raw, counter, handle.as_ref()) {
             self.reports[id].error = Some(e);
         }
@@ -287,8 +298,9 @@ impl Reader<'_> {
     }
 
     /// Reads one stream: decompresses it, and hands it to a container or document reader
-    /// when one recognizes it, or detects its format and sends it out in chunks. `file` is the
-    /// top-level file's own handle, for readers that need random access (not copied then).
+    /// when one recognizes it (on its bytes, before any text decoding, which would corrupt
+    /// them), or decodes its text, detects its format and sends it out in chunks. `file` is
+    /// the top-level file's own handle, for readers that need random access (then not copied).
     fn read_input(
         &mut self,
         at: &Place<'_>,
@@ -301,93 +313,44 @@ impl Reader<'_> {
         let (mut d, compression) = ingest::decompress(raw, counter.clone()).map_err(|e| e.to_string())?;
         self.reports[id].compression = Some(compression.name().into());
         if at.part == Part::File {
-            // Containers and documents are recognized on their bytes, before text decoding.
             let mut head = Vec::with_capacity(ingest::SNIFF_BYTES);
-            let (_, pending) = match fill(&mut d, &mut head, ingest::SNIFF_BYTES) {
-                Ok(m) => (m, None),
-                Err(e) => (false, Some(e)),
-            };
-            if let Some(entry) = readers::recognize(&head, at.name) {
-                self.reports[id].format = Some(entry.name.into());
-                let rest: Box<dyn Read + '_> = match pending {
-                    Some(e) => Box::new(FailingReader(Some(e))),
-                    None => d,
-                };
-                let mut sink = Members { reader: self, at };
-                return match entry.access {
-                    Access::Stream => {
-                        let mut stream = std::io::Cursor::new(head).chain(rest);
-                        (entry.read)(Source::Stream(&mut stream), &mut sink)
-                            .map_err(|e| with_compression(e, compression))
-                    }
-                    Access::Seekable => {
-                        let mut spooled = match (file, compression) {
-                            (Some(f), ingest::Compression::None) => {
-                                let mut f = f.try_clone().map_err(|e| format!("read error: {e}"))?;
-                                let len = f
-                                    .seek(SeekFrom::Start(0))
-                                    .and_then(|_| f.metadata())
-                                    .map_err(|e| format!("read error: {e}"))?
-                                    .len();
-                                // Read through its own handle, not the counting stream.
-                                let counted = counter.load(Ordering::Relaxed) - counted_before;
-                                counter.fetch_add(len.saturating_sub(counted), Ordering::Relaxed);
-                                Spooled { data: Spool::File(f), len }
-                            }
-                            _ => {
-                                // The top-level file's own decompression is charged here; a
-                                // member's bytes were charged as they were read out of its container.
-                                let budget = (at.depth == 0).then(|| sink.reader.budget_left.clone());
-                                spool(head, rest, sink.reader.opts.spool_dir.as_deref(), budget)
-                                    .map_err(|e| with_compression(e, compression))?
-                            }
-                        };
-                        let len = spooled.len;
-                        match &mut spooled.data {
-                            Spool::Memory(c) => (entry.read)(Source::Seekable(c, len), &mut sink),
-                            Spool::File(f) => (entry.read)(Source::Seekable(f, len), &mut sink),
-                        }
-                    }
-                };
-            }
+            // A read error here (a small damaged file) still leaves what was read before it.
+            let pending = fill(&mut d, &mut head, ingest::SNIFF_BYTES).err();
             let rest: Box<dyn Read + '_> = match pending {
                 Some(e) => Box::new(FailingReader(Some(e))),
                 None => d,
             };
-            d = Box::new(std::io::Cursor::new(head).chain(rest));
-        }
-        let (mut r, encoding) = ingest::decode_text_stream(d).map_err(|e| e.to_string())?;
-        self.reports[id].encoding = encoding.map(|e| e.name().to_string());
-        let mut buf = Vec::with_capacity(ingest::CHUNK);
-        // A read error here (a small damaged file) still leaves what was read before it.
-        let (more, pending) = match fill(&mut r, &mut buf, ingest::SNIFF_BYTES) {
-            Ok(m) => (m, None),
-            Err(e) => (false, Some(e)),
-        };
-        if at.part == Part::File {
-            if let Some(sniffed) = ingest::container::sniff(&buf) {
+            if let Some(entry) = readers::recognize(&head, at.name) {
+                self.reports[id].format = Some(entry.name.into());
+                let counted = counter.load(Ordering::Relaxed) - counted_before;
+                let whole = Whole { head, rest, file, compression, counter, counted };
+                return self.open_container(at, entry, whole).map_err(|e| with_compression(e, compression));
+            }
+            let sniffed = ingest::container::sniff(&head);
+            let mut all = std::io::Cursor::new(head).chain(rest);
+            if let Some(sniffed) = sniffed {
                 if !sniffed.read_anyway {
                     self.reports[id].format = Some("unsupported".into());
-                    self.reports[id].warnings.push(format!(
-                        "{}: not read ({})",
-                        sniffed.what,
-                        ingest::container::READABLE
-                    ));
+                    let why = format!("{}: not read ({})", sniffed.what, ingest::container::READABLE);
+                    self.reports[id].warnings.push(why);
                     // Account for its bytes: read them through, without parsing.
-                    let rest = std::io::copy(&mut r, &mut std::io::sink());
-                    return match (pending, rest) {
-                        (Some(e), _) | (None, Err(e)) => Err(describe(e, compression)),
-                        (None, Ok(_)) => Ok(()),
-                    };
+                    return std::io::copy(&mut all, &mut std::io::sink())
+                        .map(|_| ())
+                        .map_err(|e| describe(e, compression));
                 }
                 self.reports[id].warnings.push(format!("{}: read as text, check its records", sniffed.what));
             }
+            d = Box::new(all);
         }
+        let (mut r, encoding) = ingest::decode_text_stream(d).map_err(|e| e.to_string())?;
+        self.reports[id].encoding = encoding.map(|e| e.name().to_string());
         let forced = match (at.part, self.opts.kind) {
             (Part::File, _) => self.opts.format,
             // Document text and sheets: every address in them, whatever the cells' layout.
             (Part::Text | Part::Table, Kind::Email) => Some(Format::Text),
-            (Part::Table, _) => None,
+            // A sheet feeds a password index only through a password column found by CSV
+            // detection; whole rows are never hashed as passwords.
+            (Part::Table, _) => Some(Format::Csv),
             (Part::Text, kind) => {
                 self.reports[id].format = Some("document text".into());
                 self.reports[id]
@@ -397,16 +360,76 @@ impl Reader<'_> {
                 return rest.map(|_| ()).map_err(|e| describe(e, compression));
             }
         };
+        let mut buf = Vec::with_capacity(ingest::CHUNK);
+        // A read error here (a small damaged file) still leaves what was read before it.
+        let (more, pending) = match fill(&mut r, &mut buf, ingest::SNIFF_BYTES) {
+            Ok(m) => (m, None),
+            Err(e) => (false, Some(e)),
+        };
+        let source = self.leaf_source(at);
         let mut stats = std::mem::take(&mut self.stats[id]);
         let mut report = std::mem::replace(&mut self.reports[id], FileReport::new(String::new(), ""));
         let mut result =
-            self.read_stream(id, at.source, r, buf, more, compression, at.name, forced, &mut report, &mut stats);
+            self.read_stream(id, source, r, buf, more, compression, at.name, forced, &mut report, &mut stats);
         if let (Ok(()), Some(e)) = (&result, pending) {
             result = Err(describe(e, compression));
         }
         self.stats[id] = stats;
         self.reports[id] = report;
         result
+    }
+
+    /// The source of a stream's records: its input's, or with `source_per_file` a new one
+    /// named by its provenance (its report then names that source).
+    fn leaf_source(&mut self, at: &Place<'_>) -> u32 {
+        // A top-level file input is its own source already.
+        if !self.opts.source_per_file || at.depth == 0 && at.label == at.source_name {
+            return at.source;
+        }
+        let id = self.input_sources + self.file_sources.len() as u32;
+        self.file_sources.push((at.source, at.label.to_string()));
+        self.columns.push(self.columns[at.source as usize].clone());
+        self.reports[at.id].source = at.label.to_string();
+        id
+    }
+
+    /// Hands a whole file to the reader that recognized it: as a stream, or with random
+    /// access (the top-level file's own handle when it is not compressed, else a spool).
+    fn open_container(
+        &mut self,
+        at: &Place<'_>,
+        entry: &readers::Entry,
+        w: Whole<'_, '_>,
+    ) -> std::result::Result<(), String> {
+        let Whole { head, rest, file, compression, counter, counted } = w;
+        let spool_dir = self.opts.spool_dir.clone();
+        // The top-level file's own decompression is charged to the budget here; a member's
+        // bytes were charged as they were read out of its container.
+        let budget = (at.depth == 0).then(|| self.budget_left.clone());
+        let mut sink = Members { reader: self, at };
+        if entry.access == Access::Stream {
+            let mut stream = std::io::Cursor::new(head).chain(rest);
+            return (entry.read)(Source::Stream(&mut stream), &mut sink);
+        }
+        let mut spooled = match (file, compression) {
+            (Some(f), ingest::Compression::None) => {
+                let mut f = f.try_clone().map_err(|e| format!("read error: {e}"))?;
+                let len = f
+                    .seek(SeekFrom::Start(0))
+                    .and_then(|_| f.metadata())
+                    .map_err(|e| format!("read error: {e}"))?
+                    .len();
+                // Read through its own handle, not the counting stream: counted here.
+                counter.fetch_add(len.saturating_sub(counted), Ordering::Relaxed);
+                Spooled { data: Spool::File(f), len }
+            }
+            _ => spool(head, rest, spool_dir.as_deref(), budget)?,
+        };
+        let len = spooled.len;
+        match &mut spooled.data {
+            Spool::Memory(c) => (entry.read)(Source::Seekable(c, len), &mut sink),
+            Spool::File(f) => (entry.read)(Source::Seekable(f, len), &mut sink),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -570,6 +593,7 @@ impl Members<'_, '_, '_> {
     fn read(&mut self, name: &str, data: &mut dyn Read, hint: MemberHint, part: Part) -> Result<(), Stop> {
         self.stopping()?;
         let (id, path) = self.child(name);
+        let label = format!("{}!{}", self.at.label, name);
         self.reader.reports[id].part = part != Part::File;
         let depth = self.at.depth + 1;
         let limits = self.reader.opts.limits;
@@ -582,7 +606,15 @@ impl Members<'_, '_, '_> {
         let ratio_cap = hint.compressed.map(|c| c.saturating_mul(limits.max_ratio).max(RATIO_FLOOR));
         let mut limited =
             Limited { inner: data, produced: 0, ratio_cap, budget: self.reader.budget_left.clone(), hit: None };
-        let at = Place { id, source: self.at.source, source_name: self.at.source_name, name: &path, depth, part };
+        let at = Place {
+            id,
+            source: self.at.source,
+            source_name: self.at.source_name,
+            name: &path,
+            label: &label,
+            depth,
+            part,
+        };
         let result = self.reader.read_input(&at, Box::new(&mut limited), Arc::new(AtomicU64::new(0)), None);
         self.reader.reports[id].bytes = limited.produced;
         if let Err(e) = result {
@@ -724,6 +756,19 @@ impl Read for TableReader<'_> {
         self.at += n;
         Ok(n)
     }
+}
+
+/// A whole file as read so far: its first bytes, the rest of its stream, and what is needed
+/// to read it through its own handle instead.
+struct Whole<'f, 'r> {
+    head: Vec<u8>,
+    rest: Box<dyn Read + 'r>,
+    /// The top-level file's handle (`None` for members and standard input).
+    file: Option<&'f File>,
+    compression: ingest::Compression,
+    /// The input's byte counter, and what it counted of this file so far.
+    counter: Arc<AtomicU64>,
+    counted: u64,
 }
 
 /// A stream copied for a reader that needs random access.

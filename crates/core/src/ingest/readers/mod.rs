@@ -25,9 +25,12 @@
 // is not used yet.
 #![allow(dead_code)]
 
+
 use std::io::{Read, Seek};
 
+pub(crate) mod markup;
 pub(crate) mod office;
+pub(crate) mod pdf;
 pub(crate) mod sevenzip;
 pub(crate) mod tarfile;
 pub(crate) mod zipfile;
@@ -121,6 +124,11 @@ pub(crate) static REGISTRY: &[Entry] = &[
     Entry { name: "zip", recognize: zipfile::recognize, access: Access::Seekable, read: zipfile::read },
     Entry { name: "7z", recognize: sevenzip::recognize, access: Access::Seekable, read: sevenzip::read },
     Entry { name: "tar", recognize: tarfile::recognize, access: Access::Stream, read: tarfile::read },
+    Entry { name: "pdf", recognize: pdf::recognize, access: Access::Seekable, read: pdf::read },
+    Entry { name: "html", recognize: markup::recognize_html, access: Access::Stream, read: markup::read_html },
+    Entry { name: "ldif", recognize: markup::recognize_ldif, access: Access::Stream, read: markup::read_ldif },
+    Entry { name: "vcard", recognize: markup::recognize_vcard, access: Access::Stream, read: markup::read_vcard },
+    Entry { name: "rtf", recognize: markup::recognize_rtf, access: Access::Stream, read: markup::read_rtf },
 ];
 
 /// The reader for a file, if one recognizes it.

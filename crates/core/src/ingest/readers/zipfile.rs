@@ -37,7 +37,7 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
     };
     if let Some(kind) = super::office::office_kind(&mut archive) {
         drop(archive);
-        sink.kind(&format!("{kind:?}").to_ascii_lowercase());
+        sink.kind(kind.name());
         r.seek(SeekFrom::Start(0)).map_err(|e| format!("zip archive: {e}"))?;
         return super::office::read_office(kind, r, len, sink);
     }
