@@ -308,3 +308,20 @@ open('other.txt','w').write('tanaka@mlit.example\\n')
     let r = dir.cmd(&["bulk", "-i", "y.ldx", "--format", "json", list.to_str().unwrap()]).expect(1);
     assert_eq!(json_lines(&r.stdout)[0]["sources"], serde_json::json!(["share", "other"]));
 }
+
+#[test]
+fn a_share_of_hundreds_of_members_lists_only_what_has_something_to_say() {
+    let dir = Dir::new();
+    python(
+        &dir,
+        &format!(
+            "{ZIP_HELPERS}\nm = [('f%03d.txt' % i, 'user%d@many.example\\n' % i) for i in range(300)] + [('空.txt', 'no address\\n')]\nopen('many.zip','wb').write(zipbytes(m))"
+        ),
+    );
+    let r = dir.cmd(&["build", "-o", "x.ldx", "--report", "r.json", "many.zip"]).expect(0);
+    assert!(r.stderr.contains("many.zip!空.txt") && r.stderr.contains("WARNING"), "{}", r.stderr);
+    assert!(r.stderr.contains("(300 more members and parts read without a warning: see --report)"), "{}", r.stderr);
+    assert!(!r.stderr.contains("many.zip!f000.txt"), "{}", r.stderr);
+    assert_eq!(report(&dir, "r.json").len(), 302);
+    assert!(r.stderr.contains("300 entries from 300 records"), "{}", r.stderr);
+}

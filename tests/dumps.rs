@@ -234,15 +234,18 @@ From alice@example.com Tue Jan  2 09:30:00 2024\nFrom: alice@example.com\nTo: ca
     );
     dir.write("notes.txt", "notes\nFrom dave@example.com Mon Jan  1 00:00:00 2024\n");
     let files = build(&dir, &["inbox.mbox", "notes.txt"]);
-    assert!(files[0]["detection"].as_str().unwrap().contains("mbox"));
-    assert_eq!(files[0]["skipped"]["mbox `From ` separator lines (the sender is in the headers)"], 2);
-    // 11 lines: 2 separators skipped, 5 addresses, 3 blank and 1 without an address rejected.
-    assert_eq!(counts(&files[0]), (11, 5, 4));
+    // The mailbox reader splits it into messages at the separators, each read as a mail.
+    assert_eq!(files[0]["format"], "mbox");
+    let paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert!(
+        paths.contains(&"inbox.mbox!message 1.eml!headers") && paths.contains(&"inbox.mbox!message 2.eml!part 1"),
+        "{paths:?}"
+    );
     // alice: two From headers and the escaped body line, not the two separators.
     assert_eq!(count(&dir, "alice@example.com"), 3);
     assert_eq!(count(&dir, "carol@example.net"), 1);
     // Not an mbox: such a line is text like any other.
     assert_eq!(count(&dir, "dave@example.com"), 1);
     let r = dir.cmd(&["build", "-o", "y.ldx", "inbox.mbox"]).expect(0);
-    assert!(r.stderr.contains("skipped, not indexed: mbox `From ` separator lines"), "{}", r.stderr);
+    assert!(r.stderr.contains("inbox.mbox!message 2.eml"), "{}", r.stderr);
 }

@@ -273,48 +273,73 @@ fn print_files(r: &BuildReport) -> Result<()> {
     // File and member names, detections and warnings come from the data: every line goes
     // through `printable`, so a name holding escapes or a newline cannot forge a line.
     let mut e = Printable(std::io::stderr().lock());
+    // A file share gives thousands of members and parts: past `LISTED`, only the input files
+    // and what has something to say (a warning, an error, a skip) get lines; the rest are
+    // counted per input file, and `--report` has them all.
+    let brief = r.files.len() > LISTED;
+    let mut quiet = 0u64;
     for f in &r.files {
-        if let Some(why) = &f.skipped {
-            writeln!(e, "{}  SKIPPED: {why}", f.path)?;
-            for w in &f.warnings {
-                writeln!(e, "    WARNING: {}: {w}", f.path)?;
-            }
+        let says = f.skipped.is_some() || f.error.is_some() || !f.warnings.is_empty();
+        if brief && f.parent.is_some() && !says {
+            quiet += 1;
             continue;
         }
-        writeln!(
-            e,
-            "{}  [{}, {}]  {}  {} lines  {} records  {} rejected",
-            f.path,
-            f.format.as_deref().unwrap_or("?"),
-            f.compression.as_deref().unwrap_or("?"),
-            bytes(f.bytes),
-            f.stats.lines,
-            f.stats.records,
-            f.stats.rejected()
-        )?;
-        if let Some(d) = &f.detection {
-            writeln!(e, "    detected: {d}")?;
+        if quiet > 0 && f.parent.is_none() {
+            writeln!(e, "    ({quiet} more members and parts read without a warning: see --report)")?;
+            quiet = 0;
         }
-        if let Some(enc) = &f.encoding {
-            writeln!(e, "    encoding: {enc} (detected from content)")?;
-        }
-        for (what, n) in &f.stats.skipped {
-            writeln!(e, "    skipped, not indexed: {what}: {n}")?;
-        }
-        for (reason, rej) in &f.stats.rejects {
-            let examples: Vec<String> = rej
-                .examples
-                .iter()
-                .map(|(line, ex)| if ex.is_empty() { format!("line {line}") } else { format!("line {line}: {ex}") })
-                .collect();
-            writeln!(e, "    {reason}: {} ({})", rej.count, examples.join("; "))?;
-        }
+        print_file(&mut e, f)?;
+    }
+    if quiet > 0 {
+        writeln!(e, "    ({quiet} more members and parts read without a warning: see --report)")?;
+    }
+    Ok(())
+}
+
+/// Reports past which the summary lists only input files and members with something to say.
+const LISTED: usize = 200;
+
+fn print_file(e: &mut Printable<std::io::StderrLock<'_>>, f: &leakdex_core::report::FileReport) -> Result<()> {
+    if let Some(why) = &f.skipped {
+        writeln!(e, "{}  SKIPPED: {why}", f.path)?;
         for w in &f.warnings {
             writeln!(e, "    WARNING: {}: {w}", f.path)?;
         }
-        if let Some(err) = &f.error {
-            writeln!(e, "    ERROR: {err} (records before the error were kept)")?;
-        }
+        return Ok(());
+    }
+    writeln!(
+        e,
+        "{}  [{}, {}]  {}  {} lines  {} records  {} rejected",
+        f.path,
+        f.format.as_deref().unwrap_or("?"),
+        f.compression.as_deref().unwrap_or("?"),
+        bytes(f.bytes),
+        f.stats.lines,
+        f.stats.records,
+        f.stats.rejected()
+    )?;
+    if let Some(d) = &f.detection {
+        writeln!(e, "    detected: {d}")?;
+    }
+    if let Some(enc) = &f.encoding {
+        writeln!(e, "    encoding: {enc} (detected from content)")?;
+    }
+    for (what, n) in &f.stats.skipped {
+        writeln!(e, "    skipped, not indexed: {what}: {n}")?;
+    }
+    for (reason, rej) in &f.stats.rejects {
+        let examples: Vec<String> = rej
+            .examples
+            .iter()
+            .map(|(line, ex)| if ex.is_empty() { format!("line {line}") } else { format!("line {line}: {ex}") })
+            .collect();
+        writeln!(e, "    {reason}: {} ({})", rej.count, examples.join("; "))?;
+    }
+    for w in &f.warnings {
+        writeln!(e, "    WARNING: {}: {w}", f.path)?;
+    }
+    if let Some(err) = &f.error {
+        writeln!(e, "    ERROR: {}: {err} (records before the error were kept)", f.path)?;
     }
     Ok(())
 }

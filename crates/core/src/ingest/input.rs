@@ -369,8 +369,19 @@ impl Reader<'_> {
         let source = self.leaf_source(at);
         let mut stats = std::mem::take(&mut self.stats[id]);
         let mut report = std::mem::replace(&mut self.reports[id], FileReport::new(String::new(), ""));
-        let mut result =
-            self.read_stream(id, source, r, buf, more, compression, at.name, forced, &mut report, &mut stats);
+        let mut result = self.read_stream(
+            id,
+            source,
+            r,
+            buf,
+            more,
+            compression,
+            at.name,
+            forced,
+            at.part != Part::File,
+            &mut report,
+            &mut stats,
+        );
         if let (Ok(()), Some(e)) = (&result, pending) {
             result = Err(describe(e, compression));
         }
@@ -409,7 +420,12 @@ impl Reader<'_> {
         let mut sink = Members { reader: self, at };
         if entry.access == Access::Stream {
             let mut stream = std::io::Cursor::new(head).chain(rest);
-            return (entry.read)(Source::Stream(&mut stream), &mut sink);
+            let read = (entry.read)(Source::Stream(&mut stream), &mut sink);
+            // What the reader left (it refused an over-large part, or stopped at damage) is
+            // still read through, so that its bytes are counted and a member's container
+            // finds its next member.
+            let drained = std::io::copy(&mut stream, &mut std::io::sink()).map_err(|e| format!("read error: {e}"));
+            return read.and(drained.map(|_| ()));
         }
         let mut spooled = match (file, compression) {
             (Some(f), ingest::Compression::None) => {
@@ -443,6 +459,7 @@ impl Reader<'_> {
         compression: ingest::Compression,
         name: &str,
         forced: Option<Format>,
+        part: bool,
         report: &mut FileReport,
         stats: &mut FileStats,
     ) -> std::result::Result<(), String> {
@@ -453,7 +470,11 @@ impl Reader<'_> {
         let mut line = 1 + memchr::memchr_iter(b'\n', &buf[..skip]).count() as u64;
         stats.lines += line - 1;
         buf.drain(..skip);
-        let (mode, detection) = ingest::initial_mode(&buf, &format);
+        let (mut mode, mut detection) = ingest::initial_mode(&buf, &format);
+        // Document text is no mbox: a body line `From ...` (unquoted from `>From `) is text.
+        if part && matches!(mode, ingest::Mode::Mbox) {
+            (mode, detection) = (ingest::Mode::Records, None);
+        }
         if detection.is_some() {
             report.detection = detection;
         }

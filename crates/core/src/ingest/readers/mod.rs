@@ -25,11 +25,13 @@
 // is not used yet.
 #![allow(dead_code)]
 
-
 use std::io::{Read, Seek};
 
+pub(crate) mod doc;
+pub(crate) mod mail;
 pub(crate) mod markup;
 pub(crate) mod office;
+pub(crate) mod ole;
 pub(crate) mod pdf;
 pub(crate) mod sevenzip;
 pub(crate) mod tarfile;
@@ -119,12 +121,40 @@ pub(crate) struct Entry {
     pub read: fn(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String>,
 }
 
+thread_local! {
+    /// Set while [`catch_quietly`] runs on this thread: the panic hook stays silent.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a call into a third-party parser that may panic on hostile input (the release profile
+/// unwinds): a panic becomes an `Err`, and its message is not printed, because it can quote
+/// bytes of the document (an address, a password). A panic hook that stays silent while this
+/// runs on the same thread is installed once; panics elsewhere are printed as before.
+pub(crate) fn catch_quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    r
+}
+
 /// Every reader, in the order they are tried.
 pub(crate) static REGISTRY: &[Entry] = &[
     Entry { name: "zip", recognize: zipfile::recognize, access: Access::Seekable, read: zipfile::read },
     Entry { name: "7z", recognize: sevenzip::recognize, access: Access::Seekable, read: sevenzip::read },
     Entry { name: "tar", recognize: tarfile::recognize, access: Access::Stream, read: tarfile::read },
     Entry { name: "pdf", recognize: pdf::recognize, access: Access::Seekable, read: pdf::read },
+    Entry { name: "ole", recognize: ole::recognize, access: Access::Seekable, read: ole::read },
+    Entry { name: "mbox", recognize: mail::recognize_mbox, access: Access::Stream, read: mail::read_mbox },
+    Entry { name: "eml", recognize: mail::recognize_eml, access: Access::Stream, read: mail::read_eml },
     Entry { name: "html", recognize: markup::recognize_html, access: Access::Stream, read: markup::read_html },
     Entry { name: "ldif", recognize: markup::recognize_ldif, access: Access::Stream, read: markup::read_ldif },
     Entry { name: "vcard", recognize: markup::recognize_vcard, access: Access::Stream, read: markup::read_vcard },

@@ -29,7 +29,6 @@
 //! Privacy: messages name parts (member paths, sheet names), never cell contents or text.
 
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use calamine::{DataRef, Reader as _, SheetType};
 use quick_xml::events::{BytesStart, Event};
@@ -161,7 +160,7 @@ pub(crate) fn read_office(
 ) -> Result<(), String> {
     // The zip directory says where each member is; the length is not needed.
     let _ = len;
-    catch_unwind(AssertUnwindSafe(|| read_office_unguarded(kind, src, sink))).unwrap_or_else(|_| {
+    super::catch_quietly(|| read_office_unguarded(kind, src, sink)).unwrap_or_else(|_| {
         Err(format!("{} document: a parser failed on a malformed part; not read further", kind.name()))
     })
 }
@@ -187,13 +186,13 @@ fn read_office_unguarded(kind: OfficeKind, src: &mut dyn ReadSeek, sink: &mut dy
 /// Reads a legacy Excel workbook (BIFF, the `Workbook` stream of an OLE file: `src` is the
 /// whole OLE file) into `sink`, one table per sheet.
 pub(crate) fn read_xls(src: &mut dyn ReadSeek, sink: &mut dyn Sink) -> Result<(), String> {
-    catch_unwind(AssertUnwindSafe(|| read_xls_unguarded(src, sink)))
+    super::catch_quietly(|| read_xls_unguarded(src, sink))
         .unwrap_or_else(|_| Err("xls workbook: the xls parser failed on it; not read further".into()))
 }
 
 fn read_xls_unguarded(src: &mut dyn ReadSeek, sink: &mut dyn Sink) -> Result<(), String> {
     let mut failed = Vec::new();
-    let opened = catch_unwind(AssertUnwindSafe(move || calamine::Xls::new(src)));
+    let opened = super::catch_quietly(move || calamine::Xls::new(src));
     let mut wb = match opened {
         Ok(Ok(wb)) => wb,
         Ok(Err(e)) => return Err(format!("xls workbook unreadable ({})", calamine_error(&e))),
@@ -201,7 +200,7 @@ fn read_xls_unguarded(src: &mut dyn ReadSeek, sink: &mut dyn Sink) -> Result<(),
     };
     let sheets = wb.sheets_metadata().to_vec();
     for sheet in sheets {
-        let range = match catch_unwind(AssertUnwindSafe(|| wb.worksheet_range(&sheet.name))) {
+        let range = match super::catch_quietly(|| wb.worksheet_range(&sheet.name)) {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
                 sink.warn(format!("sheet {}: not read ({})", sheet.name, calamine_error(&e)));
@@ -607,7 +606,7 @@ impl<F: FnMut() -> Result<Option<(u32, u32, String)>, String>> Iterator for Cell
 /// Every sheet of an xlsx workbook, streamed cell by cell (calamine's cell reader: no dense
 /// range in memory), one table each.
 fn xlsx_sheets(src: &mut dyn ReadSeek, sink: &mut dyn Sink, cap: u64, failed: &mut Vec<String>) -> Result<(), String> {
-    let opened = catch_unwind(AssertUnwindSafe(move || calamine::Xlsx::new(src)));
+    let opened = super::catch_quietly(move || calamine::Xlsx::new(src));
     let mut wb = match opened {
         Ok(Ok(wb)) => wb,
         Ok(Err(e)) => return Err(format!("xlsx workbook unreadable ({})", calamine_error(&e))),
@@ -621,7 +620,7 @@ fn xlsx_sheets(src: &mut dyn ReadSeek, sink: &mut dyn Sink, cap: u64, failed: &m
         }
         let name = sheet.name.clone();
         let (wb, n) = (&mut wb, name.as_str());
-        let reader = catch_unwind(AssertUnwindSafe(move || { wb }.worksheet_cells_reader(n)));
+        let reader = super::catch_quietly(move || { wb }.worksheet_cells_reader(n));
         let mut cells = match reader {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => {
@@ -635,7 +634,7 @@ fn xlsx_sheets(src: &mut dyn ReadSeek, sink: &mut dyn Sink, cap: u64, failed: &m
                 continue;
             }
         };
-        let next = || match catch_unwind(AssertUnwindSafe(|| cells.next_cell())) {
+        let next = || match super::catch_quietly(|| cells.next_cell()) {
             Ok(Ok(Some(c))) => {
                 let (r, col) = c.get_position();
                 Ok(Some((r, col, cell_text(c.get_value()))))
@@ -656,7 +655,7 @@ fn xlsx_sheets(src: &mut dyn ReadSeek, sink: &mut dyn Sink, cap: u64, failed: &m
 
 /// Every sheet of an xlsb workbook, streamed cell by cell, one table each.
 fn xlsb_sheets(src: &mut dyn ReadSeek, sink: &mut dyn Sink, cap: u64, failed: &mut Vec<String>) -> Result<(), String> {
-    let opened = catch_unwind(AssertUnwindSafe(move || calamine::Xlsb::new(src)));
+    let opened = super::catch_quietly(move || calamine::Xlsb::new(src));
     let mut wb = match opened {
         Ok(Ok(wb)) => wb,
         Ok(Err(e)) => return Err(format!("xlsb workbook unreadable ({})", calamine_error(&e))),
@@ -670,7 +669,7 @@ fn xlsb_sheets(src: &mut dyn ReadSeek, sink: &mut dyn Sink, cap: u64, failed: &m
         }
         let name = sheet.name.clone();
         let (wb, n) = (&mut wb, name.as_str());
-        let reader = catch_unwind(AssertUnwindSafe(move || { wb }.worksheet_cells_reader(n)));
+        let reader = super::catch_quietly(move || { wb }.worksheet_cells_reader(n));
         let mut cells = match reader {
             Ok(Ok(c)) => c,
             Ok(Err(e)) => {
@@ -684,7 +683,7 @@ fn xlsb_sheets(src: &mut dyn ReadSeek, sink: &mut dyn Sink, cap: u64, failed: &m
                 continue;
             }
         };
-        let next = || match catch_unwind(AssertUnwindSafe(|| cells.next_cell())) {
+        let next = || match super::catch_quietly(|| cells.next_cell()) {
             Ok(Ok(Some(c))) => {
                 let (r, col) = c.get_position();
                 Ok(Some((r, col, cell_text(c.get_value()))))
@@ -2141,8 +2140,9 @@ doc.write(buf)
                 let bytes = mangle(pkg, &mut rng);
                 let mut sink = Collect::new();
                 sink.budget = if rng.gen_bool(0.2) { 4096 } else { 1 << 30 };
-                let res =
-                    catch_unwind(AssertUnwindSafe(|| read_office_unguarded(kind, &mut Cursor::new(&bytes), &mut sink)));
+                let res = crate::ingest::readers::catch_quietly(|| {
+                    read_office_unguarded(kind, &mut Cursor::new(&bytes), &mut sink)
+                });
                 let res = res.unwrap_or_else(|_| panic!("{} reader panicked on a mangled document", kind.name()));
                 if let Err(e) = res {
                     assert!(!e.contains('@'), "{e}");

@@ -13,9 +13,7 @@
 
 use std::cell::Cell;
 use std::io::{self, Read, Write};
-use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
-use std::sync::Once;
 
 use super::{Sink, Source};
 
@@ -504,28 +502,10 @@ fn object_before(data: &[u8], at: usize) -> Option<String> {
     Some(format!("{id} {gen}"))
 }
 
-thread_local! {
-    /// Set while [`guarded`] runs on this thread: the panic hook stays silent.
-    static QUIET: Cell<bool> = const { Cell::new(false) };
-}
-
 /// Runs a third-party parser call that may panic on hostile input; a panic becomes an `Err`
-/// naming `what`, and its message is not printed (it can quote bytes of the document). The
-/// release profile unwinds, so this holds there too.
+/// naming `what` (see [`super::catch_quietly`]).
 pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, String> {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let previous = panic::take_hook();
-        panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(Cell::get) {
-                previous(info);
-            }
-        }));
-    });
-    let was = QUIET.with(|q| q.replace(true));
-    let r = panic::catch_unwind(AssertUnwindSafe(f));
-    QUIET.with(|q| q.set(was));
-    r.map_err(|_| format!("{what} could not be read (the parser failed on malformed input)"))
+    super::catch_quietly(f).map_err(|_| format!("{what} could not be read (the parser failed on malformed input)"))
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
     let Source::Seekable(r, _) = src else {
         return Err("7z archive: needs random access (internal error)".into());
     };
-    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ArchiveReader::new(r, Password::empty())));
+    let opened = super::catch_quietly(|| ArchiveReader::new(r, Password::empty()));
     let mut archive = match opened {
         Ok(Ok(a)) => a,
         Ok(Err(e)) if is_password_error(&e) => {
@@ -33,7 +33,7 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
     archive.set_thread_count(1);
     let mut stop: Option<Stop> = None;
     let mut member_error: Option<String> = None;
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let result = super::catch_quietly(|| {
         archive.for_each_entries(|entry, data| {
             if entry.is_directory() || !entry.has_stream() {
                 return Ok(true);
@@ -60,7 +60,7 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
             std::io::copy(data, &mut std::io::sink())?;
             Ok(true)
         })
-    }));
+    });
     if let Some(s) = stop {
         return Err(s.0);
     }
