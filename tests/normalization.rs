@@ -159,11 +159,11 @@ fn an_index_built_with_policy_1_still_opens_and_says_to_rebuild() {
     let r = dir.cmd(&["bulk", "-i", &old, staff.to_str().unwrap()]).run();
     assert_eq!(r.stderr.lines().filter(|l| l.contains("normalization policy 1")).count(), 1, "{}", r.stderr);
 
-    // A fresh index records policy 2 and gives no warning.
+    // A fresh index records policy 3 and gives no warning.
     dir.write("leak.txt", "alice@example.com\n");
     dir.cmd(&["build", "-q", "-o", "new.ldx", "leak.txt"]).expect(0);
     let r = dir.cmd(&["info", "-i", "new.ldx"]).expect(0);
-    assert!(r.stdout.contains("(normalization policy 2)"), "{}", r.stdout);
+    assert!(r.stdout.contains("(normalization policy 3)"), "{}", r.stdout);
     let r = dir.cmd(&["check", "-i", "new.ldx", "alice@example.com"]).expect(1);
     assert!(!r.stderr.contains("policy"), "{}", r.stderr);
 }

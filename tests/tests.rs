@@ -13,6 +13,7 @@ mod server;
 mod server_abuse;
 mod server_privacy;
 mod staff_lists;
+mod text_forms;
 mod util;
 
 use std::collections::BTreeMap;

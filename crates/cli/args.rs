@@ -254,10 +254,21 @@ pub struct BuildArgs {
     /// that expands more stops with a warning (a zip bomb).
     #[arg(long, default_value_t = 1000, value_name = "N", value_parser = in_range(1u64, 1 << 40))]
     pub max_ratio: u64,
+    /// Read obfuscated addresses in free text: `taro [at] example.jp`, `taro(at)example.jp`,
+    /// `taro ＠ example.jp`, `taro [at] example [dot] jp`, and the bare `taro at example dot jp`
+    /// when unambiguous. Counted apart in the summary ("deobfuscated").
+    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    pub deobfuscate: OnOff,
     /// Corpus files or directories; - is stdin. NAME=PATH names the source NAME instead of
     /// after the file (an argument that is an existing path is always a path).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -151,6 +151,7 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
     opts.allow_empty = a.allow_empty;
     opts.source_per_file = a.source_per_file;
     opts.limits = ContainerLimits { max_depth: a.max_depth, max_expanded: a.max_expanded, max_ratio: a.max_ratio };
+    opts.deobfuscate = a.deobfuscate == crate::args::OnOff::On;
     if let Some(m) = &a.sources {
         opts.manifest = Some(Manifest::load(m)?);
         opts.other_inputs.push(("--sources".into(), m.clone()));
@@ -326,6 +327,19 @@ fn print_file(e: &mut Printable<std::io::StderrLock<'_>>, f: &leakdex_core::repo
     }
     for (what, n) in &f.stats.skipped {
         writeln!(e, "    skipped, not indexed: {what}: {n}")?;
+    }
+    if f.stats.fullwidth > 0 {
+        writeln!(e, "    full-width addresses (read as ASCII): {}", f.stats.fullwidth)?;
+    }
+    if f.stats.deobfuscated > 0 {
+        writeln!(e, "    deobfuscated addresses ([at], (at), spaced @, at/dot words): {}", f.stats.deobfuscated)?;
+    }
+    if f.stats.idn_keys > 0 {
+        writeln!(
+            e,
+            "    IDN addresses also indexed under their Unicode form: {} extra key(s), counted in records",
+            f.stats.idn_keys
+        )?;
     }
     for (reason, rej) in &f.stats.rejects {
         let examples: Vec<String> = rej

@@ -221,7 +221,69 @@ impl Store {
                 }
             }
         }
+        if kind == Kind::Email {
+            self.answer_unicode_forms(&mut rows)?;
+        }
         Ok(rows)
+    }
+
+    /// An address with an internationalized domain that was not found under its punycode key
+    /// is looked up under the key of its Unicode form too (`anna@münchen.example`), which is
+    /// what HIBP- and Monitor-style indexes hold. The row stays one row: one person, whichever
+    /// key matched.
+    fn answer_unicode_forms(&self, rows: &mut [Row]) -> Result<()> {
+        let mut todo: Vec<(usize, leakdex_core::Key)> = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            if !matches!(row.status, Status::Clean) {
+                continue;
+            }
+            if let Some(Ok((_, Some(unicode)))) = row.email.as_deref().map(leakdex_core::email_keys) {
+                todo.push((i, unicode));
+            }
+        }
+        if todo.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Store::Index(index) => {
+                for (i, key) in todo {
+                    if let Some(hit) = index.lookup_hash(&key)? {
+                        let srcs: Vec<&leakdex_core::Source> =
+                            hit.sources.iter().filter_map(|s| index.sources().get(s as usize)).collect();
+                        rows[i].status = Status::Exposed {
+                            count: hit.count,
+                            sources: srcs.iter().map(|s| s.name.clone()).collect(),
+                            dates: srcs.iter().map(|s| s.breach_date.clone()).collect(),
+                        };
+                    }
+                }
+            }
+            Store::Filter(f) => {
+                for (i, key) in todo {
+                    if f.may_contain(&key) {
+                        rows[i].status = Status::Possibly;
+                    }
+                }
+            }
+            Store::Api { client, rt, dates: catalogue, .. } => {
+                let keys: Vec<leakdex_core::Key> = todo.iter().map(|(_, k)| *k).collect();
+                let hits = rt.block_on(client.email_hits(&keys))?;
+                for ((i, _), hit) in todo.into_iter().zip(hits) {
+                    if let Some(h) = hit {
+                        rows[i].status = Status::Exposed {
+                            count: h.count,
+                            dates: h
+                                .sources
+                                .iter()
+                                .map(|s| catalogue.as_ref().and_then(|c| c.get(s)).cloned())
+                                .collect(),
+                            sources: h.sources,
+                        };
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

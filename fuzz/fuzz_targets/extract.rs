@@ -25,12 +25,12 @@ fn is_mark(c: char) -> bool {
 
 /// Would continue a local part to the left of a candidate.
 fn continues_local(c: char) -> bool {
-    c.is_alphanumeric() || is_mark(c) || "_+!$%*^{|}~@".contains(c)
+    c.is_alphanumeric() || is_mark(c) || "_+!$%*^{|}~@\u{FF20}\u{FF3F}\u{FF0B}".contains(c)
 }
 
 /// Would continue a domain to the right of a candidate.
 fn continues_domain(c: char) -> bool {
-    c.is_alphanumeric() || is_mark(c) || c == '@' || c == '_'
+    c.is_alphanumeric() || is_mark(c) || "@_\u{FF20}\u{FF3F}".contains(c)
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -40,6 +40,10 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(data).0,
     };
     for line in text.split('\n') {
+        // Obfuscated forms: never a panic, and never longer than an address could be written.
+        leakdex_core::ingest::text::extract_obfuscated(line, &mut |c| {
+            assert!(c.len() <= 2 * 512, "obfuscated candidate of {} bytes", c.len());
+        });
         let mut found: Vec<(usize, usize)> = Vec::new();
         leakdex_core::ingest::text::extract(line, &mut |c| {
             let start = (c.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);

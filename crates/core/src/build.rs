@@ -107,6 +107,12 @@ pub struct BuildOptions {
     /// described as its input is in the manifest, so that a lookup says in which file each
     /// hit was found. The inputs themselves are then no sources.
     pub source_per_file: bool,
+    /// Read obfuscated addresses in free text (`taro [at] example.jp`, `taro ＠ example.jp`,
+    /// `taro at example dot jp` when unambiguous; see
+    /// [`crate::ingest::text::extract_obfuscated`]), counted apart in each file's report. On by
+    /// default: the bracketed forms are unambiguous, and an address skipped is a person
+    /// reported clean.
+    pub deobfuscate: bool,
 }
 
 impl BuildOptions {
@@ -127,6 +133,7 @@ impl BuildOptions {
             other_inputs: Vec::new(),
             limits: ContainerLimits::default(),
             source_per_file: false,
+            deobfuscate: true,
         }
     }
 }
@@ -281,6 +288,7 @@ pub fn build(
             limits: opts.limits,
             spool_dir: Some(temp_root.clone()),
             source_per_file: opts.source_per_file,
+            deobfuscate: opts.deobfuscate,
         },
         tx,
         bytes_read: Arc::new(AtomicU64::new(0)),

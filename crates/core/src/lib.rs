@@ -59,6 +59,23 @@ pub fn email_key(address: &str) -> Result<Key, Invalid> {
     Ok(Sha1::digest(normalize_email(address)?.as_bytes()).into())
 }
 
+/// The keys an address is indexed under: its key ([`email_key`]), and for an address with an
+/// internationalized domain also the key of its Unicode form ([`normalize::unicode_form`]:
+/// `anna@münchen.example` beside `anna@xn--mnchen-3ya.example`), so that clients hashing either
+/// form find it.
+///
+/// ```
+/// let (key, unicode) = leakdex_core::email_keys("Anna@M\u{fc}nchen.example").unwrap();
+/// assert_eq!(key, leakdex_core::email_key("anna@xn--mnchen-3ya.example").unwrap());
+/// assert!(unicode.is_some());
+/// assert_eq!(leakdex_core::email_keys("anna@example.com").unwrap().1, None);
+/// ```
+pub fn email_keys(address: &str) -> Result<(Key, Option<Key>), Invalid> {
+    let n = normalize_email(address)?;
+    let unicode = normalize::unicode_form(&n).map(|u| Sha1::digest(u.as_bytes()).into());
+    Ok((Sha1::digest(n.as_bytes()).into(), unicode))
+}
+
 /// The key of a password: SHA-1 of its bytes, unchanged.
 ///
 /// ```

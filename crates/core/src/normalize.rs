@@ -2,6 +2,10 @@
 //!
 //! The policy (version [`POLICY_VERSION`], recorded in every index):
 //!
+//! 0. A string holding a Halfwidth and Fullwidth Forms character (U+FF00..U+FFEF: `ｔａｒｏ`,
+//!    `＠`, `．`, `ｶﾞ`) is NFKC-normalized whole first ([`has_fullwidth`]), so
+//!    `ｙｏｓｈｉｄａ＠ｍｌｉｔ．ｇｏ．ｊｐ` is `yoshida@mlit.go.jp`: Japanese input methods type
+//!    these forms, and no mail system treats them as other mailboxes.
 //! 1. Trim surrounding white space (Unicode `White_Space`, so also `\v`, `\f`, U+0085, U+00A0,
 //!    U+3000...) and invisible format characters (general category `Cf`: BOM, zero-width space,
 //!    word joiner, soft hyphen, LRM/RLM, ZWNJ/ZWJ...). See [`is_trimmed`].
@@ -22,6 +26,9 @@
 //!    public suffix list (`.test` and `.example` are accepted, RFC 2606), an address over 254
 //!    octets.
 //!
+//! Policy 3 added step 0 (full-width forms); before it a full-width local part was kept as
+//! written and got a key no client computes.
+//!
 //! Policy 2 added NFC, the format-character rule, the Unicode white space of the fast path
 //! and the order of step 5 (policy 1 stripped the dot before mapping).
 //!
@@ -37,7 +44,7 @@ use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 
 /// Version of the normalization policy; stored in index metadata so that an index built with
 /// another policy can be recognised.
-pub const POLICY_VERSION: u32 = 2;
+pub const POLICY_VERSION: u32 = 3;
 
 /// Longest local part, in octets (RFC 5321 section 4.5.3.1.1).
 pub const MAX_LOCAL_LEN: usize = 64;
@@ -134,6 +141,13 @@ pub fn normalize_email(input: &str) -> Result<String, Invalid> {
 
 /// The policy for any input: the reference for [`normalize_plain_ascii`].
 fn normalize_general(input: &str) -> Result<String, Invalid> {
+    let mapped;
+    let input = if has_fullwidth(input) {
+        mapped = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc().normalize(input);
+        &*mapped
+    } else {
+        input
+    };
     let unwrapped = unwrap(trim(input));
     let s = trim(&unwrapped);
     if s.is_empty() {
@@ -157,6 +171,17 @@ fn normalize_general(input: &str) -> Result<String, Invalid> {
         return Err(Invalid::TooLong);
     }
     Ok(out)
+}
+
+/// The Halfwidth and Fullwidth Forms block (U+FF00..U+FFEF): full-width ASCII (`ｔａｒｏ＠`),
+/// half-width katakana and their marks.
+pub const FULLWIDTH_FORMS: std::ops::RangeInclusive<char> = '\u{FF00}'..='\u{FFEF}';
+
+/// Whether `s` holds a character of [`FULLWIDTH_FORMS`]: then the policy reads it through
+/// NFKC first (step 0), and the build counts the address as written in full-width forms.
+pub fn has_fullwidth(s: &str) -> bool {
+    // Every character of the block is encoded EF BC xx, EF BD xx, EF BE xx or EF BF xx.
+    !s.is_ascii() && s.chars().any(|c| FULLWIDTH_FORMS.contains(&c))
 }
 
 /// Whether `c` is trimmed from both ends of an address (step 1 of the policy): Unicode
@@ -442,6 +467,24 @@ fn check_domain(domain: &str) -> Result<Cow<'_, str>, Invalid> {
     Ok(ascii)
 }
 
+/// The Unicode form of a normalized address whose domain has a punycode label
+/// (`anna@xn--mnchen-3ya.example` → `anna@münchen.example`: lowercase, NFC, as UTS-46
+/// `ToUnicode` gives it), which is what HIBP- and Monitor-style clients hash; `None` for an
+/// ASCII-only domain or a punycode label that does not decode.
+pub fn unicode_form(normalized: &str) -> Option<String> {
+    // Most addresses have no `-` at all: one `memchr` and done (this runs for every record).
+    if !normalized.as_bytes().contains(&b'-') {
+        return None;
+    }
+    let at = normalized.rfind('@')?;
+    let (local, domain) = (&normalized[..at], &normalized[at + 1..]);
+    if !domain.split('.').any(|l| l.starts_with("xn--")) {
+        return None;
+    }
+    let (unicode, result) = idna::domain_to_unicode(domain);
+    (result.is_ok() && unicode != domain && !unicode.is_ascii()).then(|| format!("{local}@{unicode}"))
+}
+
 /// Whether `tld` (lowercase ASCII) is a top-level domain of the public suffix list, or one of
 /// the reserved testing TLDs.
 fn tld_is_known(tld: &str) -> bool {
@@ -663,6 +706,29 @@ mod tests {
         bad("tina@example.com\u{3002}\u{3002}", Invalid::BadDomain);
         bad("tina@example.com.\u{3002}", Invalid::BadDomain);
         bad("tina@\u{3002}", Invalid::BadDomain);
+    }
+
+    /// Expected keys computed independently with Python:
+    /// `hashlib.sha1(unicodedata.normalize("NFKC", s).lower().encode()).hexdigest()`.
+    #[test]
+    fn full_width_forms_are_read_as_the_ascii_address() {
+        for (input, want, sha1) in [
+            (
+                "\u{FF59}\u{FF4F}\u{FF53}\u{FF48}\u{FF49}\u{FF44}\u{FF41}\u{FF20}\u{FF4D}\u{FF4C}\u{FF49}\u{FF54}\u{FF0E}\u{FF47}\u{FF4F}\u{FF0E}\u{FF4A}\u{FF50}",
+                "yoshida@mlit.go.jp",
+                "1955e92e5112abe0876f207553f1213c0a21ec2f",
+            ),
+            ("taro\u{FF20}example.jp", "taro@example.jp", "85d97690982de0361414ec16eae2d8ac3b418493"),
+            ("\u{FF34}\u{FF41}\u{FF52}\u{FF4F}@Example.JP", "taro@example.jp", "85d97690982de0361414ec16eae2d8ac3b418493"),
+            ("hanako\u{FF0B}news\u{FF20}example\u{FF0E}org", "hanako+news@example.org", "1626da3c0e8ee579127307c823217dd68ecfa06b"),
+            // Half-width katakana with a voiced mark compose: ｶﾞ is ガ.
+            ("\u{FF76}\u{FF9E}@example.jp", "\u{30AC}@example.jp", "59a563cc86df16a3a7adc4295ed0376aac58b981"),
+        ] {
+            ok(input, want);
+            assert_eq!(crate::email_key(input).ok(), crate::parse_key(sha1), "input {input:?}");
+        }
+        // Full-width punctuation that is not an address character stays a rejection.
+        bad("\u{FF08}taro@example.jp", Invalid::LocalChar);
     }
 
     #[test]

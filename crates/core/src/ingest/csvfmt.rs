@@ -39,6 +39,13 @@ const EMAIL_NAME_PARTS: &[&str] = &[
     "почта",
     "poczta",
     "eposta",
+    "epost",
+    "sähköposti",
+    "électronique",
+    "electronique",
+    "电邮",
+    "メアド",
+    "전자우편",
 ];
 /// Name parts that mean the column describes an address rather than holding one (Outlook's
 /// `E-mail Display Name`, Google's `E-mail 1 - Type`/`- Label`).
@@ -524,16 +531,37 @@ mod tests {
 
     #[test]
     fn foreign_header_names_are_found_by_content_or_name() {
-        for name in ["メールアドレス", "E-Mail-Adresse", "Courriel", "邮箱", "correo", "Primäre E-Mail-Adresse", "Xyz"]
-        {
+        for name in [
+            "メールアドレス",
+            "メール",
+            "電子メール",
+            "E-Mail-Adresse",
+            "E-Mail",
+            "Courriel",
+            "Adresse électronique",
+            "Correo electrónico",
+            "邮箱",
+            "电子邮件",
+            "이메일",
+            "E-post",
+            "correo",
+            "Primäre E-Mail-Adresse",
+            "Xyz",
+        ] {
             let header = h(&["名前", name]);
             let sample = rows(&[&["山田", "taro@example.jp"], &["佐藤", "hanako@example.jp"]]);
             let c = choose_columns(&header, &sample, Kind::Email, &[]).unwrap();
             assert_eq!(c.columns, [1], "{name}");
         }
-        // No rows: found by name alone.
+        // No rows: found by name alone, in every language listed.
         let c = choose_columns(&h(&["氏名", "メールアドレス"]), &[], Kind::Email, &[]).unwrap();
         assert_eq!((c.columns, c.reason.contains("by header")), (vec![1], true));
+        for name in
+            ["電子メール", "E-Mail", "Adresse électronique", "Correo electrónico", "电子邮件", "이메일", "E-post"]
+        {
+            let c = choose_columns(&h(&["Name", name]), &[], Kind::Email, &[]).unwrap();
+            assert_eq!(c.columns, [1], "{name}");
+        }
     }
 
     #[test]

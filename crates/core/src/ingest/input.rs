@@ -66,6 +66,8 @@ pub(crate) struct InputOptions {
     /// Every file, member and document part that gives records is a source of its own, named
     /// by its provenance (`share/projectweb.zip!案件/連絡先.xlsx!Sheet1`), instead of each input.
     pub source_per_file: bool,
+    /// Read obfuscated addresses in free text (`FileFormat::deobfuscate`).
+    pub deobfuscate: bool,
 }
 
 /// Bounds on what containers (zip, 7z, tar, mail) and documents may expand to, against
@@ -464,7 +466,8 @@ impl Reader<'_> {
         stats: &mut FileStats,
     ) -> std::result::Result<(), String> {
         let columns = &self.columns[source as usize];
-        let (format, skip) = ingest::detect(&buf, name, self.opts.kind, forced, columns).map_err(|e| e.0)?;
+        let (mut format, skip) = ingest::detect(&buf, name, self.opts.kind, forced, columns).map_err(|e| e.0)?;
+        format.deobfuscate = self.opts.deobfuscate;
         report.format = Some(format.format.name().into());
         report.detection = (!format.detection.is_empty()).then(|| format.detection.clone());
         let mut line = 1 + memchr::memchr_iter(b'\n', &buf[..skip]).count() as u64;

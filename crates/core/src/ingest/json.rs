@@ -12,7 +12,7 @@
 //! more memory than one chunk. Hand-written because the streaming JSON crates either need the
 //! whole document (serde_json) or cannot resume from a saved state at an arbitrary cut.
 
-use super::parse::{json_strings, redact, FileStats, Sink};
+use super::parse::{json_strings, redact, FileStats, Found, Sink};
 use crate::Key;
 
 /// Most objects on the spine; deeper objects are read as records.
@@ -286,7 +286,7 @@ struct Parser<'a> {
     line: u64,
     record: Option<(usize, u64)>,
     value: Option<(usize, u64)>,
-    found: Vec<Key>,
+    found: Found,
     /// Whether the first record or value read well (for [`head_is_valid`]).
     first: Option<bool>,
     sink: &'a mut dyn Sink,
@@ -295,7 +295,7 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn new(data: &'a [u8], line: u64, sink: &'a mut dyn Sink, stats: &'a mut FileStats) -> Parser<'a> {
-        Parser { data, i: 0, line, record: None, value: None, found: Vec::new(), first: None, sink, stats }
+        Parser { data, i: 0, line, record: None, value: None, found: Found::default(), first: None, sink, stats }
     }
 
     fn end(&mut self, inclusive: bool) -> usize {
@@ -335,10 +335,7 @@ impl<'a> Parser<'a> {
     }
 
     fn emit(&mut self) {
-        for k in self.found.drain(..) {
-            self.sink.key(k, 1);
-            self.stats.records += 1;
-        }
+        self.found.flush(self.sink, self.stats);
     }
 }
 

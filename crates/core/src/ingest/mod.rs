@@ -120,12 +120,22 @@ pub struct FileFormat {
     /// How the format was settled and why (`csv, column "Email" by header and content,
     /// delimiter ';'`), for the build summary; empty when nothing was detected.
     pub detection: String,
+    /// Whether free text is also read for obfuscated addresses (`taro [at] example.jp`, see
+    /// [`text::extract_obfuscated`]); on by default (`BuildOptions::deobfuscate`).
+    pub deobfuscate: bool,
 }
 
 impl FileFormat {
     /// A format that needs no CSV details.
     pub fn simple(format: Format) -> FileFormat {
-        FileFormat { format, delimiter: b',', columns: vec![0], column_names: Vec::new(), detection: String::new() }
+        FileFormat {
+            format,
+            delimiter: b',',
+            columns: vec![0],
+            column_names: Vec::new(),
+            detection: String::new(),
+            deobfuscate: true,
+        }
     }
 
     /// The same format with its detection reason.

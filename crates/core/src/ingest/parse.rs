@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::stream::{Mode, Start};
 use super::{json, sql, stream, text, FileFormat, Format, MAX_RECORD};
 use crate::format::Kind;
-use crate::{normalize_email, Key};
+use crate::Key;
 
 /// Where parsed keys go.
 pub trait Sink {
@@ -47,6 +47,94 @@ pub struct FileStats {
     /// separators, which repeat the sender of the headers below them).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped: BTreeMap<&'static str, u64>,
+    /// Addresses written in full-width forms (`ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ`), read as the ASCII
+    /// address (normalization policy step 0). Included in `records`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fullwidth: u64,
+    /// Addresses read from an obfuscated form (`taro [at] example.jp`, `taro ＠ example.jp`,
+    /// `taro at example dot jp`), see [`super::text::extract_obfuscated`]. Included in
+    /// `records`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub deobfuscated: u64,
+    /// Extra keys: the Unicode form of addresses with an internationalized domain, indexed
+    /// beside their punycode form ([`crate::email_keys`]). Included in `records`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub idn_keys: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// How an address was written, for the counters of [`FileStats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// As an address (full-width forms are noticed from the text itself).
+    Plain,
+    /// Read from an obfuscated form.
+    Obfuscated,
+}
+
+/// The keys of one record, each once, and the counters for how their addresses were written.
+/// Filled by [`Found::address`], handed to the sink by [`Found::flush`].
+#[derive(Debug, Default)]
+pub(crate) struct Found {
+    /// Keys, in the order found.
+    pub keys: Vec<Key>,
+    fullwidth: u64,
+    deobfuscated: u64,
+    idn_keys: u64,
+}
+
+impl Found {
+    /// Adds the keys of `candidate` ([`crate::email_keys`]); `Err` if it is not an address.
+    pub fn address(&mut self, candidate: &str, written: Written) -> Result<(), crate::Invalid> {
+        let (key, unicode) = crate::email_keys(candidate)?;
+        if self.keys.contains(&key) {
+            return Ok(());
+        }
+        self.keys.push(key);
+        if written == Written::Obfuscated {
+            self.deobfuscated += 1;
+        } else if crate::normalize::has_fullwidth(candidate) {
+            self.fullwidth += 1;
+        }
+        if let Some(u) = unicode.filter(|u| !self.keys.contains(u)) {
+            self.keys.push(u);
+            self.idn_keys += 1;
+        }
+        Ok(())
+    }
+
+    /// Adds a key that is not an address's (a hash line's).
+    pub fn key(&mut self, key: Key) {
+        if !self.keys.contains(&key) {
+            self.keys.push(key);
+        }
+    }
+
+    /// Whether no key was found.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Forgets what was found.
+    pub fn clear(&mut self) {
+        self.keys.clear();
+        (self.fullwidth, self.deobfuscated, self.idn_keys) = (0, 0, 0);
+    }
+
+    /// Hands every key to `sink` once, counts them in `stats`, and clears.
+    pub fn flush(&mut self, sink: &mut dyn Sink, stats: &mut FileStats) {
+        for k in &self.keys {
+            sink.key(*k, 1);
+        }
+        stats.records += self.keys.len() as u64;
+        stats.fullwidth += self.fullwidth;
+        stats.deobfuscated += self.deobfuscated;
+        stats.idn_keys += self.idn_keys;
+        self.clear();
+    }
 }
 
 impl FileStats {
@@ -71,6 +159,9 @@ impl FileStats {
     pub fn merge(&mut self, other: FileStats) {
         self.lines += other.lines;
         self.records += other.records;
+        self.fullwidth += other.fullwidth;
+        self.deobfuscated += other.deobfuscated;
+        self.idn_keys += other.idn_keys;
         for (what, n) in other.skipped {
             *self.skipped.entry(what).or_default() += n;
         }
@@ -151,19 +242,12 @@ pub fn hash_line(line: &[u8], digits: usize) -> Option<(Key, u64)> {
 }
 
 /// Email keys found in a string: the whole string if it is an address, else the addresses
-/// extracted from it as free text. Appends keys not yet in `out`.
-pub(super) fn email_candidates(s: &str, out: &mut Vec<Key>) {
-    let mut push = |a: &str| {
-        if let Ok(k) = crate::email_key(a) {
-            if !out.contains(&k) {
-                out.push(k);
-            }
-        }
-    };
-    if normalize_email(s).is_ok() {
-        push(s);
-    } else if s.contains('@') {
-        text::extract(s, &mut push);
+/// extracted from it as free text. Adds keys not yet in `out`.
+pub(super) fn email_candidates(s: &str, out: &mut Found) {
+    if out.address(s, Written::Plain).is_err() && (s.contains('@') || crate::normalize::has_fullwidth(s)) {
+        text::extract(s, &mut |a| {
+            let _ = out.address(a, Written::Plain);
+        });
     }
 }
 
@@ -206,7 +290,7 @@ pub fn parse_chunk_at(
         _ => {}
     }
     let mbox = matches!(start.mode, Mode::Mbox) && fmt.format == Format::Text;
-    let mut found: Vec<Key> = Vec::new();
+    let mut found = Found::default();
     let mut pieces = data.split(|&b| b == b'\n').peekable();
     let mut line_no = first_line;
     while let Some(raw) = pieces.next() {
@@ -234,13 +318,8 @@ pub fn parse_chunk_at(
                 let bytes = strip_nul(raw);
                 let line = decode(&bytes);
                 found.clear();
-                match email_line(fmt.format, &line, &mut found) {
-                    Ok(()) => {
-                        for k in &found {
-                            sink.key(*k, 1);
-                        }
-                        stats.records += found.len() as u64;
-                    }
+                match email_line(fmt, &line, &mut found) {
+                    Ok(()) => found.flush(sink, stats),
                     Err((reason, example)) => stats.reject(reason, n, || example),
                 }
             }
@@ -257,21 +336,19 @@ pub fn parse_chunk_at(
 
 type LineResult<T> = Result<T, (&'static str, String)>;
 
-fn email_line(format: Format, line: &str, found: &mut Vec<Key>) -> LineResult<()> {
-    match format {
+fn email_line(fmt: &FileFormat, line: &str, found: &mut Found) -> LineResult<()> {
+    match fmt.format {
         Format::Plain => {
             let t = line.trim();
-            let k = crate::email_key(t).map_err(|e| (e.as_str(), redact(t)))?;
-            found.push(k);
+            found.address(t, Written::Plain).map_err(|e| (e.as_str(), redact(t)))?;
         }
         Format::Combo => {
             let c = text::split_combo(line).ok_or_else(|| ("no address", redact(line)))?;
-            let k = crate::email_key(c.address).map_err(|e| (e.as_str(), redact(c.address)))?;
-            found.push(k);
+            found.address(c.address, Written::Plain).map_err(|e| (e.as_str(), redact(c.address)))?;
         }
         Format::Hashes => {
             let (k, _) = hash_line(line.as_bytes(), 40).ok_or_else(|| ("not a SHA1[:count] line", redact(line)))?;
-            found.push(k);
+            found.key(k);
         }
         Format::Json => {
             let v: serde_json::Value = serde_json::from_str(line).map_err(|_| ("invalid JSON", redact(line)))?;
@@ -281,13 +358,14 @@ fn email_line(format: Format, line: &str, found: &mut Vec<Key>) -> LineResult<()
             }
         }
         Format::Text => {
-            if line.contains('@') {
+            if line.contains('@') || (!line.is_ascii() && text::may_hold_fullwidth_at(line)) {
                 text::extract(line, &mut |cand| {
-                    if let Ok(k) = crate::email_key(cand) {
-                        if !found.contains(&k) {
-                            found.push(k);
-                        }
-                    }
+                    let _ = found.address(cand, Written::Plain);
+                });
+            }
+            if fmt.deobfuscate {
+                text::extract_obfuscated(line, &mut |cand| {
+                    let _ = found.address(cand, Written::Obfuscated);
                 });
             }
             if found.is_empty() {
@@ -302,12 +380,12 @@ fn email_line(format: Format, line: &str, found: &mut Vec<Key>) -> LineResult<()
 /// Every string of a JSON document, nested objects and arrays included: values, and object
 /// keys too (exports keyed by address: `{"users": {"ann@example.com": {...}}}`). serde_json
 /// limits nesting depth, so hostile documents fail to parse instead.
-pub(super) fn json_strings(v: &serde_json::Value, found: &mut Vec<Key>) {
+pub(super) fn json_strings(v: &serde_json::Value, found: &mut Found) {
     match v {
         serde_json::Value::String(s) => email_candidates(s, found),
         serde_json::Value::Array(a) => a.iter().for_each(|x| json_strings(x, found)),
         serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| {
-            if k.contains('@') {
+            if k.contains('@') || crate::normalize::has_fullwidth(k) {
                 email_candidates(k, found);
             }
             json_strings(x, found)
@@ -361,7 +439,7 @@ fn parse_csv(kind: Kind, fmt: &FileFormat, data: &[u8], first_line: u64, sink: &
     let mut rdr =
         csv::ReaderBuilder::new().has_headers(false).delimiter(fmt.delimiter).flexible(true).from_reader(data);
     let mut rec = csv::ByteRecord::new();
-    let mut found: Vec<Key> = Vec::new();
+    let mut found = Found::default();
     loop {
         let line = first_line + rdr.position().line().saturating_sub(1);
         match rdr.read_byte_record(&mut rec) {
@@ -406,7 +484,7 @@ fn csv_email_record(
     fmt: &FileFormat,
     rec: &csv::ByteRecord,
     line: u64,
-    found: &mut Vec<Key>,
+    found: &mut Found,
     sink: &mut dyn Sink,
     stats: &mut FileStats,
 ) {
@@ -428,20 +506,13 @@ fn csv_email_record(
         }
         any_cell = true;
         let result = super::csvfmt::cell_addresses(&s, &mut |a| {
-            if let Ok(k) = crate::email_key(a) {
-                if !found.contains(&k) {
-                    found.push(k);
-                }
-            }
+            let _ = found.address(a, Written::Plain);
         });
         if let Err((reason, piece)) = result {
             stats.reject(reason, line, || redact(piece));
         }
     }
-    for k in found.iter() {
-        sink.key(*k, 1);
-    }
-    stats.records += found.len() as u64;
+    found.flush(sink, stats);
     if missing {
         stats.reject("record has no such column", line, String::new);
     } else if !any_cell {
@@ -458,7 +529,7 @@ struct SqlCollector<'a> {
     in_copy: bool,
     cur: Vec<u8>,
     overlong: bool,
-    tuple: Vec<Key>,
+    tuple: Found,
     sink: &'a mut dyn Sink,
     stats: &'a mut FileStats,
     line: u64,
@@ -536,10 +607,7 @@ impl sql::Events for SqlCollector<'_> {
 
 impl SqlCollector<'_> {
     fn flush(&mut self) {
-        for k in self.tuple.drain(..) {
-            self.sink.key(k, 1);
-            self.stats.records += 1;
-        }
+        self.tuple.flush(self.sink, self.stats);
     }
 }
 
@@ -554,7 +622,7 @@ fn parse_sql(start: &sql::Lexer, last: bool, data: &[u8], first_line: u64, sink:
         in_copy: lexer.in_copy(),
         cur: Vec::new(),
         overlong: false,
-        tuple: Vec::new(),
+        tuple: Found::default(),
         sink,
         stats,
         line: first_line,

@@ -201,6 +201,13 @@ pub fn parse(kind: Kind, data: &[u8], first_line: u64, sink: &mut dyn Sink, stat
     finish(kind, &mut block, sink, stats);
 }
 
+/// The keys of a stealer login.
+fn found_address(login: &str) -> Result<parse::Found, crate::Invalid> {
+    let mut found = parse::Found::default();
+    found.address(login, parse::Written::Plain)?;
+    Ok(found)
+}
+
 fn finish(kind: Kind, block: &mut Block, sink: &mut dyn Sink, stats: &mut FileStats) {
     let b = std::mem::take(block);
     if !b.any {
@@ -208,11 +215,8 @@ fn finish(kind: Kind, block: &mut Block, sink: &mut dyn Sink, stats: &mut FileSt
     }
     match kind {
         Kind::Email => match b.user.as_deref().map(str::trim) {
-            Some(u) if !u.is_empty() => match crate::email_key(&u.replace('\0', "")) {
-                Ok(k) => {
-                    sink.key(k, 1);
-                    stats.records += 1;
-                }
+            Some(u) if !u.is_empty() => match found_address(&u.replace('\0', "")) {
+                Ok(mut found) => found.flush(sink, stats),
                 Err(_) if !u.contains('@') => {
                     stats.reject("stealer login is not an address", b.first_line, String::new)
                 }
