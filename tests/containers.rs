@@ -325,3 +325,50 @@ fn a_share_of_hundreds_of_members_lists_only_what_has_something_to_say() {
     assert_eq!(report(&dir, "r.json").len(), 302);
     assert!(r.stderr.contains("300 entries from 300 records"), "{}", r.stderr);
 }
+
+#[test]
+fn zip_members_of_the_same_name_are_each_read() {
+    let dir = Dir::new();
+    // An appended update: two members named 名簿.csv (zipfile warns, writes both).
+    python(
+        &dir,
+        &format!(
+            "{ZIP_HELPERS}\nimport warnings\nwarnings.simplefilter('ignore')\nopen('dup.zip','wb').write(zipbytes([('名簿.csv', 'email\\ndup.first@example.com\\n'), ('名簿.csv', 'email\\ndup.second@example.com\\n')]))"
+        ),
+    );
+    dir.cmd(&["build", "--strict", "-o", "x.ldx", "--report", "r.json", "dup.zip"]).expect(0);
+    let files = report(&dir, "r.json");
+    assert_eq!(files.iter().filter(|f| f["path"] == "dup.zip!名簿.csv").count(), 2, "{files:?}");
+    let got = exposed(&dir, "x.ldx", &["dup.first@example.com", "dup.second@example.com"]);
+    assert!(got.iter().all(|(_, e)| *e), "{got:?}");
+}
+
+#[test]
+fn a_zip_behind_a_binary_header_or_an_executable_stub_is_read() {
+    let dir = Dir::new();
+    python(
+        &dir,
+        &format!(
+            "{ZIP_HELPERS}
+import struct
+z = zipbytes([('list.txt', 'carved.member@example.com\\n'), ('b.txt', 'second.member@example.org\\n')], zipfile.ZIP_STORED)
+open('carved.bin', 'wb').write(b'BACKUPHDR' + b'\\0' * 503 + z)
+stub = b'MZ' + b'\\0' * 0x3A + struct.pack('<I', 0x80) + b'\\0' * 0x40 + b'PE\\0\\0' + b'\\0' * 4000
+open('setup.exe', 'wb').write(stub + zipbytes([('名簿.csv', 'email\\nsfx.member@example.com\\n')]))
+open('plain.exe', 'wb').write(stub + b'\\x01\\x02' * 3000)
+"
+        ),
+    );
+    let r = dir.cmd(&["build", "-o", "x.ldx", "--report", "r.json", "carved.bin", "setup.exe", "plain.exe"]).expect(0);
+    let got =
+        exposed(&dir, "x.ldx", &["carved.member@example.com", "second.member@example.org", "sfx.member@example.com"]);
+    assert!(got.iter().all(|(_, e)| *e), "{got:?}\n{}", r.stderr);
+    // The file name in the local header is never glued to the member's text.
+    let r = dir.cmd(&["check", "-i", "x.ldx", "--format", "json", "list.txtcarved.member@example.com"]).run();
+    assert!(r.stdout.contains("\"exposed\":false"), "{}", r.stdout);
+    // An executable that holds no archive is said, not read.
+    let line = r#"plain.exe  [binary"#;
+    let build = dir.cmd(&["build", "-o", "y.ldx", "plain.exe", "carved.bin"]).expect(0);
+    assert!(build.stderr.contains(line), "{}", build.stderr);
+    assert!(build.stderr.lines().any(|l| l.contains("WARNING") && l.contains("plain.exe")), "{}", build.stderr);
+}

@@ -6,6 +6,7 @@ mod containers;
 mod dumps;
 mod faults;
 mod file_safety;
+mod fileshare;
 mod formats;
 mod hostile_corpus;
 mod normalization;

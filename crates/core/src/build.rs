@@ -156,13 +156,16 @@ fn nothing_indexed(
         .collect();
     // What each file said (a container's or document's own warnings included; its parts and
     // members say theirs).
-    for r in reports.iter().filter(|r| !r.part && r.skipped.is_none()) {
+    for r in reports.iter().filter(|r| !r.part && (r.skipped.is_none() || !r.warnings.is_empty())) {
         let what = match (&r.error, r.warnings.first()) {
             (Some(e), _) => e.clone(),
             (None, Some(w)) => w.clone(),
             (None, None) => continue,
         };
         why.push(format!("{}: {what}", r.path));
+    }
+    if why.is_empty() {
+        why.push("no file gave a record".into());
     }
     let more = why.len().saturating_sub(SHOWN);
     why.truncate(SHOWN);

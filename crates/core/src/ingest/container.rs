@@ -47,6 +47,9 @@ const MAGICS: &[Magic] = &[
     Magic { bytes: b"\x89LDF\r\n\x1a\n", what: "leakdex filter (a filter, not a corpus)" },
 ];
 
+/// NULs in a row from which a head is binary.
+const NUL_RUN: usize = 256;
+
 /// Share of control bytes (not white space, not NUL) from which a head is binary.
 const BINARY_CONTROL_SHARE: f64 = 0.05;
 
@@ -74,12 +77,18 @@ pub fn sniff(head: &[u8]) -> Option<Sniffed> {
     None
 }
 
-/// Whether a head that matched no magic number is binary: many control bytes. NUL bytes do not
-/// count (UTF-16 without a BOM, or text padded with NULs, is read as text with NULs dropped);
-/// neither do tab, newlines, form feed and escape.
+/// Whether a head that matched no magic number is binary: many control bytes, or a run of
+/// [`NUL_RUN`] NULs. Single NUL bytes do not count (UTF-16 without a BOM, or text with NULs
+/// here and there, is read as text with NULs dropped); neither do tab, newlines, form feed
+/// and escape.
 fn looks_binary(head: &[u8]) -> bool {
     if head.len() < 32 {
         return false;
+    }
+    // A long run of NULs is padding in a binary header (a backup tool's, a carved block),
+    // never text: UTF-16 has single NULs between characters.
+    if memchr::memmem::find(head, &[0u8; NUL_RUN]).is_some() {
+        return true;
     }
     let control = head.iter().filter(|&&b| matches!(b, 0x01..=0x08 | 0x0E..=0x1A | 0x1C..=0x1F | 0x7F)).count();
     control as f64 >= head.len() as f64 * BINARY_CONTROL_SHARE

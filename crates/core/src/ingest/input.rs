@@ -387,6 +387,12 @@ impl Reader<'_> {
         if let (Ok(()), Some(e)) = (&result, pending) {
             result = Err(describe(e, compression));
         }
+        // Not `--format`: the reader said what this part is.
+        match (at.part, self.opts.kind) {
+            (Part::Text, _) => report.detection = Some("document text: every address in it".into()),
+            (Part::Table, Kind::Email) => report.detection = Some("sheet: every address in every cell".into()),
+            _ => {}
+        }
         self.stats[id] = stats;
         self.reports[id] = report;
         result

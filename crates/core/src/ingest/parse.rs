@@ -45,7 +45,7 @@ pub struct FileStats {
     pub rejects: BTreeMap<&'static str, Reject>,
     /// Lines read and deliberately not indexed, by what they are (for example mbox `From `
     /// separators, which repeat the sender of the headers below them).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(rename = "not_indexed", skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped: BTreeMap<&'static str, u64>,
     /// Addresses written in full-width forms (`ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ`), read as the ASCII
     /// address (normalization policy step 0). Included in `records`.

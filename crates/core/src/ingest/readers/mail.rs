@@ -4,14 +4,17 @@
 //! - `headers`: the addresses of From, To, Cc, Bcc, Reply-To, Sender, Return-Path,
 //!   Delivered-To and the Resent- fields, one per line with the display name decoded from RFC
 //!   2047 encoded words (ISO-2022-JP, Shift_JIS, UTF-8, ...), and the decoded Subject;
-//! - `part N`: each text part (after quoted-printable or base64, in its charset), read as free
+//! - `part N`: each text part (after quoted-printable or base64, in its charset, or a detected
+//!   one when the declared charset does not match its bytes, with a warning), read as free
 //!   text; an HTML part goes to [`Sink::file`] as `part N.html` (UTF-8 with a BOM, so that a
 //!   `<meta charset>` left in it cannot win) for the HTML reader;
 //! - each attachment, and each `message/rfc822` part, goes to [`Sink::file`] under its file
 //!   name (RFC 2231 / RFC 2047 decoded) or `part N` / `part N.eml`, as the bytes it holds
 //!   after transfer decoding, so that a CSV attachment is read as CSV and a zip as zip.
 //!
-//! An mbox is cut into messages at `From ` lines (`>From ` lines unquoted, mboxrd style), and
+//! An mbox is cut into messages at `From SENDER DATE` separator lines that follow an empty line
+//! or start the file (any other `From ` line is body text; `>From ` lines unquoted, mboxrd
+//! style), and
 //! each message is handed to [`Sink::file`] as `message N.eml`, read by the eml reader one
 //! level deeper: `box.mbox!message 3.eml!名簿.csv`.
 //!
@@ -25,6 +28,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use mail_parser::{Address, Encoding, HeaderName, HeaderValue, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use super::{MemberHint, Sink, Source};
+use crate::ingest::stream::is_mbox_separator;
 
 /// Largest single message read into memory (less when the sink's budget is smaller). A larger
 /// message is not read, with a warning.
@@ -86,11 +90,12 @@ pub(crate) fn recognize_eml(head: &[u8], name: &str) -> bool {
     n >= MIN_HEADERS || (n >= 1 && has_extension(name, "eml"))
 }
 
-/// Whether a file is an mbox: a `From ` line at its very start, followed by a message.
+/// Whether a file is an mbox: a `From SENDER DATE` separator line at its very start, followed
+/// by a message.
 pub(crate) fn recognize_mbox(head: &[u8], _name: &str) -> bool {
-    let Some(rest) = head.strip_prefix(MBOX_FROM) else { return false };
-    let Some(nl) = rest.iter().position(|&b| b == b'\n') else { return false };
-    leading_header_count(&rest[nl + 1..]) >= 1
+    let Some(nl) = head.iter().position(|&b| b == b'\n') else { return false };
+    let first = &head[..nl];
+    is_mbox_separator(first.strip_suffix(b"\r").unwrap_or(first)) && leading_header_count(&head[nl + 1..]) >= 1
 }
 
 fn has_extension(name: &str, ext: &str) -> bool {
@@ -150,11 +155,11 @@ pub(crate) fn read_message(raw: &[u8], sink: &mut dyn Sink) -> Result<(), String
                 hand_file(sink, &name, bytes)?;
             }
             PartType::Text(text) if !is_attachment => {
-                let text = redecode_if_undeclared(raw, part, text);
+                let text = redecode_if_mislabelled(raw, part, text, n, sink);
                 sink.text(&format!("part {n}"), &text).map_err(|s| s.0)?;
             }
             PartType::Html(html) if !is_attachment => {
-                let html = redecode_if_undeclared(raw, part, html);
+                let html = redecode_if_mislabelled(raw, part, html, n, sink);
                 let mut bytes = Vec::with_capacity(html.len() + 3);
                 bytes.extend_from_slice(b"\xEF\xBB\xBF");
                 bytes.extend_from_slice(html.as_bytes());
@@ -206,7 +211,7 @@ pub(crate) fn header_block_text(block: &str) -> Option<String> {
 /// bytes), with a warning saying why.
 fn read_as_text(raw: &[u8], sink: &mut dyn Sink, why: &str) -> Result<(), String> {
     sink.warn(format!("malformed message ({why}): read as plain text, without MIME decoding"));
-    sink.text("text", &decode_detected(raw)).map_err(|s| s.0)
+    sink.text("text", &decode_detected(raw).0).map_err(|s| s.0)
 }
 
 fn hand_file(sink: &mut dyn Sink, name: &str, bytes: &[u8]) -> Result<(), String> {
@@ -301,34 +306,85 @@ fn transfer_decoded(raw: &[u8], part: &MessagePart<'_>) -> Option<Vec<u8>> {
     }
 }
 
-/// A text part without a declared charset that is not UTF-8 (mail-parser then decodes it as
-/// lossy UTF-8): decoded again from its bytes by detection, as files are.
-fn redecode_if_undeclared<'t>(raw: &[u8], part: &MessagePart<'_>, text: &'t str) -> Cow<'t, str> {
-    let declared = part.content_type().and_then(|ct| ct.attribute("charset")).is_some();
-    if declared || !text.contains('\u{FFFD}') {
+/// A text part whose charset is missing or does not match its bytes, decoded again from its
+/// transfer-decoded bytes by detection, as files are:
+/// - no declared charset and not UTF-8 (mail-parser then decodes it as lossy UTF-8);
+/// - a declared charset under which the bytes give decode errors (Shift_JIS bytes labelled
+///   ISO-2022-JP), or bytes that are valid non-ASCII UTF-8 under another declared charset
+///   (UTF-8 labelled iso-8859-1 or Shift_JIS, which decodes to mojibake that can swallow the
+///   first letter of an address): with a warning naming the part, never its text.
+fn redecode_if_mislabelled<'t>(
+    raw: &[u8],
+    part: &MessagePart<'_>,
+    text: &'t str,
+    n: usize,
+    sink: &mut dyn Sink,
+) -> Cow<'t, str> {
+    let declared = part.content_type().and_then(|ct| ct.attribute("charset")).map(|c| c.trim().to_string());
+    let Some(declared) = declared else {
+        if !text.contains('\u{FFFD}') {
+            return Cow::Borrowed(text);
+        }
+        return match transfer_decoded(raw, part) {
+            Some(bytes) => Cow::Owned(decode_detected(&bytes).0),
+            None => Cow::Borrowed(text),
+        };
+    };
+    let declared_utf8 = encoding_rs::Encoding::for_label(declared.as_bytes()) == Some(encoding_rs::UTF_8);
+    if declared_utf8 {
+        // Invalid UTF-8 declared as UTF-8: detection below would find the same errors or a
+        // guess; a UTF-8 label is kept unless the text shows errors.
+        if !text.contains('\u{FFFD}') {
+            return Cow::Borrowed(text);
+        }
+    }
+    let Some(bytes) = transfer_decoded(raw, part) else {
+        return Cow::Borrowed(text);
+    };
+    let utf8_not_ascii = !declared_utf8 && !bytes.is_ascii() && std::str::from_utf8(&bytes).is_ok();
+    let errors = text.contains('\u{FFFD}');
+    if !utf8_not_ascii && !errors {
         return Cow::Borrowed(text);
     }
-    match transfer_decoded(raw, part) {
-        Some(bytes) => Cow::Owned(decode_detected(&bytes)),
-        None => Cow::Borrowed(text),
+    // A Japanese label on the wrong Japanese bytes (EUC-JP labelled ISO-2022-JP) says the
+    // language: detection is told so, as a `.jp` domain would (a short body alone may look GBK).
+    let japanese = ["iso-2022-jp", "shift_jis", "shift-jis", "sjis", "euc-jp", "windows-31j", "cp932"]
+        .iter()
+        .any(|l| declared.eq_ignore_ascii_case(l));
+    let (decoded, used) = decode_detected_hinted(&bytes, japanese.then_some(b"jp".as_slice()));
+    if decoded.contains('\u{FFFD}') && decoded.matches('\u{FFFD}').count() >= text.matches('\u{FFFD}').count() {
+        // Detection does no better than the label: keep what the label gave.
+        return Cow::Borrowed(text);
     }
+    // The label is the message's own text: kept short, and not shown when it could be an
+    // address planted in it.
+    let label: String = declared.chars().filter(|c| c.is_ascii_graphic()).take(40).collect();
+    let label = if label.contains('@') || label.is_empty() { "(unreadable label)".to_string() } else { label };
+    sink.warn(format!("part {n}: declared charset {label} does not match its bytes; decoded as {used}"));
+    Cow::Owned(decoded)
 }
 
 /// Decodes bytes of unknown encoding: a BOM, else UTF-8 when valid, else what `chardetng`
-/// guesses (Shift_JIS, EUC-JP, ISO-2022-JP, GBK, Big5, EUC-KR, windows-125x).
-pub(crate) fn decode_detected(bytes: &[u8]) -> String {
+/// guesses (Shift_JIS, EUC-JP, ISO-2022-JP, GBK, Big5, EUC-KR, windows-125x). Returns the
+/// text and the name of the encoding used.
+pub(crate) fn decode_detected(bytes: &[u8]) -> (String, &'static str) {
+    decode_detected_hinted(bytes, None)
+}
+
+/// [`decode_detected`] with a top-level domain hinting at the language (`jp`), for `chardetng`.
+fn decode_detected_hinted(bytes: &[u8], tld: Option<&[u8]>) -> (String, &'static str) {
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-        return enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned();
+        return (enc.decode_without_bom_handling(&bytes[bom..]).0.into_owned(), enc.name());
     }
     if let Ok(s) = std::str::from_utf8(bytes) {
         if !s.contains('\x1b') {
-            return s.to_string();
+            return (s.to_string(), encoding_rs::UTF_8.name());
         }
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Allow);
     detector.feed(bytes, true);
-    let enc = detector.guess(None, chardetng::Utf8Detection::Allow);
-    enc.decode_without_bom_handling(bytes).0.into_owned()
+    let enc = detector.guess(tld, chardetng::Utf8Detection::Allow);
+    (enc.decode_without_bom_handling(bytes).0.into_owned(), enc.name())
 }
 
 /// Reads an mbox: each message is handed to the sink as `message N.eml`.
@@ -343,6 +399,9 @@ pub(crate) fn read_mbox(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), Stri
     let mut n = 0usize; // messages started
     let mut oversized = false;
     let mut at_line_start = true;
+    // Whether the line before is empty (or there is none): a separator must follow one, so a
+    // body line `From SENDER DATE` left unescaped inside a paragraph stays body text.
+    let mut after_blank = true;
     let mut piece = Vec::new();
     loop {
         piece.clear();
@@ -354,8 +413,10 @@ pub(crate) fn read_mbox(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), Stri
             break;
         }
         let starts_line = at_line_start;
+        let follows_blank = after_blank;
         at_line_start = piece.ends_with(b"\n");
-        if starts_line && piece.starts_with(MBOX_FROM) {
+        after_blank = starts_line && (piece == b"\n" || piece == b"\r\n");
+        if starts_line && follows_blank && is_separator_line(&piece) {
             if n > 0 {
                 finish_mbox_message(sink, n, &msg, oversized, cap)?;
             }
@@ -389,6 +450,13 @@ pub(crate) fn read_mbox(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), Stri
         finish_mbox_message(sink, n, &msg, oversized, cap)?;
     }
     Ok(())
+}
+
+/// Whether a whole line (with its line ending) is an mbox `From SENDER DATE` separator; any
+/// other line starting `From ` is body text.
+fn is_separator_line(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    is_mbox_separator(line.strip_suffix(b"\r").unwrap_or(line))
 }
 
 fn finish_mbox_message(sink: &mut dyn Sink, n: usize, msg: &[u8], oversized: bool, cap: u64) -> Result<(), String> {
@@ -521,6 +589,47 @@ mod tests {
     }
 
     #[test]
+    fn text_part_whose_declared_charset_does_not_match_its_bytes_is_decoded_by_detection() {
+        for (fixture_name, declared, used, addr) in [
+            ("mislabel_sjis_as_iso2022jp.eml", "ISO-2022-JP", "Shift_JIS", "sjis.as.jis@example.jp"),
+            ("mislabel_utf8_as_latin1.eml", "iso-8859-1", "UTF-8", "utf8.as.latin1@example.jp"),
+            ("mislabel_utf8_as_sjis.eml", "Shift_JIS", "UTF-8", "utf8.as.sjis@example.jp"),
+            ("mislabel_eucjp_as_iso2022jp.eml", "ISO-2022-JP", "EUC-JP", "euc.as.jis@example.jp"),
+        ] {
+            let sink = read_eml_bytes(&fixture(fixture_name));
+            let body = text_of(&sink, "part 1");
+            assert!(body.contains(&format!("担当：{addr}　宛")), "{fixture_name}: {body:?}");
+            assert!(body.contains("よろしくお願いします"), "{fixture_name}: {body:?}");
+            let w = sink.warnings();
+            assert_eq!(w.len(), 1, "{fixture_name}: {w:?}");
+            assert_eq!(
+                w[0],
+                format!("part 1: declared charset {declared} does not match its bytes; decoded as {used}")
+            );
+        }
+    }
+
+    #[test]
+    fn mismatched_charset_warning_never_shows_a_label_holding_an_address() {
+        let raw = "From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=\"planted@example.com\"\r\n\r\n担当：label.body@example.jp\r\n";
+        let sink = read_eml_bytes(raw.as_bytes());
+        assert!(text_of(&sink, "part 1").contains("担当：label.body@example.jp"));
+        assert_eq!(
+            sink.warnings(),
+            ["part 1: declared charset (unreadable label) does not match its bytes; decoded as UTF-8"]
+        );
+    }
+
+    #[test]
+    fn text_part_whose_declared_charset_matches_is_read_without_a_warning() {
+        let sink = read_eml_bytes(&fixture("base64_sjis.eml"));
+        assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
+        let sink = read_eml_bytes(&fixture("qp_soft_break.eml"));
+        assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
+    }
+
+    #[test]
     fn zip_attachment_with_an_rfc2047_iso_2022_jp_name_is_handed_on_as_its_bytes() {
         let sink = read_eml_bytes(&fixture("rfc2047_zip_attachment.eml"));
         assert_eq!(file_of(&sink, "資料一式.zip"), fixture("rfc2047_zip_attachment.zip").as_slice());
@@ -559,6 +668,41 @@ mod tests {
         }
         let third = read_eml_bytes(file_of(&sink, "message 3.eml"));
         assert!(text_of(&third, "part 1").contains("b64-in-mbox@example.net"));
+    }
+
+    #[test]
+    fn mbox_body_line_starting_from_is_body_text_not_a_separator() {
+        // Python's mailbox output, with one body line "From here on, ..." left unescaped.
+        let raw = fixture("unescaped_from.mbox");
+        assert!(recognize_mbox(&raw, "unescaped_from.mbox"));
+        let mut sink = Collect::new();
+        read_mbox(Source::Stream(&mut &raw[..]), &mut sink).unwrap();
+        assert_eq!(names(&sink), ["file message 1.eml", "file message 2.eml"], "{:?}", sink.got);
+        let first = read_eml_bytes(file_of(&sink, "message 1.eml"));
+        let body = text_of(&first, "part 1");
+        assert!(body.contains("From here on, unescaped.body@example.com is listed"), "{body:?}");
+        assert!(body.contains("From the desk of escaped0@example.net"), "{body:?}");
+        assert!(text_of(&first, "headers").contains("sender0@example.com"));
+        let second = read_eml_bytes(file_of(&sink, "message 2.eml"));
+        assert!(text_of(&second, "headers").contains("rcpt1@example.org"));
+        assert!(text_of(&second, "part 1").contains("From the desk of escaped1@example.net"));
+    }
+
+    #[test]
+    fn mbox_separator_counts_only_after_an_empty_line_and_in_from_sender_date_form() {
+        let raw = b"From a@example.com Mon Jan  1 00:00:00 2024\r\nFrom: a@example.com\r\n\r\nSee below\r\n\
+From b@example.com Mon Jan  1 00:00:00 2024\r\nglued.after.text@example.com\r\n\r\n\
+From c@example.com yesterday\r\nnot.a.separator@example.com\r\n\r\n\
+From d@example.com Tue Jan  2 00:00:00 2024\r\nFrom: d@example.com\r\n\r\nbody.crlf@example.com";
+        let mut sink = Collect::new();
+        read_mbox(Source::Stream(&mut &raw[..]), &mut sink).unwrap();
+        assert_eq!(names(&sink), ["file message 1.eml", "file message 2.eml"], "{:?}", sink.got);
+        let first = String::from_utf8_lossy(file_of(&sink, "message 1.eml")).into_owned();
+        for line in ["From b@example.com Mon Jan  1", "glued.after.text@example.com", "From c@example.com yesterday"] {
+            assert!(first.contains(line), "{line} in {first:?}");
+        }
+        let second = read_eml_bytes(file_of(&sink, "message 2.eml"));
+        assert!(text_of(&second, "part 1").contains("body.crlf@example.com"));
     }
 
     #[test]

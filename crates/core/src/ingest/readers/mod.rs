@@ -159,6 +159,7 @@ pub(crate) static REGISTRY: &[Entry] = &[
     Entry { name: "ldif", recognize: markup::recognize_ldif, access: Access::Stream, read: markup::read_ldif },
     Entry { name: "vcard", recognize: markup::recognize_vcard, access: Access::Stream, read: markup::read_vcard },
     Entry { name: "rtf", recognize: markup::recognize_rtf, access: Access::Stream, read: markup::read_rtf },
+    Entry { name: "zip", recognize: zipfile::recognize_behind_header, access: Access::Seekable, read: zipfile::read },
 ];
 
 /// The reader for a file, if one recognizes it.

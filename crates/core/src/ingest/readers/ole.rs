@@ -249,7 +249,7 @@ fn string_prop(ty: &str, bytes: &[u8], cp: Option<&'static encoding_rs::Encoding
     } else if let Some(enc) = cp {
         enc.decode_without_bom_handling(bytes).0.into_owned()
     } else {
-        super::mail::decode_detected(bytes)
+        super::mail::decode_detected(bytes).0
     };
     s.trim_end_matches('\0').to_string()
 }

@@ -8,6 +8,11 @@
 //! streams into memory, so the file is checked first by [`preflight`], which inflates each
 //! stream through a size-capped reader and refuses the file when one is a bomb.
 //!
+//! After the pages, the same `text` part holds what viewers show outside the content streams:
+//! filled form field values (`/AcroForm /Fields`, through `/Kids`), annotations' text
+//! (`/Contents` of FreeText boxes and comments) and link URIs (`mailto:` recipients,
+//! percent-decoded), read with `lopdf` and capped in count and size.
+//!
 //! Said in the report, never silent: pages without a text layer (a scan), a PDF that needs a
 //! password, a page that could not be read, a file too large to hold or a stream bomb.
 
@@ -103,10 +108,173 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
     if pages.is_empty() {
         sink.warn("PDF without pages".into());
     }
+    match guarded("PDF form fields and annotations", || form_and_annotation_text(&doc)) {
+        Ok(extra) => {
+            if extra.truncated {
+                sink.warn(format!(
+                    "PDF form fields and annotations: more than {MAX_EXTRA_STRINGS} values or {} of text; the rest not read",
+                    human_size(MAX_EXTRA_BYTES as u64)
+                ));
+            }
+            text.push_str(&extra.out);
+        }
+        Err(e) => sink.warn(e),
+    }
     if !text.is_empty() {
         sink.text("text", &text).map_err(|s| s.0)?;
     }
     Ok(())
+}
+
+/// Most values read from form fields and annotations of one PDF (each one a line of text).
+const MAX_EXTRA_STRINGS: usize = 100_000;
+/// Most text read from form fields and annotations of one PDF.
+const MAX_EXTRA_BYTES: usize = 16 << 20;
+/// Deepest `/Kids` nesting of form fields followed.
+const MAX_FIELD_DEPTH: usize = 64;
+/// Field and annotation entries whose text strings are read: a field's value, its user-facing
+/// and export names, an annotation's text (a FreeText box, a sticky note, a widget's tooltip).
+const TEXT_KEYS: [&[u8]; 4] = [b"V", b"TU", b"TM", b"Contents"];
+
+/// Text of a PDF that is not in its pages' content streams, where pdf-extract does not look:
+/// filled AcroForm field values (through `/Kids`), annotations' `/Contents` (FreeText boxes,
+/// comments) and link URIs (`mailto:` percent-decoded, its `to`, `cc` and `bcc` addresses one
+/// per line). Each field or annotation object is read once, however often it is referenced.
+struct Extra<'d> {
+    doc: &'d pdf_extract::Document,
+    seen: std::collections::HashSet<pdf_extract::ObjectId>,
+    out: String,
+    count: usize,
+    truncated: bool,
+}
+
+fn form_and_annotation_text(doc: &pdf_extract::Document) -> Extra<'_> {
+    let mut extra = Extra { doc, seen: Default::default(), out: String::new(), count: 0, truncated: false };
+    if let Ok(fields) = doc.catalog().and_then(|c| c.get_deref(b"AcroForm", doc)).and_then(|f| f.as_dict()) {
+        if let Ok(list) = fields.get_deref(b"Fields", doc).and_then(|l| l.as_array()) {
+            for field in list {
+                extra.node(field, 0);
+            }
+        }
+    }
+    for page in doc.get_pages().into_values() {
+        let Ok(annots) = doc
+            .get_object(page)
+            .and_then(|p| p.as_dict())
+            .and_then(|p| p.get_deref(b"Annots", doc))
+            .and_then(|a| a.as_array())
+        else {
+            continue;
+        };
+        for annot in annots {
+            extra.node(annot, 0);
+        }
+    }
+    extra
+}
+
+impl Extra<'_> {
+    fn full(&mut self) -> bool {
+        if self.count >= MAX_EXTRA_STRINGS || self.out.len() >= MAX_EXTRA_BYTES {
+            self.truncated = true;
+        }
+        self.truncated
+    }
+
+    /// A field or annotation (an object or a reference to one) and its `/Kids`.
+    fn node(&mut self, obj: &pdf_extract::Object, depth: usize) {
+        let doc = self.doc;
+        if depth > MAX_FIELD_DEPTH || self.full() {
+            return;
+        }
+        let Ok((id, obj)) = doc.dereference(obj) else { return };
+        if let Some(id) = id {
+            if !self.seen.insert(id) {
+                return;
+            }
+        }
+        let Ok(dict) = obj.as_dict() else { return };
+        for key in TEXT_KEYS {
+            if let Ok(value) = dict.get_deref(key, doc) {
+                match value {
+                    pdf_extract::Object::Array(items) => {
+                        // A multiple-choice field's values.
+                        for item in items {
+                            self.push(&text_string(item));
+                        }
+                    }
+                    _ => self.push(&text_string(value)),
+                }
+            }
+        }
+        if let Ok(uri) = dict
+            .get_deref(b"A", doc)
+            .and_then(|a| a.as_dict())
+            .and_then(|a| a.get_deref(b"URI", doc))
+            .and_then(|u| u.as_str())
+        {
+            let uri = String::from_utf8_lossy(uri).into_owned();
+            self.push(&uri_text(&uri));
+        }
+        if let Ok(kids) = dict.get_deref(b"Kids", doc).and_then(|k| k.as_array()) {
+            for kid in kids {
+                self.node(kid, depth + 1);
+            }
+        }
+    }
+
+    fn push(&mut self, s: &str) {
+        let s = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+        if s.is_empty() || self.full() {
+            return;
+        }
+        self.count += 1;
+        let room = MAX_EXTRA_BYTES.saturating_sub(self.out.len());
+        let mut end = s.len().min(room);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.out.push_str(&s[..end]);
+        self.out.push('\n');
+    }
+}
+
+/// A PDF text string (PDFDocEncoding, or UTF-16BE / UTF-8 after a byte-order mark) as text;
+/// empty for anything that is not a string.
+fn text_string(obj: &pdf_extract::Object) -> String {
+    let Ok(bytes) = obj.as_str() else { return String::new() };
+    pdf_extract::decode_text_string(obj).unwrap_or_else(|_| {
+        // Damaged UTF-16 (a lone surrogate, an odd length): what can be read of it.
+        match bytes.strip_prefix(b"\xFE\xFF") {
+            Some(be) => {
+                let units: Vec<u16> =
+                    be.chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])).collect();
+                String::from_utf16_lossy(&units)
+            }
+            None => String::from_utf8_lossy(bytes).into_owned(),
+        }
+    })
+}
+
+/// A link URI as text: a `mailto:` link percent-decoded, its recipients and the `to`, `cc`
+/// and `bcc` of its query one per line (the subject and body are not addresses); another URI
+/// percent-decoded whole (an address may be in its query).
+fn uri_text(uri: &str) -> String {
+    let uri = uri.trim();
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let Some(link) = uri.get(..7).filter(|p| p.eq_ignore_ascii_case("mailto:")).map(|_| &uri[7..]) else {
+        return decode(uri);
+    };
+    let (to, query) = link.split_once('?').unwrap_or((link, ""));
+    let mut out: Vec<String> = decode(to).split(',').map(|a| a.trim().to_string()).collect();
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if ["to", "cc", "bcc"].iter().any(|k| key.eq_ignore_ascii_case(k)) {
+            out.extend(decode(value).split(',').map(|a| a.trim().to_string()));
+        }
+    }
+    out.retain(|a| !a.is_empty());
+    out.join("\n")
 }
 
 /// What went wrong loading a PDF, without the strings some `lopdf` errors carry from the
@@ -537,6 +705,51 @@ mod tests {
         assert_eq!(texts.len(), 1, "one text part per document: {:?}", sink.got);
         assert_eq!(texts[0].0, "text");
         texts[0].1
+    }
+
+    #[test]
+    fn pdf_form_field_values_annotation_text_and_mailto_links_are_read() {
+        let sink = read_ok("form_annots.pdf");
+        let text = text_part(&sink);
+        for want in [
+            "office@example.com",
+            "form.field@example.com",
+            "担当：utf16.field@example.jp",
+            "René tooltip.user@example.org",
+            "freetext.note@example.org",
+            "pdf.uri.link@example.net",
+            "cc.person@example.net",
+        ] {
+            assert!(text.contains(want), "{want} in {text:?}");
+        }
+        assert!(!text.contains("mailto:") && !text.contains("%40"), "links decoded: {text:?}");
+        assert_eq!(text.matches("form.field@example.com").count(), 1, "a widget in /Fields and /Annots read once");
+        assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
+    }
+
+    #[test]
+    fn fpdf2_link_and_sticky_note_annotations_are_read() {
+        let sink = read_ok("fpdf_annots.pdf");
+        let text = text_part(&sink);
+        assert!(text.contains("Contact list follows"), "{text:?}");
+        assert!(text.contains("fpdf.link@example.com"), "{text:?}");
+        assert!(text.contains("Reviewed by note.author@example.org"), "{text:?}");
+    }
+
+    #[test]
+    fn mailto_uri_gives_its_recipients_and_query_recipients_one_per_line() {
+        assert_eq!(
+            uri_text("mailto:a%40example.com,b@example.org?CC=c@example.net&subject=x@example.com"),
+            "a@example.com\nb@example.org\nc@example.net"
+        );
+        assert_eq!(
+            uri_text("MAILTO:?to=d%40example.com&bcc=e@example.com%2Cf@example.com"),
+            "d@example.com\ne@example.com\nf@example.com"
+        );
+        assert_eq!(
+            uri_text("https://example.com/u?email=g%40example.com"),
+            "https://example.com/u?email=g@example.com"
+        );
     }
 
     #[test]

@@ -23,18 +23,63 @@ pub(crate) fn recognize(head: &[u8], _name: &str) -> bool {
     [&b"PK\x03\x04"[..], b"PK\x05\x06", b"PK\x07\x08"].iter().any(|m| head.starts_with(m))
 }
 
+/// Whether binary data comes before what may be a zip archive (a self-extracting archive's
+/// executable stub, a backup tool's or a carver's header): then `read` decides, from the
+/// central directory at the end. Last in the registry, after every format that may hold a
+/// zip's signature inside it (a tar member, a PDF stream).
+pub(crate) fn recognize_behind_header(head: &[u8], _name: &str) -> bool {
+    is_executable(head) || embedded_at(head).is_some()
+}
+
+/// A Windows executable (`MZ` and a binary DOS header): maybe a self-extracting archive.
+fn is_executable(head: &[u8]) -> bool {
+    head.starts_with(b"MZ") && head.len() >= 64 && head[..64].contains(&0)
+}
+
+/// Where a zip's first local header is in `head`, when only binary data (NUL or control
+/// bytes among it) comes before it: text never holds the signature's control bytes.
+fn embedded_at(head: &[u8]) -> Option<usize> {
+    let at = memchr::memmem::find(head, b"PK\x03\x04")?;
+    (at > 0 && head[..at].iter().any(|&b| b == 0 || (b < 0x20 && !b"\t\r\n".contains(&b)))).then_some(at)
+}
+
 /// Reads a zip archive, or hands an office document to its reader.
 pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
     let Source::Seekable(r, len) = src else {
         return Err("zip archive: needs random access (internal error)".into());
     };
+    let mut head = [0u8; 4];
+    let starts_like_zip = r.read_exact(&mut head).is_ok() && head.starts_with(b"PK");
+    // The zip crate keeps one member per name: a second member of the same name (an
+    // appended update) would be lost. The end record says how many there are.
+    let listed = central_directory_entries(r, len);
+    r.seek(SeekFrom::Start(0)).map_err(|e| format!("zip archive: {e}"))?;
     let mut archive = match zip::ZipArchive::new(&mut *r) {
         Ok(a) => a,
-        Err(e) => {
+        Err(e) if starts_like_zip => {
             r.seek(SeekFrom::Start(0)).map_err(|e| format!("zip archive: {e}"))?;
             return read_local_headers(r, sink, &e.to_string());
         }
+        // Binary data before no readable archive: an executable that is no self-extracting
+        // zip, or a carved file whose archive is damaged. Said, never read as text.
+        Err(_) => {
+            sink.kind("binary");
+            sink.warn(
+                "binary data (an executable, or a zip archive behind a header that could not be opened): not read"
+                    .into(),
+            );
+            return Ok(());
+        }
     };
+    if !starts_like_zip {
+        sink.kind("zip (behind a header or an executable stub)");
+    }
+    if listed.is_some_and(|n| n > archive.len() as u64) && starts_like_zip {
+        drop(archive);
+        r.seek(SeekFrom::Start(0)).map_err(|e| format!("zip archive: {e}"))?;
+        // Nothing is lost that way, so no warning: each member has its own line.
+        return read_local_headers(r, sink, "");
+    }
     if let Some(kind) = super::office::office_kind(&mut archive) {
         drop(archive);
         sink.kind(kind.name());
@@ -102,11 +147,25 @@ fn read_local_headers(mut r: &mut dyn ReadSeek, sink: &mut dyn Sink, why: &str) 
             Err(e) => return Err(format!("not a readable zip archive ({why}; {e})")),
         }
     }
-    sink.warn(format!(
-        "zip archive without a readable central directory ({why}; truncated?): {} members read from their local headers",
-        names.len()
-    ));
+    if !why.is_empty() {
+        sink.warn(format!(
+            "zip archive without a readable central directory ({why}; truncated?): {} members read from their local headers",
+            names.len()
+        ));
+    }
     Ok(())
+}
+
+/// The number of members the end-of-central-directory record lists, when it can be read
+/// (not for zip64 archives, whose count is elsewhere).
+fn central_directory_entries(r: &mut dyn ReadSeek, len: u64) -> Option<u64> {
+    let tail_len = len.min(65_557);
+    r.seek(SeekFrom::Start(len - tail_len)).ok()?;
+    let mut tail = vec![0u8; tail_len as usize];
+    r.read_exact(&mut tail).ok()?;
+    let at = memchr::memmem::rfind(&tail, b"PK\x05\x06")?;
+    let total = u16::from_le_bytes(tail.get(at + 10..at + 12)?.try_into().ok()?);
+    (total != u16::MAX).then_some(u64::from(total))
 }
 
 /// The legacy encoding of an archive's non-UTF-8 member names; `None` when every name is
