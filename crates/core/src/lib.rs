@@ -24,6 +24,8 @@ pub mod build;
 mod error;
 pub mod filter;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ingest;
 pub mod manifest;
 mod meta;
