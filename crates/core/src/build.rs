@@ -290,6 +290,7 @@ pub fn build(
             format: opts.format,
             limits: opts.limits,
             spool_dir: Some(temp_root.clone()),
+            spool_memory: crate::ingest::input::SPOOL_MEMORY.min(opts.memory / 8),
             source_per_file: opts.source_per_file,
             deobfuscate: opts.deobfuscate,
         },

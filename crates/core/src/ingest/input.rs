@@ -61,8 +61,11 @@ pub(crate) struct InputOptions {
     /// Bounds on containers and documents.
     pub limits: ContainerLimits,
     /// Where nested members that need random access are spooled when they are larger than
-    /// [`SPOOL_MEMORY`] (`None`: the system's temporary directory).
+    /// `spool_memory` (`None`: the system's temporary directory).
     pub spool_dir: Option<PathBuf>,
+    /// Largest spool held in memory (at most [`SPOOL_MEMORY`]; the build gives an eighth of
+    /// its `--memory`).
+    pub spool_memory: u64,
     /// Every file, member and document part that gives records is a source of its own, named
     /// by its provenance (`share/projectweb.zip!案件/連絡先.xlsx!Sheet1`), instead of each input.
     pub source_per_file: bool,
@@ -314,6 +317,13 @@ impl Reader<'_> {
         let counted_before = counter.load(Ordering::Relaxed);
         let (mut d, compression) = ingest::decompress(raw, counter.clone()).map_err(|e| e.to_string())?;
         self.reports[id].compression = Some(compression.name().into());
+        // A compressed member expands again (a gzip bomb in a zip, past the zip's ratio
+        // check): what its decompression gives is charged to the input's budget. A top-level
+        // file's own decompression is not (a 40 GB dump.gz is a corpus, not a bomb); only
+        // what is spooled from it is.
+        if at.depth > 0 && compression != ingest::Compression::None {
+            d = Box::new(Charged { inner: d, budget: self.budget_left.clone() });
+        }
         if at.part == Part::File {
             let mut head = Vec::with_capacity(ingest::SNIFF_BYTES);
             // A read error here (a small damaged file) still leaves what was read before it.
@@ -422,6 +432,7 @@ impl Reader<'_> {
     ) -> std::result::Result<(), String> {
         let Whole { head, rest, file, compression, counter, counted } = w;
         let spool_dir = self.opts.spool_dir.clone();
+        let spool_memory = self.opts.spool_memory;
         // The top-level file's own decompression is charged to the budget here; a member's
         // bytes were charged as they were read out of its container.
         let budget = (at.depth == 0).then(|| self.budget_left.clone());
@@ -447,7 +458,7 @@ impl Reader<'_> {
                 counter.fetch_add(len.saturating_sub(counted), Ordering::Relaxed);
                 Spooled { data: Spool::File(f), len }
             }
-            _ => spool(head, rest, spool_dir.as_deref(), budget)?,
+            _ => spool(head, rest, spool_dir.as_deref(), spool_memory, budget)?,
         };
         let len = spooled.len;
         match &mut spooled.data {
@@ -821,20 +832,23 @@ enum Spool {
     File(File),
 }
 
-/// Copies `head` and the rest of a stream to memory, or past [`SPOOL_MEMORY`] to an anonymous
+/// Copies `head` and the rest of a stream to memory, or past `in_memory` bytes to an anonymous
 /// temporary file in `dir`. `budget`, when given, is charged with the bytes.
 fn spool(
     head: Vec<u8>,
     mut rest: Box<dyn Read + '_>,
     dir: Option<&Path>,
+    in_memory: u64,
     budget: Option<Arc<AtomicU64>>,
 ) -> std::result::Result<Spooled, String> {
     let mut mem = head;
+    // Reserved once: growing by doubling would take twice the cap.
+    mem.reserve_exact((in_memory as usize).saturating_sub(mem.len()));
     let mut r: Box<dyn Read + '_> = match budget {
         Some(budget) => Box::new(Charged { inner: rest, budget }),
         None => Box::new(&mut rest),
     };
-    let more = (&mut r).take(SPOOL_MEMORY.saturating_sub(mem.len() as u64)).read_to_end(&mut mem);
+    let more = (&mut r).take(in_memory.saturating_sub(mem.len() as u64)).read_to_end(&mut mem);
     more.map_err(|e| format!("read error: {e}"))?;
     let mut probe = [0u8; 1];
     let n = loop {
