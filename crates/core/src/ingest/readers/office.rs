@@ -603,104 +603,73 @@ impl<F: FnMut() -> Result<Option<(u32, u32, String)>, String>> Iterator for Cell
     }
 }
 
-/// Every sheet of an xlsx workbook, streamed cell by cell (calamine's cell reader: no dense
-/// range in memory), one table each.
-fn xlsx_sheets(src: &mut dyn ReadSeek, sink: &mut dyn Sink, cap: u64, failed: &mut Vec<String>) -> Result<(), String> {
-    let opened = super::catch_quietly(move || calamine::Xlsx::new(src));
-    let mut wb = match opened {
-        Ok(Ok(wb)) => wb,
-        Ok(Err(e)) => return Err(format!("xlsx workbook unreadable ({})", calamine_error(&e))),
-        Err(_) => return Err("xlsx workbook unreadable (the xlsx parser failed on it)".into()),
+/// Every sheet of a workbook that calamine streams cell by cell (its cell reader: no dense
+/// range in memory), one table each: `$name` reads `calamine::$book` files, named `$what` in
+/// messages. A macro because calamine's xlsx and xlsb cell readers share no trait: one body
+/// for both.
+macro_rules! streamed_sheets {
+    ($name:ident, $book:ident, $what:literal) => {
+        fn $name(
+            src: &mut dyn ReadSeek,
+            sink: &mut dyn Sink,
+            cap: u64,
+            failed: &mut Vec<String>,
+        ) -> Result<(), String> {
+            let opened = super::catch_quietly(move || calamine::$book::new(src));
+            let mut wb = match opened {
+                Ok(Ok(wb)) => wb,
+                Ok(Err(e)) => return Err(format!(concat!($what, " workbook unreadable ({})"), calamine_error(&e))),
+                Err(_) => {
+                    return Err(concat!($what, " workbook unreadable (the ", $what, " parser failed on it)").into())
+                }
+            };
+            let sheets = wb.sheets_metadata().to_vec();
+            for sheet in sheets {
+                if sheet.typ != SheetType::WorkSheet {
+                    sink.warn(format!("sheet {}: a {:?} without cells, its text not read", sheet.name, sheet.typ));
+                    continue;
+                }
+                let name = sheet.name.clone();
+                let (wb, n) = (&mut wb, name.as_str());
+                let reader = super::catch_quietly(move || { wb }.worksheet_cells_reader(n));
+                let mut cells = match reader {
+                    Ok(Ok(c)) => c,
+                    Ok(Err(e)) => {
+                        sink.warn(format!("sheet {name}: not read ({})", calamine_error(&e)));
+                        failed.push(name);
+                        continue;
+                    }
+                    Err(_) => {
+                        sink.warn(format!(concat!("sheet {}: not read (the ", $what, " parser failed on it)"), name));
+                        failed.push(name);
+                        continue;
+                    }
+                };
+                let next = || match super::catch_quietly(|| cells.next_cell()) {
+                    Ok(Ok(Some(c))) => {
+                        let (r, col) = c.get_position();
+                        Ok(Some((r, col, cell_text(c.get_value()))))
+                    }
+                    Ok(Ok(None)) => Ok(None),
+                    Ok(Err(e)) => Err(format!("sheet {name}: not read further ({})", calamine_error(&e))),
+                    Err(_) => {
+                        Err(format!(concat!("sheet {}: not read further (the ", $what, " parser failed on it)"), name))
+                    }
+                };
+                let mut rows = CellRows::new(next, cap, &sheet.name);
+                sink.table(&sheet.name, &mut rows).map_err(|Stop(s)| s)?;
+                if let Some(e) = rows.err.take() {
+                    sink.warn(e);
+                    failed.push(sheet.name.clone());
+                }
+            }
+            Ok(())
+        }
     };
-    let sheets = wb.sheets_metadata().to_vec();
-    for sheet in sheets {
-        if sheet.typ != SheetType::WorkSheet {
-            sink.warn(format!("sheet {}: a {:?} without cells, its text not read", sheet.name, sheet.typ));
-            continue;
-        }
-        let name = sheet.name.clone();
-        let (wb, n) = (&mut wb, name.as_str());
-        let reader = super::catch_quietly(move || { wb }.worksheet_cells_reader(n));
-        let mut cells = match reader {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => {
-                sink.warn(format!("sheet {name}: not read ({})", calamine_error(&e)));
-                failed.push(name);
-                continue;
-            }
-            Err(_) => {
-                sink.warn(format!("sheet {name}: not read (the xlsx parser failed on it)"));
-                failed.push(name);
-                continue;
-            }
-        };
-        let next = || match super::catch_quietly(|| cells.next_cell()) {
-            Ok(Ok(Some(c))) => {
-                let (r, col) = c.get_position();
-                Ok(Some((r, col, cell_text(c.get_value()))))
-            }
-            Ok(Ok(None)) => Ok(None),
-            Ok(Err(e)) => Err(format!("sheet {name}: not read further ({})", calamine_error(&e))),
-            Err(_) => Err(format!("sheet {name}: not read further (the xlsx parser failed on it)")),
-        };
-        let mut rows = CellRows::new(next, cap, &sheet.name);
-        sink.table(&sheet.name, &mut rows).map_err(|Stop(s)| s)?;
-        if let Some(e) = rows.err.take() {
-            sink.warn(e);
-            failed.push(sheet.name.clone());
-        }
-    }
-    Ok(())
 }
 
-/// Every sheet of an xlsb workbook, streamed cell by cell, one table each.
-fn xlsb_sheets(src: &mut dyn ReadSeek, sink: &mut dyn Sink, cap: u64, failed: &mut Vec<String>) -> Result<(), String> {
-    let opened = super::catch_quietly(move || calamine::Xlsb::new(src));
-    let mut wb = match opened {
-        Ok(Ok(wb)) => wb,
-        Ok(Err(e)) => return Err(format!("xlsb workbook unreadable ({})", calamine_error(&e))),
-        Err(_) => return Err("xlsb workbook unreadable (the xlsb parser failed on it)".into()),
-    };
-    let sheets = wb.sheets_metadata().to_vec();
-    for sheet in sheets {
-        if sheet.typ != SheetType::WorkSheet {
-            sink.warn(format!("sheet {}: a {:?} without cells, its text not read", sheet.name, sheet.typ));
-            continue;
-        }
-        let name = sheet.name.clone();
-        let (wb, n) = (&mut wb, name.as_str());
-        let reader = super::catch_quietly(move || { wb }.worksheet_cells_reader(n));
-        let mut cells = match reader {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => {
-                sink.warn(format!("sheet {name}: not read ({})", calamine_error(&e)));
-                failed.push(name);
-                continue;
-            }
-            Err(_) => {
-                sink.warn(format!("sheet {name}: not read (the xlsb parser failed on it)"));
-                failed.push(name);
-                continue;
-            }
-        };
-        let next = || match super::catch_quietly(|| cells.next_cell()) {
-            Ok(Ok(Some(c))) => {
-                let (r, col) = c.get_position();
-                Ok(Some((r, col, cell_text(c.get_value()))))
-            }
-            Ok(Ok(None)) => Ok(None),
-            Ok(Err(e)) => Err(format!("sheet {name}: not read further ({})", calamine_error(&e))),
-            Err(_) => Err(format!("sheet {name}: not read further (the xlsb parser failed on it)")),
-        };
-        let mut rows = CellRows::new(next, cap, &sheet.name);
-        sink.table(&sheet.name, &mut rows).map_err(|Stop(s)| s)?;
-        if let Some(e) = rows.err.take() {
-            sink.warn(e);
-            failed.push(sheet.name.clone());
-        }
-    }
-    Ok(())
-}
+streamed_sheets!(xlsx_sheets, Xlsx, "xlsx");
+streamed_sheets!(xlsb_sheets, Xlsb, "xlsb");
 
 /// A document being read: the sink, the per-part limit and the parts that failed.
 struct Doc<'s> {
