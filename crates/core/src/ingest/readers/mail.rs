@@ -498,16 +498,6 @@ mod tests {
         sink
     }
 
-    fn text_of<'a>(sink: &'a Collect, part: &str) -> &'a str {
-        sink.got
-            .iter()
-            .find_map(|g| match g {
-                Got::Text(p, t) if p == part => Some(t.as_str()),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("no text part {part} in {:?}", sink.got))
-    }
-
     fn file_of<'a>(sink: &'a Collect, name: &str) -> &'a [u8] {
         sink.got
             .iter()
@@ -535,7 +525,7 @@ mod tests {
     #[test]
     fn eml_headers_decode_iso_2022_jp_utf8_and_shift_jis_display_names() {
         let sink = read_eml_bytes(&fixture("encoded_words.eml"));
-        let headers = text_of(&sink, "headers");
+        let headers = sink.text_of("headers");
         for line in [
             "山田 太郎 <taro.yamada@example.jp>",
             "佐藤 花子 <hanako.sato@example.com>",
@@ -558,7 +548,7 @@ mod tests {
     #[test]
     fn quoted_printable_soft_break_inside_an_address_is_joined() {
         let sink = read_eml_bytes(&fixture("qp_soft_break.eml"));
-        let body = text_of(&sink, "part 1");
+        let body = sink.text_of("part 1");
         assert!(body.contains("kyokuchou.no.hisho.tantousha@ministry.example.jp"), "{body:?}");
         assert!(body.contains("担当"), "charset decoded: {body:?}");
         // The raw message really has a soft break inside the address (the fixture's point).
@@ -569,14 +559,14 @@ mod tests {
     #[test]
     fn base64_body_is_decoded_in_its_charset() {
         let sink = read_eml_bytes(&fixture("base64_sjis.eml"));
-        let body = text_of(&sink, "part 1");
+        let body = sink.text_of("part 1");
         assert!(body.contains("連絡先: keiri-ka@example.go.jp"), "{body:?}");
     }
 
     #[test]
     fn multipart_alternative_gives_the_text_part_and_the_html_part_as_a_file() {
         let sink = read_eml_bytes(&fixture("alternative.eml"));
-        assert!(text_of(&sink, "part 1").contains("plain-only@example.com"));
+        assert!(sink.text_of("part 1").contains("plain-only@example.com"));
         let html = file_of(&sink, "part 2.html");
         assert!(html.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM so the HTML's own meta charset cannot win");
         let html = std::str::from_utf8(&html[3..]).unwrap();
@@ -590,13 +580,13 @@ mod tests {
         let csv = file_of(&sink, "職員名簿.csv");
         let expected = fixture("sjis_csv_attachment.csv");
         assert_eq!(csv, expected.as_slice(), "attachment bytes are the Shift_JIS bytes, untouched");
-        assert!(text_of(&sink, "part 1").contains("名簿を送ります"));
+        assert!(sink.text_of("part 1").contains("名簿を送ります"));
     }
 
     #[test]
     fn text_part_without_a_charset_is_decoded_by_detection_not_as_lossy_utf8() {
         let sink = read_eml_bytes(&fixture("undeclared_sjis.eml"));
-        let body = text_of(&sink, "part 1");
+        let body = sink.text_of("part 1");
         assert!(body.contains("総務課の窓口は"), "{body:?}");
         assert!(body.contains("soumu-madoguchi@example.jp"), "{body:?}");
         assert!(!body.contains('\u{FFFD}'), "{body:?}");
@@ -611,7 +601,7 @@ mod tests {
             ("mislabel_eucjp_as_iso2022jp.eml", "ISO-2022-JP", "EUC-JP", "euc.as.jis@example.jp"),
         ] {
             let sink = read_eml_bytes(&fixture(fixture_name));
-            let body = text_of(&sink, "part 1");
+            let body = sink.text_of("part 1");
             assert!(body.contains(&format!("担当：{addr}　宛")), "{fixture_name}: {body:?}");
             assert!(body.contains("よろしくお願いします"), "{fixture_name}: {body:?}");
             let w = sink.warnings();
@@ -628,7 +618,7 @@ mod tests {
         let raw = "From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
 Content-Type: text/plain; charset=\"planted@example.com\"\r\n\r\n担当：label.body@example.jp\r\n";
         let sink = read_eml_bytes(raw.as_bytes());
-        assert!(text_of(&sink, "part 1").contains("担当：label.body@example.jp"));
+        assert!(sink.text_of("part 1").contains("担当：label.body@example.jp"));
         assert_eq!(
             sink.warnings(),
             ["part 1: declared charset (unreadable label) does not match its bytes; decoded as UTF-8"]
@@ -647,7 +637,7 @@ Content-Type: text/plain; charset=\"planted@example.com\"\r\n\r\n担当：label.
     fn zip_attachment_with_an_rfc2047_iso_2022_jp_name_is_handed_on_as_its_bytes() {
         let sink = read_eml_bytes(&fixture("rfc2047_zip_attachment.eml"));
         assert_eq!(file_of(&sink, "資料一式.zip"), fixture("rfc2047_zip_attachment.zip").as_slice());
-        assert!(text_of(&sink, "part 1").contains("添付します"));
+        assert!(sink.text_of("part 1").contains("添付します"));
         assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
     }
 
@@ -657,9 +647,9 @@ Content-Type: text/plain; charset=\"planted@example.com\"\r\n\r\n担当：label.
         let inner = file_of(&sink, "part 2.eml");
         assert!(recognize_eml(inner, "part 2.eml"), "the inner message is recognized by content");
         let inner_sink = read_eml_bytes(inner);
-        assert!(text_of(&inner_sink, "headers").contains("inner-sender@example.org"));
-        assert!(text_of(&inner_sink, "part 1").contains("forwarded-body@example.org"));
-        let outer_headers = text_of(&sink, "headers");
+        assert!(inner_sink.text_of("headers").contains("inner-sender@example.org"));
+        assert!(inner_sink.text_of("part 1").contains("forwarded-body@example.org"));
+        let outer_headers = sink.text_of("headers");
         assert!(!outer_headers.contains("inner-sender@example.org"), "inner headers are not the outer's");
     }
 
@@ -678,10 +668,10 @@ Content-Type: text/plain; charset=\"planted@example.com\"\r\n\r\n担当：label.
         assert!(!second_text.contains(">From the archive"), "{second_text:?}");
         for (i, who) in ["first@example.com", "second@example.org", "third@example.net"].iter().enumerate() {
             let m = read_eml_bytes(file_of(&sink, &format!("message {}.eml", i + 1)));
-            assert!(text_of(&m, "headers").contains(who), "message {} from {who}", i + 1);
+            assert!(m.text_of("headers").contains(who), "message {} from {who}", i + 1);
         }
         let third = read_eml_bytes(file_of(&sink, "message 3.eml"));
-        assert!(text_of(&third, "part 1").contains("b64-in-mbox@example.net"));
+        assert!(third.text_of("part 1").contains("b64-in-mbox@example.net"));
     }
 
     #[test]
@@ -693,13 +683,13 @@ Content-Type: text/plain; charset=\"planted@example.com\"\r\n\r\n担当：label.
         read_mbox(Source::Stream(&mut &raw[..]), &mut sink).unwrap();
         assert_eq!(names(&sink), ["file message 1.eml", "file message 2.eml"], "{:?}", sink.got);
         let first = read_eml_bytes(file_of(&sink, "message 1.eml"));
-        let body = text_of(&first, "part 1");
+        let body = first.text_of("part 1");
         assert!(body.contains("From here on, unescaped.body@example.com is listed"), "{body:?}");
         assert!(body.contains("From the desk of escaped0@example.net"), "{body:?}");
-        assert!(text_of(&first, "headers").contains("sender0@example.com"));
+        assert!(first.text_of("headers").contains("sender0@example.com"));
         let second = read_eml_bytes(file_of(&sink, "message 2.eml"));
-        assert!(text_of(&second, "headers").contains("rcpt1@example.org"));
-        assert!(text_of(&second, "part 1").contains("From the desk of escaped1@example.net"));
+        assert!(second.text_of("headers").contains("rcpt1@example.org"));
+        assert!(second.text_of("part 1").contains("From the desk of escaped1@example.net"));
     }
 
     #[test]
@@ -716,7 +706,7 @@ From d@example.com Tue Jan  2 00:00:00 2024\r\nFrom: d@example.com\r\n\r\nbody.c
             assert!(first.contains(line), "{line} in {first:?}");
         }
         let second = read_eml_bytes(file_of(&sink, "message 2.eml"));
-        assert!(text_of(&second, "part 1").contains("body.crlf@example.com"));
+        assert!(second.text_of("part 1").contains("body.crlf@example.com"));
     }
 
     #[test]

@@ -214,6 +214,16 @@ pub(crate) mod testing {
             }
             s
         }
+        /// The text of part `part`; panics naming what there is when it is missing.
+        pub(crate) fn text_of(&self, part: &str) -> &str {
+            self.got
+                .iter()
+                .find_map(|g| match g {
+                    Got::Text(p, t) if p == part => Some(t.as_str()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("no text part {part} in {:?}", self.got))
+        }
         pub(crate) fn warnings(&self) -> Vec<&str> {
             self.got.iter().filter_map(|g| if let Got::Warn(w) = g { Some(w.as_str()) } else { None }).collect()
         }

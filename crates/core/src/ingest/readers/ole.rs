@@ -472,16 +472,6 @@ mod tests {
         (sink, r)
     }
 
-    fn text<'a>(sink: &'a Collect, part: &str) -> &'a str {
-        sink.got
-            .iter()
-            .find_map(|g| match g {
-                Got::Text(p, t) if p == part => Some(t.as_str()),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("no text part {part} in {:?}", sink.got))
-    }
-
     #[test]
     fn outlook_msg_gives_headers_body_recipients_and_attachments() {
         let sjis_csv = b"\x88\xc9\x93\xa1,ito@example.jp\r\n".to_vec(); // 伊藤 in Shift_JIS
@@ -509,17 +499,17 @@ mod tests {
         ]);
         let (sink, r) = run(&bytes);
         r.unwrap();
-        let headers = text(&sink, "headers");
+        let headers = sink.text_of("headers");
         assert!(headers.contains("連絡先の件") && headers.contains("sender.msg@example.jp"), "{headers:?}");
         assert!(headers.contains("山田 <yamada@example.jp>"), "{headers:?}");
         assert!(headers.contains("for <transport-rcpt@example.jp>"), "{headers:?}");
         assert!(headers.contains("山田 <via-transport@example.jp>"), "{headers:?}");
         assert!(!headers.contains("id-not-an-address"), "{headers:?}");
-        assert_eq!(text(&sink, "body"), "本文: body-msg@example.org\r\n");
-        let rec = text(&sink, "recipients");
+        assert_eq!(sink.text_of("body"), "本文: body-msg@example.org\r\n");
+        let rec = sink.text_of("recipients");
         assert!(rec.contains("鈴木") && rec.contains("recipient@example.net"), "{rec:?}");
         assert!(sink.got.contains(&Got::File("名簿.csv".into(), sjis_csv)), "{:?}", sink.got);
-        assert_eq!(text(&sink, "転送メール/body"), "inner-body@example.com");
+        assert_eq!(sink.text_of("転送メール/body"), "inner-body@example.com");
         assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
     }
 
@@ -579,13 +569,13 @@ mod tests {
         );
         let (sink, r) = run(&doc);
         r.unwrap();
-        assert_eq!(text(&sink, "document"), "連絡先: taro@example.jp\nContact: jiro@example.com\tCafé\n");
+        assert_eq!(sink.text_of("document"), "連絡先: taro@example.jp\nContact: jiro@example.com\tCafé\n");
         assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
         // The same in 0Table (fWhichTblStm clear).
         let doc = word_doc(&[("a@example.org\r", true)], 0xA5EC, 0x0101, 0);
         let (sink, r) = run(&doc);
         r.unwrap();
-        assert_eq!(text(&sink, "document"), "a@example.org\n");
+        assert_eq!(sink.text_of("document"), "a@example.org\n");
     }
 
     #[test]
@@ -659,7 +649,7 @@ mod tests {
         let bytes = cfb_file(&[("/WordDocument", word), ("/1Table", new_table)]);
         let (sink, r) = run(&bytes);
         r.unwrap();
-        assert_eq!(text(&sink, "document"), "kept@example.com\n");
+        assert_eq!(sink.text_of("document"), "kept@example.com\n");
         assert!(sink.warnings().iter().any(|w| w.contains("1 pieces of text outside")), "{:?}", sink.warnings());
     }
 
