@@ -754,14 +754,22 @@ impl Read for Limited<'_> {
             self.hit = Some(Hit::Ratio);
             return Err(limit_error(Hit::Ratio));
         }
-        let charged = self.budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(n as u64));
-        if charged.is_err() {
-            self.budget.store(0, Ordering::Relaxed);
+        if !charge(&self.budget, n) {
             self.hit = Some(Hit::Budget);
             return Err(limit_error(Hit::Budget));
         }
         Ok(n)
     }
+}
+
+/// Takes `n` bytes from the expanded-size budget; when they are not all there, the budget is
+/// spent (zero) and the answer is false.
+fn charge(budget: &AtomicU64, n: usize) -> bool {
+    let taken = budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(n as u64));
+    if taken.is_err() {
+        budget.store(0, Ordering::Relaxed);
+    }
+    taken.is_ok()
 }
 
 fn limit_error(hit: Hit) -> std::io::Error {
@@ -886,8 +894,7 @@ struct Charged<'a> {
 impl Read for Charged<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if self.budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(n as u64)).is_err() {
-            self.budget.store(0, Ordering::Relaxed);
+        if !charge(&self.budget, n) {
             return Err(limit_error(Hit::Budget));
         }
         Ok(n)
