@@ -33,6 +33,7 @@ pub(crate) mod markup;
 pub(crate) mod office;
 pub(crate) mod ole;
 pub(crate) mod pdf;
+mod pdf_work;
 pub(crate) mod sevenzip;
 pub(crate) mod tarfile;
 pub(crate) mod zipfile;

@@ -72,27 +72,35 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
             return Ok(());
         }
     }
-    let pages: Vec<u32> = guarded("PDF page tree", || doc.get_pages().into_keys().collect::<Vec<_>>())?;
+    let pages: Vec<(u32, pdf_extract::ObjectId)> =
+        guarded("PDF page tree", || doc.get_pages().into_iter().collect::<Vec<_>>())?;
+    let plan = match guarded("PDF content check", || super::pdf_work::plan(&doc, &pages, sink.budget()))? {
+        Ok(plan) => plan,
+        Err(too_much) => {
+            sink.warn(too_much);
+            return Ok(());
+        }
+    };
+    let texts = page_texts(&doc, &pages, &plan);
     let mut text = String::new();
     let mut empty = Vec::new();
-    let mut failed = Vec::new();
-    for &n in &pages {
-        let page = guarded("PDF page", || {
-            let mut s = String::new();
-            let mut out = pdf_extract::PlainTextOutput::new(&mut s);
-            pdf_extract::output_doc_page(&doc, &mut out, n).map(|()| s)
-        });
+    let mut failed: Vec<u32> = plan.bad.iter().map(|&(n, _)| n).collect();
+    for (n, page) in texts {
         match page {
-            Ok(Ok(s)) => {
-                if s.trim().is_empty() {
-                    empty.push(n);
-                    continue;
-                }
+            Some(s) if s.trim().is_empty() => empty.push(n),
+            Some(s) => {
                 text.push_str(s.trim_matches('\n'));
                 text.push('\n');
             }
-            Ok(Err(_)) | Err(_) => failed.push(n),
+            None => failed.push(n),
         }
+    }
+    failed.sort_unstable();
+    failed.dedup();
+    if let Some(&(_, why)) = plan.bad.first() {
+        let bad: Vec<u32> = plan.bad.iter().map(|&(n, _)| n).collect();
+        sink.warn(format!("{} of {} PDF pages not read ({why}): {}", bad.len(), pages.len(), list(&bad)));
+        failed.retain(|n| !bad.contains(n));
     }
     if !failed.is_empty() {
         sink.warn(format!("{} of {} PDF pages could not be read: {}", failed.len(), pages.len(), list(&failed)));
@@ -124,6 +132,137 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
         sink.text("text", &text).map_err(|s| s.0)?;
     }
     Ok(())
+}
+
+/// Most page-tree walks spent reading pages one by one (each `output_doc_page` walks the
+/// whole tree to find its page), so that a damaged page early in a huge document does not
+/// turn the rest into quadratic work.
+const MAX_PAGE_TREE_WALKS: u64 = 20_000_000;
+
+/// The text of each page (`None` for a page that could not be read), in page order.
+///
+/// One pass over the whole document (`output_doc`, one walk of the page tree) with a fresh
+/// plain-text output per page; when it stops on a damaged page, or when [`pdf_work::plan`]
+/// found pages that must not be interpreted, the remaining pages are read one by one, each
+/// under its own guard.
+fn page_texts(
+    doc: &pdf_extract::Document,
+    pages: &[(u32, pdf_extract::ObjectId)],
+    plan: &super::pdf_work::Plan,
+) -> Vec<(u32, Option<String>)> {
+    let bad: std::collections::HashSet<u32> = plan.bad.iter().map(|&(n, _)| n).collect();
+    let mut done: Vec<(u32, Option<String>)> = Vec::with_capacity(pages.len());
+    let mut next = 0;
+    if bad.is_empty() {
+        let buf = SharedText::default();
+        let mut handles: Vec<&SharedText> = vec![&buf; pages.len()];
+        let marks = std::cell::RefCell::new(Vec::with_capacity(pages.len()));
+        let whole = guarded("PDF pages", || {
+            let mut out = PerPage { handles: handles.iter_mut(), current: None, buf: &buf, marks: &marks };
+            pdf_extract::output_doc(doc, &mut out)
+        });
+        let marks = marks.into_inner();
+        let text = buf.0.into_inner();
+        let finished = matches!(whole, Ok(Ok(()))) && marks.len() == pages.len();
+        // Every page begun is complete, but the last one when the pass stopped early.
+        let complete = if finished { marks.len() } else { marks.len().saturating_sub(1) };
+        for (i, &(n, start)) in marks.iter().take(complete).enumerate() {
+            let end = marks.get(i + 1).map_or(text.len(), |&(_, e)| e);
+            done.push((n, Some(String::from_utf8_lossy(&text[start..end]).into_owned())));
+        }
+        if finished {
+            return done;
+        }
+        if let Some(&(n, _)) = marks.get(complete) {
+            done.push((n, None));
+        }
+        next = done.len();
+    }
+    let budget = MAX_PAGE_TREE_WALKS / (pages.len() as u64).max(1);
+    for (k, &(n, _)) in pages[next.min(pages.len())..].iter().enumerate() {
+        if bad.contains(&n) {
+            continue;
+        }
+        if k as u64 >= budget {
+            done.push((n, None));
+            continue;
+        }
+        let page = guarded("PDF page", || {
+            let mut s = String::new();
+            let mut out = pdf_extract::PlainTextOutput::new(&mut s);
+            pdf_extract::output_doc_page(doc, &mut out, n).map(|()| s)
+        });
+        done.push((n, page.ok().and_then(Result::ok)));
+    }
+    done
+}
+
+/// Text written by the per-page outputs of one pass, shared through `&` handles (the
+/// plain-text output wants a `&mut dyn Write` that outlives it, one per page).
+#[derive(Default)]
+struct SharedText(std::cell::RefCell<Vec<u8>>);
+
+impl Write for &SharedText {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// An output that starts a fresh plain-text output at each page (so that spacing does not
+/// carry across pages) and marks where each page's text begins.
+struct PerPage<'a, 'h> {
+    handles: std::slice::IterMut<'h, &'a SharedText>,
+    current: Option<pdf_extract::PlainTextOutput<&'h mut dyn Write>>,
+    buf: &'a SharedText,
+    marks: &'a std::cell::RefCell<Vec<(u32, usize)>>,
+}
+
+impl<'h> PerPage<'_, 'h> {
+    fn out(&mut self) -> Result<&mut pdf_extract::PlainTextOutput<&'h mut dyn Write>, pdf_extract::OutputError> {
+        self.current.as_mut().ok_or(pdf_extract::OutputError::FormatError(std::fmt::Error))
+    }
+}
+
+impl pdf_extract::OutputDev for PerPage<'_, '_> {
+    fn begin_page(
+        &mut self,
+        page_num: u32,
+        media_box: &pdf_extract::MediaBox,
+        art_box: Option<(f64, f64, f64, f64)>,
+    ) -> Result<(), pdf_extract::OutputError> {
+        let handle = self.handles.next().ok_or(pdf_extract::OutputError::FormatError(std::fmt::Error))?;
+        self.marks.borrow_mut().push((page_num, self.buf.0.borrow().len()));
+        let mut out = pdf_extract::PlainTextOutput::new(handle as &mut dyn Write);
+        out.begin_page(page_num, media_box, art_box)?;
+        self.current = Some(out);
+        Ok(())
+    }
+    fn end_page(&mut self) -> Result<(), pdf_extract::OutputError> {
+        self.out()?.end_page()
+    }
+    fn output_character(
+        &mut self,
+        trm: &pdf_extract::Transform,
+        width: f64,
+        spacing: f64,
+        font_size: f64,
+        char: &str,
+    ) -> Result<(), pdf_extract::OutputError> {
+        self.out()?.output_character(trm, width, spacing, font_size, char)
+    }
+    fn begin_word(&mut self) -> Result<(), pdf_extract::OutputError> {
+        self.out()?.begin_word()
+    }
+    fn end_word(&mut self) -> Result<(), pdf_extract::OutputError> {
+        self.out()?.end_word()
+    }
+    fn end_line(&mut self) -> Result<(), pdf_extract::OutputError> {
+        self.out()?.end_line()
+    }
 }
 
 /// Most values read from form fields and annotations of one PDF (each one a line of text).
@@ -924,6 +1063,57 @@ mod tests {
         sink.budget = 1024;
         run(&fixture("core.pdf"), &mut sink).unwrap();
         assert_eq!(sink.warnings(), vec!["PDF larger than the 1024 bytes this build may hold in memory: not read"]);
+    }
+
+    #[test]
+    fn form_that_draws_itself_names_its_page_and_the_other_pages_are_read() {
+        let sink = read_ok("form_draws_itself.pdf");
+        assert_eq!(sink.warnings(), vec!["1 of 2 PDF pages not read (a form XObject that draws itself): page 1"]);
+        assert_eq!(text_part(&sink).trim(), "second.page@example.com");
+    }
+
+    #[test]
+    fn forms_doubling_their_work_per_link_are_refused_before_interpretation() {
+        let mut sink = Collect::new();
+        run(&fixture("form_doubling.pdf"), &mut sink).unwrap();
+        assert_eq!(
+            sink.warnings(),
+            vec!["PDF pages and forms repeat more than 256 MiB of content to interpret: not read"]
+        );
+        assert!(sink.all_text().is_empty());
+    }
+
+    #[test]
+    fn forms_nested_deeper_than_the_limit_name_the_page() {
+        let sink = read_ok("form_deep.pdf");
+        assert_eq!(sink.warnings(), vec!["1 of 1 PDF pages not read (form XObjects nested too deep): page 1"]);
+        assert!(sink.all_text().is_empty());
+    }
+
+    #[test]
+    fn page_whose_parent_links_loop_is_named_and_the_other_pages_are_read() {
+        let sink = read_ok("parent_loop.pdf");
+        assert_eq!(sink.warnings(), vec!["1 of 2 PDF pages not read (a loop of /Parent links): page 2"]);
+        assert_eq!(text_part(&sink).trim(), "first.page@example.com");
+    }
+
+    #[test]
+    fn pages_sharing_one_content_stream_are_read_within_the_budget_and_refused_beyond_it() {
+        let pdf = fixture("shared_content.pdf");
+        let mut sink = Collect::new();
+        run(&pdf, &mut sink).unwrap();
+        assert!(sink.warnings().is_empty(), "{:?}", sink.warnings());
+        let text = sink.all_text();
+        assert_eq!(text.matches("shared.page0@example.com").count(), 100);
+        // 100 pages x 20 KiB interpreted: 1.9 MiB repeated, over a 1 MiB budget.
+        let mut sink = Collect::new();
+        sink.budget = 1 << 20;
+        run(&pdf, &mut sink).unwrap();
+        assert_eq!(
+            sink.warnings(),
+            vec!["PDF pages and forms repeat more than 1 MiB of content to interpret: not read"]
+        );
+        assert!(sink.all_text().is_empty());
     }
 
     #[test]
