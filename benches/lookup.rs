@@ -51,7 +51,7 @@ fn build_index(n: u64, fpr: f64) -> (tempfile::TempDir, Index<memmap2::Mmap>) {
             unique: 0,
         }],
     };
-    w.finish(fpr, meta).unwrap();
+    w.finish(fpr, meta, &[], &[]).unwrap();
     let index = Index::open(&path).unwrap();
     (dir, index)
 }

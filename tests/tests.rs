@@ -3,6 +3,7 @@
 mod build_guards;
 mod client_hostile;
 mod containers;
+mod domains;
 mod dumps;
 mod faults;
 mod file_safety;

@@ -24,6 +24,9 @@ pub enum Command {
     Bulk(BulkArgs),
     /// Show what an index holds.
     Info(InfoArgs),
+    /// Per-domain exposure: distinct addresses, occurrences and sources of each DOMAIN, and
+    /// every exposed address of a domain the index was built to own (--own-domain).
+    Domain(DomainArgs),
     /// Check every checksum and the structure of an index.
     Verify(IndexArg),
     /// Write the index's Bloom filter alone, for offline "possibly exposed" checks.
@@ -259,6 +262,11 @@ pub struct BuildArgs {
     /// when unambiguous. Counted apart in the summary ("deobfuscated").
     #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
     pub deobfuscate: OnOff,
+    /// Keep the plaintext addresses of DOMAIN and its subdomains (repeatable; also
+    /// `own_domains = [...]` at the top of the sources manifest), so that `leakdex domain`
+    /// lists them. The index then holds those addresses: protect it like the leak (mode 0600).
+    #[arg(long, value_name = "DOMAIN")]
+    pub own_domain: Vec<String>,
     /// Corpus files or directories; - is stdin. NAME=PATH names the source NAME instead of
     /// after the file (an argument that is an existing path is always a path).
     #[arg(required = true, value_name = "PATH")]
@@ -314,9 +322,30 @@ pub struct BulkArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: BulkFormat,
+    /// After the rows, the exposed addresses of DOMAIN (and its subdomains) that the staff
+    /// list does not hold (repeatable; needs a local index; listed when the index was built
+    /// with --own-domain DOMAIN, else counted).
+    #[arg(long, value_name = "DOMAIN")]
+    pub unlisted: Vec<String>,
     /// Staff list; - or nothing is stdin.
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DomainArgs {
+    /// The email index.
+    #[arg(short, long, value_name = "INDEX")]
+    pub index: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: BulkFormat,
+    /// Count each domain with all its subdomains (`example.com` includes `hr.example.com`).
+    #[arg(long)]
+    pub subdomains: bool,
+    /// Domains, in Unicode or ASCII (punycode) form.
+    #[arg(required = true, value_name = "DOMAIN")]
+    pub domains: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -152,6 +152,7 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
     opts.source_per_file = a.source_per_file;
     opts.limits = ContainerLimits { max_depth: a.max_depth, max_expanded: a.max_expanded, max_ratio: a.max_ratio };
     opts.deobfuscate = a.deobfuscate == crate::args::OnOff::On;
+    opts.own_domains = a.own_domain.clone();
     if let Some(m) = &a.sources {
         opts.manifest = Some(Manifest::load(m)?);
         opts.other_inputs.push(("--sources".into(), m.clone()));

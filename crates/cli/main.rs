@@ -7,6 +7,7 @@ use clap::Parser;
 
 mod args;
 mod build;
+mod domain;
 mod query;
 mod serve;
 mod show;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Command::Check(a) => query::check(a),
         Command::Bulk(a) => query::bulk(a),
         Command::Info(a) => query::info(a),
+        Command::Domain(a) => domain::run(a),
         Command::Verify(a) => query::verify(a),
         Command::ExportFilter(a) => query::export_filter(a),
         Command::Serve(a) => serve::run(a),

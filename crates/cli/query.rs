@@ -404,6 +404,8 @@ struct Tally {
     exposed: u64,
     invalid: u64,
     by_source: std::collections::BTreeMap<String, u64>,
+    /// With `bulk --unlisted`: the normalized addresses of the exposed rows.
+    listed: Option<std::collections::HashSet<String>>,
 }
 
 impl Tally {
@@ -412,6 +414,9 @@ impl Tally {
         match &r.status {
             Status::Exposed { sources, .. } => {
                 self.exposed += 1;
+                if let (Some(l), Some(e)) = (&mut self.listed, &r.email) {
+                    l.insert(e.clone());
+                }
                 for s in sources {
                     *self.by_source.entry(s.clone()).or_default() += 1;
                 }
@@ -484,7 +489,7 @@ fn table_row(out: &mut impl Write, r: &Row, line: Option<u64>) -> io::Result<()>
 /// JSON text with the characters serde_json leaves raw (DEL, C1 controls, separators and
 /// bidirectional overrides; it escapes C0 itself) written as `\uXXXX` escapes: the same JSON
 /// value, safe to view on a terminal (`jq` and every JSON parser read it back unchanged).
-fn json_safe(json: String) -> String {
+pub(crate) fn json_safe(json: String) -> String {
     // A raw newline is the layout of pretty-printed JSON (serde escapes those in strings).
     let escaped = |c: char| c != '\n' && unsafe_char(c);
     if !json.chars().any(escaped) {
@@ -513,7 +518,7 @@ fn json_safe(json: String) -> String {
 /// injection: a cell starting with `=`, `+`, `-`, `@`, tab or CR, which a spreadsheet would run
 /// as a formula (`=HYPERLINK(...)`), gets a leading `'`. Numbers and booleans leakdex writes
 /// itself are not passed through this.
-fn csv_text(s: &str) -> String {
+pub(crate) fn csv_text(s: &str) -> String {
     let s = printable(s);
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
@@ -641,7 +646,7 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     let rest = head.split_off(skip);
     let mut input: Box<dyn BufRead> = Box::new(io::BufReader::new(io::Cursor::new(rest).chain(input)));
     let mut out = BufWriter::new(io::stdout().lock());
-    let mut tally = Tally::default();
+    let mut tally = Tally { listed: (!a.unlisted.is_empty()).then(Default::default), ..Default::default() };
     let result_cols: &[&str] = match kind {
         Kind::Email => &["normalized_email", "exposed", "count", "sources", "error"],
         Kind::Password => &["sha1", "exposed", "count", "sources", "error"],
@@ -796,6 +801,14 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
             }
         }
     }
+    let mut unlisted_exposed = false;
+    if let Some(listed) = &tally.listed {
+        let index = match &store {
+            Store::Index(i) => Some(&**i),
+            _ => None,
+        };
+        unlisted_exposed = crate::domain::unlisted(&mut out, index, &a.unlisted, listed, a.format)?;
+    }
     out.flush()?;
     // Only the table shows breach dates: say when it lacks the ones a local index shows.
     match store.missing_dates().filter(|_| a.format == BulkFormat::Table) {
@@ -803,7 +816,7 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
         None => eprintln!("{}", tally.summary()),
     }
     tally.check_answered(&shown_name, kind)?;
-    Ok(tally.outcome())
+    Ok(if unlisted_exposed { Outcome::Exposed } else { tally.outcome() })
 }
 
 fn memchr_count(needle: u8, hay: &[u8]) -> u64 {
@@ -827,11 +840,15 @@ pub fn info(a: InfoArgs) -> Result<Outcome> {
     // What a range API would reveal at each prefix length: operators pick the length (and the
     // server's --min-k) from this.
     let buckets = (4..=6).map(|len| index.bucket_stats(len)).collect::<Result<Vec<_>, _>>()?;
+    // Domains whose addresses the index holds in plaintext (`--own-domain`).
+    let owned = index.owned()?.domains;
     if a.json {
         writeln!(
             out,
             "{}",
-            json_safe(serde_json::to_string_pretty(&json!({ "stats": stats, "meta": meta, "buckets": buckets }))?)
+            json_safe(serde_json::to_string_pretty(
+                &json!({ "stats": stats, "meta": meta, "buckets": buckets, "owned_domains": owned })
+            )?)
         )?;
         return Ok(Outcome::Clean);
     }
@@ -859,6 +876,17 @@ pub fn info(a: InfoArgs) -> Result<Outcome> {
         "built:         {} by leakdex {} (normalization policy {})",
         meta.built_at, meta.tool_version, meta.normalization_policy
     )?;
+    if stats.kind == Kind::Email {
+        let d = match (index.header().has_domains(), owned.is_empty()) {
+            (false, _) => "none (the index predates them: rebuild for `leakdex domain`)".to_string(),
+            (true, true) => "figures per domain (hashed); no plaintext addresses".to_string(),
+            (true, false) => format!(
+                "figures per domain (hashed); PLAINTEXT addresses of {} (--own-domain): protect this file like the leak",
+                owned.join(", ")
+            ),
+        };
+        writeln!(out, "domains:       {d}")?;
+    }
     writeln!(out, "range buckets: (entries per hash prefix: what a k-anonymity API reveals)")?;
     for b in &buckets {
         writeln!(

@@ -42,6 +42,7 @@ use crate::atomic::{
     check_destination, check_writable_dir, dir_of, mode_of_inputs, named_temp, persist, remove_stale_temps, same_file,
     sync_dir,
 };
+use crate::domains::{DomainCollector, Owned, OwnedTally, NO_DOMAIN};
 use crate::error::{Error, Result};
 use crate::format::{self, Kind};
 use crate::ingest::input::{files_of, Chunk, ContainerLimits, InputOptions, InputSpec, Reader};
@@ -50,9 +51,10 @@ use crate::manifest::Manifest;
 use crate::meta::{Meta, Source};
 use crate::report::{BuildReport, FileReport, Phase, Progress};
 pub use crate::runs::MAX_FAN_IN;
-use crate::runs::{merge_runs, reduce_runs, worker, Rec, Run, WorkerResult, RUN_RECORD};
+use crate::runs::{merge_runs, reduce_runs, worker, Rec, Run, WorkerId, WorkerResult, RUN_RECORD};
 use crate::writer::IndexWriter;
 use crate::Key;
+use rustc_hash::FxHashMap;
 
 /// Share of the memory budget given to the parsing threads' run buffers.
 pub const RUN_SHARE: f64 = 0.5;
@@ -113,6 +115,10 @@ pub struct BuildOptions {
     /// default: the bracketed forms are unambiguous, and an address skipped is a person
     /// reported clean.
     pub deobfuscate: bool,
+    /// Domains whose addresses the index keeps in plaintext (`--own-domain`, added to the
+    /// manifest's `own_domains`), subdomains included: the OWNED section
+    /// ([`crate::domains::Owned`]). The index is then written with mode `0600`.
+    pub own_domains: Vec<String>,
 }
 
 impl BuildOptions {
@@ -134,6 +140,7 @@ impl BuildOptions {
             limits: ContainerLimits::default(),
             source_per_file: false,
             deobfuscate: true,
+            own_domains: Vec::new(),
         }
     }
 }
@@ -265,6 +272,7 @@ pub fn build(
 ) -> Result<BuildReport> {
     let started = Instant::now();
     check_options(inputs, opts)?;
+    let own_domains = own_domains_of(opts)?;
     let mut sources = name_sources(inputs, opts)?;
     let columns = columns_of(&sources, opts);
     let (files, special) = list_files(inputs)?;
@@ -282,7 +290,7 @@ pub fn build(
     let failed = Arc::new(AtomicBool::new(false));
     let (tx, rx) = bounded::<Chunk>(plan.in_flight);
     reserve_run_buffers(&plan, opts)?;
-    let handles = spawn_workers(rx, opts.kind, &plan, &temp_root, &records, &failed)?;
+    let handles = spawn_workers(rx, opts.kind, &plan, &temp_root, &records, &failed, &own_domains)?;
 
     let mut reader = Reader {
         opts: InputOptions {
@@ -307,11 +315,12 @@ pub fn build(
         budget_left: Arc::new(AtomicU64::new(opts.limits.max_expanded)),
         file_sources: Vec::new(),
         input_sources: sources.len() as u32,
+        labels: Vec::with_capacity(files.len()),
     };
     let strict_error = read_all(&mut reader, inputs, &files, special, &sources, opts.strict);
-    let Reader { tx, bytes_read, progress, mut reports, stats: mut reader_stats, file_sources, .. } = reader;
+    let Reader { tx, bytes_read, progress, mut reports, stats: mut reader_stats, file_sources, labels, .. } = reader;
     drop(tx);
-    let (runs, worker_error) = join_workers(handles, &mut reader_stats)?;
+    let (runs, worker_error, domain_tables, owned_tallies) = join_workers(handles, &mut reader_stats)?;
     if let Some(e) = strict_error.or(worker_error) {
         return Err(e);
     }
@@ -342,7 +351,11 @@ pub fn build(
     let upper: u64 = runs.iter().map(|r| r.records).sum();
     let max_fanout_bits = (63 - ((opts.memory / 4 / 8).max(2)).leading_zeros()) as u8;
     let fanout_bits = format::fanout_bits_for(upper).min(max_fanout_bits);
-    let mode = mode_of_inputs(files.iter().map(|(_, p)| p.as_path()));
+    // Plaintext addresses make the index as sensitive as the leak: readable by its owner only.
+    let mode = match own_domains.is_empty() {
+        true => mode_of_inputs(files.iter().map(|(_, p)| p.as_path())),
+        false => crate::atomic::Mode::PRIVATE,
+    };
     let tmp = named_temp(dest, mode)?;
     // A second descriptor of the same open file, not a new open of its name.
     let handle = tmp.as_file().try_clone().map_err(|e| Error::io(tmp.path(), e))?;
@@ -358,9 +371,15 @@ pub fn build(
         merged,
         to_merge: total_runs,
     };
-    let merged = merge_into(&mut writer, runs, buf, &temp_root, &source_map, &mut |merged| {
+    let mut domains = DomainCollector::new(domain_tables);
+    let merged = merge_into(&mut writer, runs, buf, &temp_root, &source_map, &mut domains, &mut |merged| {
         progress(&figures(Phase::Merging, merged))
     })?;
+    let domains_section = match opts.kind {
+        Kind::Email => crate::domains::encode_domains(&domains.entries()),
+        _ => Vec::new(),
+    };
+    let owned_section = Owned::from_tallies(own_domains, owned_tallies, &labels, &source_map).encode();
     let meta = Meta {
         kind: opts.kind,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -369,7 +388,7 @@ pub fn build(
         fpr: opts.fpr,
         sources,
     };
-    writer.finish(opts.fpr, meta)?;
+    writer.finish(opts.fpr, meta, &domains_section, &owned_section)?;
     // Checked through the handle: the temporary name may by now be someone else's link.
     // SAFETY: the file was created exclusively by this process and is written only through
     // its handles, all of which are done; it is not modified while mapped.
@@ -389,6 +408,27 @@ pub fn build(
     sync_dir(&dest_dir)?;
     progress(&figures(Phase::Done, merged));
     Ok(report)
+}
+
+/// The owned domains of `--own-domain` and the manifest's `own_domains`, normalized, sorted,
+/// each once; an invalid one is an error naming it, and so is any in a password index.
+fn own_domains_of(opts: &BuildOptions) -> Result<Vec<String>> {
+    let from_manifest = opts.manifest.iter().flat_map(|m| m.own_domains.iter());
+    let mut out = Vec::new();
+    for d in opts.own_domains.iter().chain(from_manifest) {
+        let n = crate::domains::normalize_domain(d)
+            .map_err(|why| Error::Config(format!("--own-domain {d:?} is not a domain ({why})")))?;
+        out.push(n);
+    }
+    if !out.is_empty() && opts.kind != Kind::Email {
+        return Err(Error::Config(format!(
+            "--own-domain keeps addresses of an email index; a {} index has none (drop --own-domain)",
+            opts.kind
+        )));
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// Refuses settings out of range before anything is read.
@@ -587,14 +627,17 @@ fn spawn_workers(
     temp_root: &Path,
     records: &Arc<AtomicU64>,
     failed: &Arc<AtomicBool>,
+    own_domains: &[String],
 ) -> Result<Vec<JoinHandle<WorkerResult>>> {
     let Plan { threads, cap, .. } = *plan;
+    let owned = Arc::new(own_domains.to_vec());
     (0..threads)
         .map(|i| {
             let (rx, dir, records, failed) = (rx.clone(), temp_root.to_path_buf(), records.clone(), failed.clone());
+            let id = WorkerId { thread: i as u64, owned: owned.clone() };
             std::thread::Builder::new()
                 .name(format!("leakdex-parse-{i}"))
-                .spawn(move || worker(rx, kind, cap, dir, records, failed))
+                .spawn(move || worker(rx, kind, cap, dir, records, failed, id))
                 .map_err(|e| {
                     Error::Config(format!(
                         "cannot start parsing thread {} of {threads} ({e}); use fewer --threads",
@@ -646,15 +689,24 @@ fn read_all(
     strict_error
 }
 
+/// What the parsing threads hand back: runs, the first error, each thread's domain table and
+/// owned addresses.
+type Joined = (Vec<Run>, Option<Error>, Vec<Vec<Box<str>>>, Vec<FxHashMap<String, OwnedTally>>);
+
 /// Waits for the parsing threads (the channel must be closed); adds their per-file figures to
-/// `stats`. Returns their runs and the first error one met.
-fn join_workers(handles: Vec<JoinHandle<WorkerResult>>, stats: &mut [FileStats]) -> Result<(Vec<Run>, Option<Error>)> {
+/// `stats`. Returns their runs, the first error one met, and their domains (in thread order:
+/// a record's domain tag names its thread).
+fn join_workers(handles: Vec<JoinHandle<WorkerResult>>, stats: &mut [FileStats]) -> Result<Joined> {
     let mut runs = Vec::new();
     let mut worker_error = None;
+    let mut tables = Vec::with_capacity(handles.len());
+    let mut owned = Vec::with_capacity(handles.len());
     for h in handles {
         let res =
             h.join().map_err(|_| Error::Config("a parsing thread panicked; please report this as a bug".into()))?;
         runs.extend(res.runs);
+        tables.push(res.domains);
+        owned.push(res.owned);
         for (file, s) in res.stats {
             stats[file].merge(s);
         }
@@ -662,7 +714,7 @@ fn join_workers(handles: Vec<JoinHandle<WorkerResult>>, stats: &mut [FileStats])
             worker_error = res.error;
         }
     }
-    Ok((runs, worker_error))
+    Ok((runs, worker_error, tables, owned))
 }
 
 /// Puts the figures into the reports, warns of every file that gave nothing, and adds the
@@ -740,17 +792,21 @@ fn drop_replaced_sources(sources: Vec<Source>, mut map: Vec<u32>) -> (Vec<Source
 }
 
 /// Merges the runs into the index writer: one entry per key, with its total count and its
-/// sources. Calls `tick` with the records merged so far about every 100 ms. Returns how many
-/// run records were merged.
+/// sources, and adds each key to its domain's figures. Calls `tick` with the records merged
+/// so far about every 100 ms. Returns how many run records were merged.
 fn merge_into(
     writer: &mut IndexWriter,
     runs: Vec<Run>,
     buf: usize,
     temp_root: &Path,
     source_map: &[u32],
+    domains: &mut DomainCollector,
     tick: &mut dyn FnMut(u64),
 ) -> Result<u64> {
+    // The key being merged: its count, sources, per-source occurrences and domain.
     let mut cur: Option<(Key, u64, Vec<u32>)> = None;
+    let mut per_source: Vec<(u32, u64)> = Vec::new();
+    let mut tag = NO_DOMAIN;
     let mut merged = 0u64;
     let mut last_progress = Instant::now();
     merge_runs(runs, buf, temp_root, &mut |r| {
@@ -759,23 +815,31 @@ fn merge_into(
             last_progress = Instant::now();
             tick(merged);
         }
+        let source = source_map[r.source as usize];
         match &mut cur {
             Some((k, count, srcs)) if *k == r.key => {
                 *count = count.saturating_add(r.count);
-                srcs.push(source_map[r.source as usize]);
+                srcs.push(source);
+                per_source.push((source, r.count));
+                tag = tag.min(r.domain);
                 Ok(())
             }
             _ => {
-                let first = vec![source_map[r.source as usize]];
+                let first = vec![source];
                 if let Some((k, count, srcs)) = cur.replace((r.key, r.count, first)) {
                     writer.push(&k, count, &srcs)?;
+                    domains.add(tag, &per_source);
                 }
+                per_source.clear();
+                per_source.push((source, r.count));
+                tag = r.domain;
                 Ok(())
             }
         }
     })?;
     if let Some((k, count, srcs)) = cur {
         writer.push(&k, count, &srcs)?;
+        domains.add(tag, &per_source);
     }
     Ok(merged)
 }

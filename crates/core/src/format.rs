@@ -16,10 +16,18 @@ pub const ATTR_LEN: usize = 4;
 pub const HEADER_LEN: usize = 128;
 /// Bytes of one section-table entry.
 pub const SECTION_ENTRY_LEN: usize = 32;
-/// Number of sections of a version-1 index, in file order.
-pub const SECTION_COUNT: usize = 6;
-/// Where the section table ends.
-pub const SECTION_TABLE_END: usize = HEADER_LEN + SECTION_COUNT * SECTION_ENTRY_LEN;
+/// Number of sections of a version-1 index this code writes, in file order.
+pub const SECTION_COUNT: usize = 8;
+/// Number of sections of a version-1 index written before the domain sections were added
+/// (DOMAINS, OWNED): still read, and `domain` asks for a rebuild.
+pub const LEGACY_SECTION_COUNT: usize = 6;
+/// Where the section table of a current index ends.
+pub const SECTION_TABLE_END: usize = section_table_end(SECTION_COUNT);
+
+/// Where the section table of an index with `sections` sections ends.
+pub const fn section_table_end(sections: usize) -> usize {
+    HEADER_LEN + sections * SECTION_ENTRY_LEN
+}
 /// Page size sections that are probed at random are aligned to.
 pub const PAGE: u64 = 4096;
 /// Alignment of every other section.
@@ -142,12 +150,24 @@ pub enum SectionId {
     Bloom = 5,
     /// JSON metadata.
     Meta = 6,
+    /// Per-domain aggregates, keyed by the SHA-1 of the domain ([`crate::domains`]).
+    Domains = 7,
+    /// Plaintext addresses of the domains given with `--own-domain` ([`crate::domains`]).
+    Owned = 8,
 }
 
 impl SectionId {
     /// All sections in file order.
-    pub const ALL: [SectionId; SECTION_COUNT] =
-        [SectionId::Table, SectionId::Fanout, SectionId::Overflow, SectionId::Sets, SectionId::Bloom, SectionId::Meta];
+    pub const ALL: [SectionId; SECTION_COUNT] = [
+        SectionId::Table,
+        SectionId::Fanout,
+        SectionId::Overflow,
+        SectionId::Sets,
+        SectionId::Bloom,
+        SectionId::Meta,
+        SectionId::Domains,
+        SectionId::Owned,
+    ];
     /// Lowercase name, for messages.
     pub fn name(self) -> &'static str {
         match self {
@@ -157,6 +177,8 @@ impl SectionId {
             SectionId::Sets => "sets",
             SectionId::Bloom => "bloom",
             SectionId::Meta => "meta",
+            SectionId::Domains => "domains",
+            SectionId::Owned => "owned",
         }
     }
 }
@@ -195,8 +217,9 @@ pub struct Header {
     pub source_count: u32,
     /// Number of overflow attributes.
     pub overflow_count: u64,
-    /// Sections, in [`SectionId::ALL`] order.
-    pub sections: [Section; SECTION_COUNT],
+    /// Sections, in [`SectionId::ALL`] order: [`SECTION_COUNT`] of them, or
+    /// [`LEGACY_SECTION_COUNT`] in an index that predates the domain sections.
+    pub sections: Vec<Section>,
 }
 
 /// Fan-out bits for an index of about `entries` entries: about eight records per bucket, so
@@ -244,7 +267,8 @@ pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
 impl Header {
     /// Encodes the header and section table (the first [`SECTION_TABLE_END`] bytes).
     pub fn encode(&self) -> Vec<u8> {
-        let mut b = vec![0u8; SECTION_TABLE_END];
+        let table_end = section_table_end(self.sections.len());
+        let mut b = vec![0u8; table_end];
         b[off::MAGIC..off::MAGIC + 8].copy_from_slice(&MAGIC);
         b[off::VERSION..off::VERSION + 4].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
         b[off::KIND] = self.kind.code();
@@ -252,7 +276,7 @@ impl Header {
         b[off::FANOUT_BITS] = self.fanout_bits;
         b[off::STRIP_LEN] = self.strip_len;
         b[off::RECORD_LEN..off::RECORD_LEN + 4].copy_from_slice(&self.record_len.to_le_bytes());
-        b[off::SECTION_COUNT..off::SECTION_COUNT + 4].copy_from_slice(&(SECTION_COUNT as u32).to_le_bytes());
+        b[off::SECTION_COUNT..off::SECTION_COUNT + 4].copy_from_slice(&(self.sections.len() as u32).to_le_bytes());
         b[off::ENTRY_COUNT..off::ENTRY_COUNT + 8].copy_from_slice(&self.entry_count.to_le_bytes());
         b[off::FILE_LEN..off::FILE_LEN + 8].copy_from_slice(&self.file_len.to_le_bytes());
         b[off::BLOOM_BLOCKS..off::BLOOM_BLOCKS + 8].copy_from_slice(&self.bloom_blocks.to_le_bytes());
@@ -282,15 +306,28 @@ impl Header {
         if b.len() < MAGIC.len() || b[..MAGIC.len()] != MAGIC {
             return Err(Error::NotAnIndex);
         }
-        if b.len() < SECTION_TABLE_END {
-            return Err(Error::Truncated { expected: SECTION_TABLE_END as u64, actual: actual_len });
+        if b.len() < section_table_end(LEGACY_SECTION_COUNT) {
+            let expected = section_table_end(LEGACY_SECTION_COUNT) as u64;
+            return Err(Error::Truncated { expected, actual: actual_len });
         }
         let version = u32_at(b, off::VERSION);
         if version != FORMAT_VERSION {
             return Err(Error::Version { found: version, supported: FORMAT_VERSION });
         }
+        // The section count is read (and bounded) before the checksum, which covers the table.
+        let sections = u32_at(b, off::SECTION_COUNT) as usize;
+        if sections != SECTION_COUNT && sections != LEGACY_SECTION_COUNT {
+            return Err(Error::Corrupt {
+                section: "header",
+                reason: format!("{sections} sections (expected {SECTION_COUNT} or {LEGACY_SECTION_COUNT})"),
+            });
+        }
+        let table_end = section_table_end(sections);
+        if b.len() < table_end {
+            return Err(Error::Truncated { expected: table_end as u64, actual: actual_len });
+        }
         let crc = u32_at(b, off::HEADER_CRC);
-        if crc != header_crc(&b[..SECTION_TABLE_END]) {
+        if crc != header_crc(&b[..table_end]) {
             return Err(Error::Checksum { section: "header" });
         }
         let corrupt = |reason: String| Error::Corrupt { section: "header", reason };
@@ -309,9 +346,6 @@ impl Header {
         let record_len = u32_at(b, off::RECORD_LEN);
         if record_len != record_len_for(fanout_bits) {
             return Err(corrupt(format!("record length {record_len}")));
-        }
-        if u32_at(b, off::SECTION_COUNT) as usize != SECTION_COUNT {
-            return Err(corrupt(format!("{} sections (expected {SECTION_COUNT})", u32_at(b, off::SECTION_COUNT))));
         }
         if u32_at(b, off::BLOOM_PROBES) != crate::bloom::PROBES
             || u32_at(b, off::BLOOM_BLOCK_BYTES) as usize != crate::bloom::BLOCK_BYTES
@@ -333,11 +367,11 @@ impl Header {
             set_count: u32_at(b, off::SET_COUNT),
             source_count: u32_at(b, off::SOURCE_COUNT),
             overflow_count: u64_at(b, off::OVERFLOW_COUNT),
-            sections: Default::default(),
+            sections: Vec::with_capacity(sections),
         };
         let mut h = h;
-        let mut prev_end = SECTION_TABLE_END as u64;
-        for (i, id) in SectionId::ALL.iter().enumerate() {
+        let mut prev_end = table_end as u64;
+        for (i, id) in SectionId::ALL.iter().take(sections).enumerate() {
             let at = HEADER_LEN + i * SECTION_ENTRY_LEN;
             if u32_at(b, at) != *id as u32 {
                 return Err(corrupt(format!("section {i} has id {} (expected {})", u32_at(b, at), *id as u32)));
@@ -348,15 +382,28 @@ impl Header {
                 return Err(Error::Corrupt { section: id.name(), reason: "section out of bounds".into() });
             }
             prev_end = end.unwrap_or(file_len);
-            h.sections[i] = s;
+            h.sections.push(s);
         }
         h.check_geometry()?;
         Ok(h)
     }
 
-    /// The section entry for `id`.
+    /// The section entry for `id`; an empty section (offset and length 0) for a section the
+    /// file predates (see [`Header::has_domains`]).
     pub fn section(&self, id: SectionId) -> Section {
-        self.sections[SectionId::ALL.iter().position(|s| *s == id).expect("every id is in ALL")]
+        let at = SectionId::ALL.iter().position(|s| *s == id).expect("every id is in ALL");
+        self.sections.get(at).copied().unwrap_or_default()
+    }
+
+    /// Whether the file has the DOMAINS and OWNED sections (every index this version writes;
+    /// not one written before them).
+    pub fn has_domains(&self) -> bool {
+        self.sections.len() >= SECTION_COUNT
+    }
+
+    /// Where this file's section table ends.
+    pub fn table_end(&self) -> usize {
+        section_table_end(self.sections.len())
     }
 
     fn check_geometry(&self) -> Result<(), Error> {
@@ -384,11 +431,12 @@ impl Header {
     }
 }
 
-/// CRC-32 of a header-plus-section-table buffer, skipping the checksum field itself.
+/// CRC-32 of a header-plus-section-table buffer (exactly the header and the table), skipping
+/// the checksum field itself.
 pub fn header_crc(b: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
     h.update(&b[..off::HEADER_CRC]);
-    h.update(&b[off::HEADER_CRC + 4..SECTION_TABLE_END]);
+    h.update(&b[off::HEADER_CRC + 4..]);
     h.finalize()
 }
 

@@ -2,7 +2,9 @@
 //!
 //! An index holds SHA-1 keys only, never plaintext: of normalized email addresses (see
 //! [`normalize_email`]) or of passwords. Each key carries its occurrence count and the set of
-//! sources (datasets) it was found in.
+//! sources (datasets) it was found in. An email index also holds figures per domain, keyed by
+//! the domain's SHA-1, and, only when built with [`BuildOptions::own_domains`], the plaintext
+//! addresses of those domains ([`domains`]).
 //!
 //! ```no_run
 //! use leakdex_core::{build, BuildOptions, Index, InputSpec, Kind};
@@ -21,6 +23,7 @@
 pub mod atomic;
 pub mod bloom;
 pub mod build;
+pub mod domains;
 mod error;
 pub mod filter;
 pub mod format;

@@ -44,6 +44,17 @@ pub struct SourceInfo {
 pub struct Manifest {
     /// The sources described, by name.
     pub sources: BTreeMap<String, SourceInfo>,
+    /// `own_domains = [...]` at the top (before any `[source]` table): domains whose addresses
+    /// the index keeps in plaintext, as `--own-domain` does.
+    pub own_domains: Vec<String>,
+}
+
+/// A manifest that has `own_domains` at the top, read in one go.
+#[derive(Deserialize)]
+struct WithOwnDomains {
+    own_domains: Vec<String>,
+    #[serde(flatten)]
+    sources: BTreeMap<String, SourceInfo>,
 }
 
 impl Manifest {
@@ -55,7 +66,14 @@ impl Manifest {
 
     /// Parses manifest text. Errors are one line: `line L, column C: what is wrong`.
     pub fn parse(text: &str) -> Result<Manifest, String> {
-        let sources: BTreeMap<String, SourceInfo> = toml::from_str(text).map_err(|e| one_line(text, &e))?;
+        // Without `own_domains`, the sources alone, so that an error points at its line.
+        let has_own = toml::from_str::<toml::Table>(text).map_err(|e| one_line(text, &e))?.contains_key("own_domains");
+        let (sources, own_domains) = if has_own {
+            let w: WithOwnDomains = toml::from_str(text).map_err(|e| one_line(text, &e))?;
+            (w.sources, w.own_domains)
+        } else {
+            (toml::from_str::<BTreeMap<String, SourceInfo>>(text).map_err(|e| one_line(text, &e))?, Vec::new())
+        };
         for (name, info) in &sources {
             if let Some(d) = &info.breach_date {
                 if !is_date(d) {
@@ -63,7 +81,7 @@ impl Manifest {
                 }
             }
         }
-        Ok(Manifest { sources })
+        Ok(Manifest { sources, own_domains })
     }
 }
 

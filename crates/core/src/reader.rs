@@ -484,8 +484,8 @@ impl<D: AsRef<[u8]>> Index<D> {
     /// passes the Bloom filter. Reads the whole file.
     pub fn verify(&self) -> Result<()> {
         let bytes = self.bytes();
-        let mut prev_end = format::SECTION_TABLE_END as u64;
-        for id in SectionId::ALL {
+        let mut prev_end = self.header.table_end() as u64;
+        for id in SectionId::ALL.into_iter().take(self.header.sections.len()) {
             let s = self.header.section(id);
             if bytes[prev_end as usize..s.offset as usize].iter().any(|&b| b != 0) {
                 return Err(Error::Corrupt {
@@ -501,6 +501,7 @@ impl<D: AsRef<[u8]>> Index<D> {
         if prev_end != self.header.file_len {
             return Err(Error::Corrupt { section: "meta", reason: "trailing bytes after the last section".into() });
         }
+        self.verify_domains()?;
         let buckets = 1u64 << self.header.fanout_bits;
         if self.fanout(0) != 0 || self.fanout(buckets) != self.header.entry_count {
             return Err(Error::Corrupt { section: "fanout", reason: "does not span the table".into() });
@@ -535,6 +536,46 @@ impl<D: AsRef<[u8]>> Index<D> {
                 }
                 prev = Some(key);
             }
+        }
+        Ok(())
+    }
+
+    /// The DOMAINS section, read in place; `None` for a file that predates it
+    /// ([`Header::has_domains`]).
+    pub fn domains(&self) -> Result<Option<crate::domains::DomainsView<'_>>> {
+        if !self.header.has_domains() {
+            return Ok(None);
+        }
+        if self.header.kind != Kind::Email {
+            return Ok(None);
+        }
+        crate::domains::DomainsView::new(self.section(SectionId::Domains)).map(Some)
+    }
+
+    /// The OWNED section: the plaintext addresses of the owned domains (empty when the build
+    /// was given none, and for a file that predates the section).
+    pub fn owned(&self) -> Result<crate::domains::Owned> {
+        crate::domains::Owned::decode(self.section(SectionId::Owned))
+    }
+
+    fn verify_domains(&self) -> Result<()> {
+        if self.header.kind != Kind::Email {
+            for id in [SectionId::Domains, SectionId::Owned] {
+                if !self.section(id).is_empty() {
+                    return Err(Error::Corrupt {
+                        section: id.name(),
+                        reason: format!("not empty in a {} index", self.header.kind),
+                    });
+                }
+            }
+            return Ok(());
+        }
+        if let Some(d) = self.domains()? {
+            d.verify(self.header.source_count)?;
+        }
+        let owned = self.owned()?;
+        if owned.addresses.iter().any(|a| a.sources.iter().any(|s| s.source >= self.header.source_count)) {
+            return Err(Error::Corrupt { section: "owned", reason: "an address has a bad source id".into() });
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 
+use crate::domains::{self, DomainInterner, DomainTag, OwnedTally, NO_DOMAIN};
 use crate::error::{Error, Result};
 use crate::format::Kind;
 use crate::ingest::input::Chunk;
@@ -25,8 +26,8 @@ use crate::Key;
 
 /// Most runs merged at once; more are first merged in groups.
 pub const MAX_FAN_IN: usize = 64;
-/// Bytes of one run record: key, source id (u32), count (u64).
-pub(crate) const RUN_RECORD: usize = 32;
+/// Bytes of one run record: key, source id (u32), count (u64), domain tag (u64).
+pub(crate) const RUN_RECORD: usize = 40;
 
 /// A run record.
 #[derive(Clone, Copy)]
@@ -34,6 +35,8 @@ pub(crate) struct Rec {
     pub(crate) key: Key,
     pub(crate) source: u32,
     pub(crate) count: u64,
+    /// The key's domain ([`DomainTag`]; the same for every record of a key that has one).
+    pub(crate) domain: DomainTag,
 }
 
 /// A parsing thread's records: spilled as a sorted run whenever the buffer is full, so that it
@@ -45,6 +48,14 @@ struct RunBuffer {
     dir: PathBuf,
     runs: Vec<Run>,
     error: Option<Error>,
+    /// This thread's number, the high half of its domain tags.
+    thread: u64,
+    /// The file the records come from (for owned addresses' provenance).
+    file: usize,
+    domains: DomainInterner,
+    /// The normalized owned domains (`--own-domain`).
+    owned: Arc<Vec<String>>,
+    owned_tally: rustc_hash::FxHashMap<String, OwnedTally>,
 }
 
 impl RunBuffer {
@@ -64,7 +75,20 @@ impl Sink for RunBuffer {
         if self.recs.len() >= self.cap {
             self.spill();
         }
-        self.recs.push(Rec { key, source: self.source, count });
+        self.recs.push(Rec { key, source: self.source, count, domain: NO_DOMAIN });
+    }
+
+    fn address(&mut self, key: Key, count: u64, normalized: &str) {
+        if self.recs.len() >= self.cap {
+            self.spill();
+        }
+        let (id, owned) = self.domains.intern(domains::domain_of(normalized), &self.owned);
+        self.recs.push(Rec { key, source: self.source, count, domain: (self.thread << 32) | u64::from(id) });
+        if owned {
+            let t = self.owned_tally.entry(normalized.to_string()).or_default();
+            *t.sources.entry(self.source).or_default() += count;
+            t.files.insert(self.file);
+        }
     }
 }
 
@@ -78,6 +102,7 @@ fn encode_rec(r: &Rec, out: &mut [u8; RUN_RECORD]) {
     out[..20].copy_from_slice(&r.key);
     out[20..24].copy_from_slice(&r.source.to_le_bytes());
     out[24..32].copy_from_slice(&r.count.to_le_bytes());
+    out[32..40].copy_from_slice(&r.domain.to_le_bytes());
 }
 
 fn decode_rec(b: &[u8; RUN_RECORD]) -> Rec {
@@ -85,6 +110,7 @@ fn decode_rec(b: &[u8; RUN_RECORD]) -> Rec {
         key: b[..20].try_into().expect("20 bytes"),
         source: u32::from_le_bytes(b[20..24].try_into().expect("4 bytes")),
         count: u64::from_le_bytes(b[24..32].try_into().expect("8 bytes")),
+        domain: u64::from_le_bytes(b[32..40].try_into().expect("8 bytes")),
     }
 }
 
@@ -158,6 +184,7 @@ fn spill(recs: &mut Vec<Rec>, dir: &Path) -> Result<Run> {
         i += 1;
         while i < recs.len() && recs[i].key == r.key && recs[i].source == r.source {
             r.count = r.count.saturating_add(recs[i].count);
+            r.domain = r.domain.min(recs[i].domain);
             i += 1;
         }
         encode_rec(&r, &mut buf);
@@ -201,21 +228,24 @@ pub(crate) fn merge_runs(runs: Vec<Run>, buf: usize, dir: &Path, f: &mut dyn FnM
     let mut heap = BinaryHeap::with_capacity(readers.len());
     for (i, r) in readers.iter_mut().enumerate() {
         if let Some(rec) = r.next(dir)? {
-            heap.push(Reverse((rec.key, rec.source, rec.count, i)));
+            heap.push(Reverse((rec.key, rec.source, rec.count, rec.domain, i)));
         }
     }
     let mut pending: Option<Rec> = None;
-    while let Some(Reverse((key, source, count, i))) = heap.pop() {
+    while let Some(Reverse((key, source, count, domain, i))) = heap.pop() {
         if let Some(rec) = readers[i].next(dir)? {
-            heap.push(Reverse((rec.key, rec.source, rec.count, i)));
+            heap.push(Reverse((rec.key, rec.source, rec.count, rec.domain, i)));
         }
         match &mut pending {
-            Some(p) if p.key == key && p.source == source => p.count = p.count.saturating_add(count),
+            Some(p) if p.key == key && p.source == source => {
+                p.count = p.count.saturating_add(count);
+                p.domain = p.domain.min(domain);
+            }
             _ => {
                 if let Some(p) = pending.take() {
                     f(&p)?;
                 }
-                pending = Some(Rec { key, source, count });
+                pending = Some(Rec { key, source, count, domain });
             }
         }
     }
@@ -230,6 +260,16 @@ pub(crate) struct WorkerResult {
     pub(crate) runs: Vec<Run>,
     pub(crate) stats: HashMap<usize, FileStats>,
     pub(crate) error: Option<Error>,
+    /// The thread's domains, by its own id (see [`DomainTag`]).
+    pub(crate) domains: Vec<Box<str>>,
+    /// The owned addresses it saw.
+    pub(crate) owned: rustc_hash::FxHashMap<String, OwnedTally>,
+}
+
+/// What a parsing thread is: its number (for domain tags) and the owned domains.
+pub(crate) struct WorkerId {
+    pub(crate) thread: u64,
+    pub(crate) owned: Arc<Vec<String>>,
 }
 
 pub(crate) fn worker(
@@ -239,11 +279,24 @@ pub(crate) fn worker(
     dir: PathBuf,
     records: Arc<AtomicU64>,
     failed: Arc<AtomicBool>,
+    id: WorkerId,
 ) -> WorkerResult {
     // Allocated by the thread that fills it: with mimalloc's per-thread heaps, buffers made
     // on the reading thread and filled here raised peak RSS by about 15 MiB at --memory 64M.
     let recs = Vec::with_capacity(cap);
-    let mut buf = RunBuffer { recs, cap, source: 0, dir, runs: Vec::new(), error: None };
+    let mut buf = RunBuffer {
+        recs,
+        cap,
+        source: 0,
+        dir,
+        runs: Vec::new(),
+        error: None,
+        thread: id.thread,
+        file: 0,
+        domains: DomainInterner::default(),
+        owned: id.owned,
+        owned_tally: Default::default(),
+    };
     let mut stats: HashMap<usize, FileStats> = HashMap::new();
     for chunk in rx.iter() {
         if buf.error.is_some() {
@@ -251,13 +304,14 @@ pub(crate) fn worker(
             continue; // drain, so the reader never blocks on a failed worker
         }
         buf.source = chunk.source;
+        buf.file = chunk.file;
         let s = stats.entry(chunk.file).or_default();
         let before = s.records;
         ingest::parse_chunk_at(kind, &chunk.format, &chunk.start, &chunk.data, chunk.first_line, &mut buf, s);
         records.fetch_add(s.records - before, Ordering::Relaxed);
     }
     buf.spill();
-    WorkerResult { runs: buf.runs, stats, error: buf.error }
+    WorkerResult { runs: buf.runs, stats, error: buf.error, domains: buf.domains.names, owned: buf.owned_tally }
 }
 
 /// Merges runs in groups of [`MAX_FAN_IN`] until at most that many are left, so that the final
@@ -302,7 +356,7 @@ mod tests {
                     if rng.gen_bool(0.2) {
                         key = [7; 20];
                     }
-                    Rec { key, source: rng.gen_range(0..4), count: rng.gen_range(1..5) }
+                    Rec { key, source: rng.gen_range(0..4), count: rng.gen_range(1..5), domain: NO_DOMAIN }
                 })
                 .collect();
             let mut want = recs.clone();
@@ -319,8 +373,9 @@ mod tests {
         // 150 runs (more than two levels' fan-in), each holding keys 0..40 of source r % 3.
         let mut runs = Vec::new();
         for r in 0..150u32 {
-            let mut recs: Vec<Rec> =
-                (0..40u8).map(|k| Rec { key: [k; 20], source: r % 3, count: u64::from(r) + 1 }).collect();
+            let mut recs: Vec<Rec> = (0..40u8)
+                .map(|k| Rec { key: [k; 20], source: r % 3, count: u64::from(r) + 1, domain: NO_DOMAIN })
+                .collect();
             runs.push(spill(&mut recs, dir.path()).unwrap());
         }
         let runs = reduce_runs(runs, dir.path(), 1 << 20).unwrap();

@@ -180,8 +180,9 @@ impl IndexWriter {
     }
 
     /// Writes the remaining sections and the header, and syncs the file to disk. `meta.sources`
-    /// gets each source's count of distinct keys filled in.
-    pub fn finish(mut self, fpr: f64, mut meta: Meta) -> Result<()> {
+    /// gets each source's count of distinct keys filled in. `domains` and `owned` are the
+    /// DOMAINS and OWNED sections as encoded by [`crate::domains`] (empty for none).
+    pub fn finish(mut self, fpr: f64, mut meta: Meta, domains: &[u8], owned: &[u8]) -> Result<()> {
         let path = self.path.clone();
         let io = |e| Error::io(&path, e);
         let table = self.out.end_section(format::DATA_START);
@@ -228,6 +229,14 @@ impl IndexWriter {
         serde_json::to_writer(&mut self.out, &meta).map_err(|e| io(e.into()))?;
         let meta_sec = self.out.end_section(start);
 
+        let start = self.out.start_section(format::SECTION_ALIGN).map_err(io)?;
+        self.out.write_all(domains).map_err(io)?;
+        let domains_sec = self.out.end_section(start);
+
+        let start = self.out.start_section(format::SECTION_ALIGN).map_err(io)?;
+        self.out.write_all(owned).map_err(io)?;
+        let owned_sec = self.out.end_section(start);
+
         let header = Header {
             kind: self.kind,
             fanout_bits: self.fanout_bits,
@@ -239,7 +248,7 @@ impl IndexWriter {
             set_count: self.set_list.len() as u32,
             source_count: meta.sources.len() as u32,
             overflow_count: self.overflow_count,
-            sections: [table, fanout_sec, overflow_sec, sets_sec, bloom_sec, meta_sec],
+            sections: vec![table, fanout_sec, overflow_sec, sets_sec, bloom_sec, meta_sec, domains_sec, owned_sec],
         };
         let mut file = self.out.inner.into_inner().map_err(|e| io(e.into_error()))?;
         file.seek(SeekFrom::Start(0)).map_err(io)?;

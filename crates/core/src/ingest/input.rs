@@ -250,6 +250,9 @@ pub(crate) struct Reader<'a> {
     pub(crate) file_sources: Vec<(u32, String)>,
     /// How many sources the inputs have (the first file source's id).
     pub(crate) input_sources: u32,
+    /// The provenance label of each file id (empty for what has none): where an owned
+    /// address was found ([`crate::domains::OwnedAddress::found_in`]).
+    pub(crate) labels: Vec<String>,
 }
 
 impl Reader<'_> {
@@ -270,6 +273,7 @@ impl Reader<'_> {
     pub(crate) fn new_report(&mut self, path: String, source: &str) -> usize {
         self.reports.push(FileReport::new(path, source));
         self.stats.push(FileStats::default());
+        self.labels.push(String::new());
         self.reports.len() - 1
     }
 
@@ -278,6 +282,7 @@ impl Reader<'_> {
     pub(crate) fn read_file(&mut self, source: u32, source_name: &str, path: &Path, label: &str) {
         let name = path.to_string_lossy().into_owned();
         let id = self.new_report(name.clone(), source_name);
+        self.labels[id] = label.to_string();
         self.budget_left.store(self.opts.limits.max_expanded, Ordering::Relaxed);
         let (raw, handle): (Box<dyn Read>, Option<File>) = if path.as_os_str() == "-" {
             (Box::new(std::io::stdin()), None)
@@ -635,6 +640,7 @@ impl Members<'_, '_, '_> {
         self.stopping()?;
         let (id, path) = self.child(name);
         let label = format!("{}!{}", self.at.label, name);
+        self.reader.labels[id] = label.clone();
         self.reader.reports[id].part = part != Part::File;
         let depth = self.at.depth + 1;
         let limits = self.reader.opts.limits;

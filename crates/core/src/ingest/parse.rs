@@ -13,6 +13,12 @@ use crate::Key;
 pub trait Sink {
     /// A key and how many times it occurred.
     fn key(&mut self, key: Key, count: u64);
+    /// The key of an address, with the address as normalized (its domain feeds the per-domain
+    /// aggregates, see [`crate::domains`]). By default just the key.
+    fn address(&mut self, key: Key, count: u64, normalized: &str) {
+        let _ = normalized;
+        self.key(key, count);
+    }
 }
 
 impl Sink for Vec<(Key, u64)> {
@@ -81,6 +87,11 @@ pub(crate) enum Written {
 pub(crate) struct Found {
     /// Keys, in the order found.
     pub keys: Vec<Key>,
+    /// For each key, the span of its normalized address in `text`; empty for a key that is no
+    /// address's own (a hash line's, the Unicode form of an internationalized address).
+    spans: Vec<(u32, u32)>,
+    /// The normalized addresses of the keys, one after the other.
+    text: String,
     fullwidth: u64,
     deobfuscated: u64,
     idn_keys: u64,
@@ -89,11 +100,17 @@ pub(crate) struct Found {
 impl Found {
     /// Adds the keys of `candidate` ([`crate::email_keys`]); `Err` if it is not an address.
     pub fn address(&mut self, candidate: &str, written: Written) -> Result<(), crate::Invalid> {
-        let (key, unicode) = crate::email_keys(candidate)?;
+        let normalized = crate::normalize_email(candidate)?;
+        let key = crate::Key::from(<sha1::Sha1 as sha1::Digest>::digest(normalized.as_bytes()));
         if self.keys.contains(&key) {
             return Ok(());
         }
+        let unicode = crate::normalize::unicode_form(&normalized)
+            .map(|u| crate::Key::from(<sha1::Sha1 as sha1::Digest>::digest(u.as_bytes())));
         self.keys.push(key);
+        let start = self.text.len() as u32;
+        self.text.push_str(&normalized);
+        self.spans.push((start, self.text.len() as u32));
         if written == Written::Obfuscated {
             self.deobfuscated += 1;
         } else if crate::normalize::has_fullwidth(candidate) {
@@ -101,6 +118,7 @@ impl Found {
         }
         if let Some(u) = unicode.filter(|u| !self.keys.contains(u)) {
             self.keys.push(u);
+            self.spans.push((0, 0));
             self.idn_keys += 1;
         }
         Ok(())
@@ -110,6 +128,7 @@ impl Found {
     pub fn key(&mut self, key: Key) {
         if !self.keys.contains(&key) {
             self.keys.push(key);
+            self.spans.push((0, 0));
         }
     }
 
@@ -121,13 +140,19 @@ impl Found {
     /// Forgets what was found.
     pub fn clear(&mut self) {
         self.keys.clear();
+        self.spans.clear();
+        self.text.clear();
         (self.fullwidth, self.deobfuscated, self.idn_keys) = (0, 0, 0);
     }
 
     /// Hands every key to `sink` once, counts them in `stats`, and clears.
     pub fn flush(&mut self, sink: &mut dyn Sink, stats: &mut FileStats) {
-        for k in &self.keys {
-            sink.key(*k, 1);
+        for (k, &(a, b)) in self.keys.iter().zip(&self.spans) {
+            if a == b {
+                sink.key(*k, 1);
+            } else {
+                sink.address(*k, 1, &self.text[a as usize..b as usize]);
+            }
         }
         stats.records += self.keys.len() as u64;
         stats.fullwidth += self.fullwidth;
