@@ -113,6 +113,10 @@ pub struct BuildOptions {
     /// default: the bracketed forms are unambiguous, and an address skipped is a person
     /// reported clean.
     pub deobfuscate: bool,
+    /// `first_seen` of each source by name, from the previous index of a chain (`build
+    /// --previous OLD.ldx`: [`Meta::first_seen_by_name`]): a source of one of these names keeps
+    /// that date; any other source is first seen now (the new index's `built_at`).
+    pub previous_first_seen: std::collections::BTreeMap<String, String>,
 }
 
 impl BuildOptions {
@@ -134,6 +138,7 @@ impl BuildOptions {
             limits: ContainerLimits::default(),
             source_per_file: false,
             deobfuscate: true,
+            previous_first_seen: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -361,10 +366,18 @@ pub fn build(
     let merged = merge_into(&mut writer, runs, buf, &temp_root, &source_map, &mut |merged| {
         progress(&figures(Phase::Merging, merged))
     })?;
+    let built_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let sources = sources
+        .into_iter()
+        .map(|s| Source {
+            first_seen: Some(opts.previous_first_seen.get(&s.name).cloned().unwrap_or_else(|| built_at.clone())),
+            ..s
+        })
+        .collect();
     let meta = Meta {
         kind: opts.kind,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        built_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        built_at,
         normalization_policy: crate::normalize::POLICY_VERSION,
         fpr: opts.fpr,
         sources,
@@ -450,6 +463,7 @@ fn name_sources(inputs: &[InputSpec], opts: &BuildOptions) -> Result<Vec<Source>
             lines: 0,
             records: 0,
             unique: 0,
+            first_seen: None,
         });
     }
     if let Some(m) = &opts.manifest {

@@ -21,6 +21,7 @@
 pub mod atomic;
 pub mod bloom;
 pub mod build;
+pub mod diff;
 mod error;
 pub mod filter;
 pub mod format;
