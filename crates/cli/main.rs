@@ -7,6 +7,7 @@ use clap::Parser;
 
 mod args;
 mod build;
+mod monitor;
 mod query;
 mod serve;
 mod show;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         Command::ExportFilter(a) => query::export_filter(a),
         Command::Serve(a) => serve::run(a),
         Command::ExportRanges(a) => serve::export_ranges(a),
+        Command::Diff(a) => monitor::diff(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -82,6 +82,17 @@ pub struct SourcesDiff {
     pub changed: Vec<SourceChange>,
 }
 
+/// How many keys of a source of the newer index the source of that name did not hold in the
+/// older one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewInSource {
+    /// Source name (of the newer index).
+    pub name: String,
+    /// Its keys that the older index's source of that name did not hold (all of them for a
+    /// source added).
+    pub entries: u64,
+}
+
 /// How the entries (keys) of two indexes differ.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct EntriesDiff {
@@ -100,7 +111,7 @@ pub struct EntriesDiff {
     pub gained_source: u64,
     /// For each source of the newer index, in its order: how many of its keys the source of
     /// that name did not hold in the older index (all of them for a new source).
-    pub new_in_source: Vec<(String, u64)>,
+    pub new_in_source: Vec<NewInSource>,
 }
 
 /// Everything that changed from an older index to a newer one.
@@ -140,8 +151,11 @@ pub fn check_comparable(old: &Meta, new: &Meta) -> Result<()> {
 /// The sources added, removed and changed from `old` to `new`, matched by name.
 pub fn compare_sources(old: &Meta, new: &Meta) -> SourcesDiff {
     let mut d = SourcesDiff::default();
+    // By name through maps: an index with a source per file has thousands of sources.
+    let olds = by_name(old);
+    let news = by_name(new);
     for s in &new.sources {
-        match old.source_named(&s.name) {
+        match olds.get(s.name.as_str()).map(|&i| &old.sources[i]) {
             None => d.added.push(SourceSummary::of(new, s)),
             Some(o) if o.unique != s.unique || o.records != s.records => d.changed.push(SourceChange {
                 name: s.name.clone(),
@@ -154,7 +168,7 @@ pub fn compare_sources(old: &Meta, new: &Meta) -> SourcesDiff {
         }
     }
     for s in &old.sources {
-        if new.source_named(&s.name).is_none() {
+        if !news.contains_key(s.name.as_str()) {
             d.removed.push(SourceSummary::of(old, s));
         }
     }
@@ -163,7 +177,13 @@ pub fn compare_sources(old: &Meta, new: &Meta) -> SourcesDiff {
 
 /// For each source id of `new`, the id of the source of that name in `old`, if any.
 pub fn source_map(old: &Meta, new: &Meta) -> Vec<Option<u32>> {
-    new.sources.iter().map(|s| old.sources.iter().position(|o| o.name == s.name).map(|i| i as u32)).collect()
+    let olds = by_name(old);
+    new.sources.iter().map(|s| olds.get(s.name.as_str()).map(|&i| i as u32)).collect()
+}
+
+/// Source positions by name.
+fn by_name(meta: &Meta) -> std::collections::HashMap<&str, usize> {
+    meta.sources.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect()
 }
 
 /// The sources (ids of `new`) of `new_entry` that did not hold its key in the older index:
@@ -228,7 +248,12 @@ pub fn compare_entries<A: AsRef<[u8]>, B: AsRef<[u8]>>(old: &Index<A>, new: &Ind
             }
         }
     }
-    d.new_in_source = new.sources().iter().map(|s| s.name.clone()).zip(per_source).collect();
+    d.new_in_source = new
+        .sources()
+        .iter()
+        .zip(per_source)
+        .map(|(s, entries)| NewInSource { name: s.name.clone(), entries })
+        .collect();
     Ok(d)
 }
 
@@ -335,7 +360,9 @@ mod tests {
         assert_eq!((d.entries.added, d.entries.removed, d.entries.kept), (2, 0, 4));
         assert_eq!(d.entries.gained_source, 2);
         // c: 2, 7, 9 (all); a: 7 only (1 and 3 it held); b: 5 (3 it held).
-        assert_eq!(d.entries.new_in_source, vec![("c".to_string(), 3), ("a".to_string(), 1), ("b".to_string(), 1)]);
+        let per_source: Vec<(&str, u64)> =
+            d.entries.new_in_source.iter().map(|s| (s.name.as_str(), s.entries)).collect();
+        assert_eq!(per_source, [("c", 3), ("a", 1), ("b", 1)]);
         assert_eq!(d.sources.added.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["c"]);
         assert_eq!(d.sources.added[0].first_seen, "2026-01-08T00:00:00Z");
         assert!(d.sources.removed.is_empty());

@@ -70,11 +70,6 @@ impl Meta {
         self.sources.iter().map(|s| (s.name.clone(), self.first_seen(s).to_string())).collect()
     }
 
-    /// The source of this name, if the index has one (names are unique within an index).
-    pub fn source_named(&self, name: &str) -> Option<&Source> {
-        self.sources.iter().find(|s| s.name == name)
-    }
-
     /// For an email index built with another normalization policy than this version's
     /// ([`crate::normalize::POLICY_VERSION`]), a one-line warning saying so and what to do:
     /// queries are normalized with the current policy, so addresses whose normalized form
