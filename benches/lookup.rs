@@ -49,6 +49,7 @@ fn build_index(n: u64, fpr: f64) -> (tempfile::TempDir, Index<memmap2::Mmap>) {
             lines: n,
             records: n,
             unique: 0,
+            first_seen: None,
         }],
     };
     w.finish(fpr, meta, &[], &[]).unwrap();

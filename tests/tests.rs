@@ -10,6 +10,7 @@ mod file_safety;
 mod fileshare;
 mod formats;
 mod hostile_corpus;
+mod monitoring;
 mod normalization;
 mod server;
 mod server_abuse;

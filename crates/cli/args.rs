@@ -35,6 +35,23 @@ pub enum Command {
     Serve(ServeArgs),
     /// Write every non-empty range as a file, for serving the range API from a static server.
     ExportRanges(ExportRangesArgs),
+    /// What changed from an older index to a newer one: sources added, removed or changed,
+    /// entries added and removed. Exit 1 when the newer one exposes anything new.
+    Diff(DiffArgs),
+}
+
+/// `leakdex diff OLD NEW`.
+#[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The older index (last week's).
+    #[arg(value_name = "OLD.ldx")]
+    pub old: PathBuf,
+    /// The newer index.
+    #[arg(value_name = "NEW.ldx")]
+    pub new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: CheckFormat,
 }
 
 /// What check and bulk ask: a local index (or filter), or a range API.
@@ -267,6 +284,10 @@ pub struct BuildArgs {
     /// lists them. The index then holds those addresses: protect it like the leak (mode 0600).
     #[arg(long, value_name = "DOMAIN")]
     pub own_domain: Vec<String>,
+    /// The previous index of this corpus (last week's): each source keeps the `first_seen`
+    /// date of the source of the same name there, and the summary says which sources are new.
+    #[arg(long, value_name = "OLD.ldx")]
+    pub previous: Option<PathBuf>,
     /// Corpus files or directories; - is stdin. NAME=PATH names the source NAME instead of
     /// after the file (an argument that is an existing path is always a path).
     #[arg(required = true, value_name = "PATH")]
@@ -327,6 +348,11 @@ pub struct BulkArgs {
     /// with --own-domain DOMAIN, else counted).
     #[arg(long, value_name = "DOMAIN")]
     pub unlisted: Vec<String>,
+    /// Report only what is new since this older index (last week's): rows exposed now and
+    /// clean or absent there, or exposed now in a source that did not hold them there; each
+    /// says why. Exit 1 only when something is new. Needs -i INDEX of the same kind.
+    #[arg(long, value_name = "OLD.ldx", requires = "index")]
+    pub since: Option<PathBuf>,
     /// Staff list; - or nothing is stdin.
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,

@@ -157,6 +157,15 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
         opts.manifest = Some(Manifest::load(m)?);
         opts.other_inputs.push(("--sources".into(), m.clone()));
     }
+    // Read before anything is built: the previous index may be the destination itself.
+    let previous = match &a.previous {
+        Some(p) => {
+            let (meta, dates) = crate::monitor::previous_first_seen(p, kind)?;
+            opts.previous_first_seen = dates;
+            Some((p, meta))
+        }
+        None => None,
+    };
     let inputs = a.paths.iter().map(|p| input_spec(p)).collect::<Result<Vec<InputSpec>>>()?;
     if let Some(report) = a.report.as_deref().filter(|r| !is_stdout(r)) {
         check_report_path(report)?;
@@ -179,6 +188,9 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
     write_report(a.report.as_deref(), &report)?;
     if !a.quiet {
         print_summary(&report, &a.output)?;
+        for line in previous.iter().flat_map(|(p, m)| crate::monitor::previous_summary(p, m, &report.sources)) {
+            eprintln!("{line}");
+        }
     } else if report.warned_files().next().is_some() {
         let n = report.warned_files().count();
         writeln!(

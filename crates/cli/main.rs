@@ -8,6 +8,7 @@ use clap::Parser;
 mod args;
 mod build;
 mod domain;
+mod monitor;
 mod query;
 mod serve;
 mod show;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         Command::ExportFilter(a) => query::export_filter(a),
         Command::Serve(a) => serve::run(a),
         Command::ExportRanges(a) => serve::export_ranges(a),
+        Command::Diff(a) => monitor::diff(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -102,6 +102,14 @@ impl Store {
         }
     }
 
+    /// The index's metadata (a local index only): source names, dates and `first_seen`.
+    fn meta(&self) -> Option<&leakdex_core::Meta> {
+        match self {
+            Store::Index(i) => Some(i.meta()),
+            _ => None,
+        }
+    }
+
     fn kind(&self) -> Kind {
         match self {
             Store::Index(i) => i.kind(),
@@ -309,6 +317,12 @@ struct JsonRow<'a> {
     sources: Option<Vec<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_seen: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    new_sources: Option<&'a [String]>,
 }
 
 enum Status {
@@ -348,7 +362,31 @@ impl Row {
         }
     }
 
-    fn json(&self, line: Option<u64>) -> String {
+    /// The sources of an exposed row (`Possibly` has none to name).
+    fn exposed_in(&self) -> Option<Vec<&str>> {
+        matches!(self.status, Status::Exposed { .. }).then(|| self.source_names())
+    }
+
+    /// The keys the row is looked up under: an address's, then its Unicode form's
+    /// (`answer_unicode_forms`); a password's hash.
+    fn keys(&self) -> Vec<leakdex_core::Key> {
+        if let Some(Ok((key, unicode))) = self.email.as_deref().map(leakdex_core::email_keys) {
+            return std::iter::once(key).chain(unicode).collect();
+        }
+        self.sha1.as_deref().and_then(leakdex_core::parse_key).into_iter().collect()
+    }
+
+    /// The row's note (`first_seen`, and why `--since` reports it): `None` when `--since`
+    /// leaves the row out.
+    fn note(
+        &self,
+        since: Option<&mut crate::monitor::Since>,
+        dates: Option<&crate::monitor::Dates>,
+    ) -> Result<Option<crate::monitor::Note>> {
+        crate::monitor::note(since, dates, self.exposed_in().as_deref(), || self.keys())
+    }
+
+    fn json(&self, line: Option<u64>, note: &crate::monitor::Note) -> String {
         let error = match &self.status {
             Status::Invalid(e) => Some(e.as_str()),
             _ => None,
@@ -366,6 +404,9 @@ impl Row {
             possibly: matches!(self.status, Status::Possibly).then_some(true),
             sources: answered.then_some(names),
             count: answered.then(|| self.count()),
+            first_seen: note.first_seen.as_deref(),
+            why: note.why.as_deref(),
+            new_sources: (!note.new_sources.is_empty()).then_some(note.new_sources.as_slice()),
         };
         json_safe(serde_json::to_string(&row).expect("rows serialize"))
     }
@@ -472,7 +513,8 @@ fn table_header(out: &mut impl Write, kind: Kind, with_line: bool) -> io::Result
     writeln!(out, "{line}{first:<TABLE_WIDTH$}  {:<8}  {:>8}  SOURCES / ERROR", "STATUS", "COUNT")
 }
 
-fn table_row(out: &mut impl Write, r: &Row, line: Option<u64>) -> io::Result<()> {
+/// One table row; `why` (from `bulk --since`) goes before the sources, in brackets.
+fn table_row(out: &mut impl Write, r: &Row, line: Option<u64>, why: Option<&str>) -> io::Result<()> {
     let line = line.map(|l| format!("{l:>6}  ")).unwrap_or_default();
     let count = if matches!(r.status, Status::Exposed { .. }) { r.count().to_string() } else { String::new() };
     // Breach names and dates come from an index's manifest or from a range API, the identifier
@@ -482,7 +524,10 @@ fn table_row(out: &mut impl Write, r: &Row, line: Option<u64>) -> io::Result<()>
         "{line}{:<TABLE_WIDTH$}  {:<8}  {count:>8}  {}",
         printable(r.shown()),
         r.status_word(),
-        printable(&r.detail())
+        printable(&match why {
+            Some(why) => format!("[{why}] {}", r.detail()),
+            None => r.detail(),
+        })
     )
 }
 
@@ -545,6 +590,7 @@ pub fn check(a: CheckArgs) -> Result<Outcome> {
     };
     let mut out = BufWriter::new(io::stdout().lock());
     let mut tally = Tally::default();
+    let dates = store.meta().map(crate::monitor::Dates::of);
     if a.format == CheckFormat::Table {
         table_header(&mut out, store.kind(), false)?;
     }
@@ -559,8 +605,11 @@ pub fn check(a: CheckArgs) -> Result<Outcome> {
             for row in store.answer_many(&std::mem::take(&mut batch))? {
                 tally.add(&row);
                 match a.format {
-                    CheckFormat::Table => table_row(&mut out, &row, None)?,
-                    CheckFormat::Json => writeln!(out, "{}", row.json(None))?,
+                    CheckFormat::Table => table_row(&mut out, &row, None, None)?,
+                    CheckFormat::Json => {
+                        let note = row.note(None, dates.as_ref())?.unwrap_or_default();
+                        writeln!(out, "{}", row.json(None, &note))?
+                    }
                 }
             }
         }
@@ -593,6 +642,15 @@ fn open_staff_list(name: Option<&str>) -> Result<Box<dyn BufRead>> {
 
 pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     let store = Store::open(&a.target)?;
+    // `--since OLD.ldx`: only what is new since the older index is reported.
+    let mut since = match (&a.since, store.meta(), &a.target.index) {
+        (None, ..) => None,
+        (Some(old), Some(meta), Some(new)) => Some(crate::monitor::Since::open(old, new, meta)?),
+        (Some(old), ..) => anyhow::bail!(
+            "--since {} needs an index with -i, not an exported filter: a filter holds no sources to compare",
+            old.display()
+        ),
+    };
     let name = a.input.as_ref().filter(|p| p.as_os_str() != "-").map(|p| p.display().to_string());
     let mut input = open_staff_list(name.as_deref())?;
     let shown_name = name.clone().unwrap_or_else(|| "stdin".into());
@@ -647,21 +705,28 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     let mut input: Box<dyn BufRead> = Box::new(io::BufReader::new(io::Cursor::new(rest).chain(input)));
     let mut out = BufWriter::new(io::stdout().lock());
     let mut tally = Tally { listed: (!a.unlisted.is_empty()).then(Default::default), ..Default::default() };
-    let result_cols: &[&str] = match kind {
-        Kind::Email => &["normalized_email", "exposed", "count", "sources", "error"],
-        Kind::Password => &["sha1", "exposed", "count", "sources", "error"],
-        Kind::Ntlm => &["ntlm", "exposed", "count", "sources", "error"],
+    let mut result_cols: Vec<&str> = match kind {
+        Kind::Email => vec!["normalized_email", "exposed", "count", "sources", "error"],
+        Kind::Password => vec!["sha1", "exposed", "count", "sources", "error"],
+        Kind::Ntlm => vec!["ntlm", "exposed", "count", "sources", "error"],
     };
-    let emit = |out: &mut BufWriter<io::StdoutLock<'_>>,
-                row: &Row,
-                line: u64,
-                extra: Option<&[String]>,
-                tally: &mut Tally|
+    if since.is_some() {
+        result_cols.extend(["first_seen", "why"]);
+    }
+    let dates = store.meta().map(crate::monitor::Dates::of);
+    let mut emit = |out: &mut BufWriter<io::StdoutLock<'_>>,
+                    row: &Row,
+                    line: u64,
+                    extra: Option<&[String]>,
+                    tally: &mut Tally|
      -> Result<()> {
         tally.add(row);
+        let Some(note) = row.note(since.as_mut(), dates.as_ref())? else {
+            return Ok(()); // --since: nothing new about this row
+        };
         match a.format {
-            BulkFormat::Table => table_row(out, row, Some(line))?,
-            BulkFormat::Json => writeln!(out, "{}", row.json(Some(line)))?,
+            BulkFormat::Table => table_row(out, row, Some(line), note.why.as_deref())?,
+            BulkFormat::Json => writeln!(out, "{}", row.json(Some(line), &note))?,
             BulkFormat::Csv => {
                 let mut rec: Vec<String> = match extra {
                     Some(fields) => fields.to_vec(),
@@ -679,6 +744,10 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
                 rec.push(row.count().to_string());
                 rec.push(csv_sources(&row.source_names()));
                 rec.push(csv_text(if let Status::Invalid(e) = &row.status { e } else { "" }));
+                if let Some(why) = &note.why {
+                    rec.push(note.first_seen.clone().unwrap_or_default());
+                    rec.push(csv_text(why));
+                }
                 // Into a small buffer, not straight to `out`: the CSV writer's flush would also
                 // flush stdout, a system call per row.
                 let mut buf = Vec::with_capacity(256);
@@ -811,12 +880,30 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     }
     out.flush()?;
     // Only the table shows breach dates: say when it lacks the ones a local index shows.
+    let summary = match &since {
+        Some(s) => format!("{}; {}", tally.summary(), s.summary()),
+        None => tally.summary(),
+    };
     match store.missing_dates().filter(|_| a.format == BulkFormat::Table) {
-        Some(note) => eprintln!("{}; {note}", tally.summary()),
-        None => eprintln!("{}", tally.summary()),
+        Some(note) => eprintln!("{summary}; {note}"),
+        None => eprintln!("{summary}"),
+    }
+    if since.is_some() && tally.invalid > 0 {
+        // Left out of the rows like everything not new, but never checked: said every time.
+        eprintln!(
+            "warning: {} row(s) of {} hold no valid {kind} and were not checked; run bulk without --since to see them",
+            tally.invalid,
+            printable(&shown_name)
+        );
     }
     tally.check_answered(&shown_name, kind)?;
-    Ok(if unlisted_exposed { Outcome::Exposed } else { tally.outcome() })
+    // Under --since, exit 1 only when something is new (or an unlisted address is exposed).
+    let outcome = match &since {
+        Some(s) if s.new_rows() == 0 => Outcome::Clean,
+        Some(_) => Outcome::Exposed,
+        None => tally.outcome(),
+    };
+    Ok(if unlisted_exposed { Outcome::Exposed } else { outcome })
 }
 
 fn memchr_count(needle: u8, hay: &[u8]) -> u64 {

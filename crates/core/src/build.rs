@@ -119,6 +119,10 @@ pub struct BuildOptions {
     /// manifest's `own_domains`), subdomains included: the OWNED section
     /// ([`crate::domains::Owned`]). The index is then written with mode `0600`.
     pub own_domains: Vec<String>,
+    /// `first_seen` of each source by name, from the previous index of a chain (`build
+    /// --previous OLD.ldx`: [`Meta::first_seen_by_name`]): a source of one of these names keeps
+    /// that date; any other source is first seen now (the new index's `built_at`).
+    pub previous_first_seen: std::collections::BTreeMap<String, String>,
 }
 
 impl BuildOptions {
@@ -141,6 +145,7 @@ impl BuildOptions {
             source_per_file: false,
             deobfuscate: true,
             own_domains: Vec::new(),
+            previous_first_seen: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -380,10 +385,18 @@ pub fn build(
         _ => Vec::new(),
     };
     let owned_section = Owned::from_tallies(own_domains, owned_tallies, &labels, &source_map).encode();
+    let built_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let sources = sources
+        .into_iter()
+        .map(|s| Source {
+            first_seen: Some(opts.previous_first_seen.get(&s.name).cloned().unwrap_or_else(|| built_at.clone())),
+            ..s
+        })
+        .collect();
     let meta = Meta {
         kind: opts.kind,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        built_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        built_at,
         normalization_policy: crate::normalize::POLICY_VERSION,
         fpr: opts.fpr,
         sources,
@@ -490,6 +503,7 @@ fn name_sources(inputs: &[InputSpec], opts: &BuildOptions) -> Result<Vec<Source>
             lines: 0,
             records: 0,
             unique: 0,
+            first_seen: None,
         });
     }
     if let Some(m) = &opts.manifest {

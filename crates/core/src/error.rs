@@ -106,6 +106,18 @@ pub enum Error {
         /// What was read, for the summary.
         report: Box<crate::report::BuildReport>,
     },
+    /// Two indexes that cannot be compared (`leakdex diff`, `bulk --since`, `build
+    /// --previous`): another kind, or another email normalization policy, under which the same
+    /// address has another key.
+    #[error("the indexes differ in {what}: {old} (older) against {new} (newer); compare indexes of one kind built with one normalization policy: rebuild the older one from its corpus with this leakdex")]
+    Incomparable {
+        /// What differs (`kind`, `normalization policy`).
+        what: &'static str,
+        /// The older index's value.
+        old: String,
+        /// The newer index's value.
+        new: String,
+    },
     /// The build was interrupted.
     #[error("interrupted; the destination was not changed")]
     Interrupted,

@@ -24,6 +24,7 @@ pub mod atomic;
 pub mod bloom;
 pub mod build;
 pub mod domains;
+pub mod diff;
 mod error;
 pub mod filter;
 pub mod format;

@@ -32,6 +32,12 @@ pub struct Source {
     pub records: u64,
     /// Distinct keys of this source in the index.
     pub unique: u64,
+    /// When a source of this name was first indexed: the `built_at` of the first build in a
+    /// chain of `leakdex build --previous OLD.ldx` that held it, copied forward from the
+    /// previous index by name. Absent in indexes written before this field (read it through
+    /// [`Meta::first_seen`], which falls back to the index's `built_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
 }
 
 /// What the `meta` section records about a build.
@@ -52,6 +58,18 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// When `source` was first indexed: its `first_seen`, or for an index written before that
+    /// field existed, the index's own `built_at` (RFC 3339, UTC).
+    pub fn first_seen<'a>(&'a self, source: &'a Source) -> &'a str {
+        source.first_seen.as_deref().unwrap_or(&self.built_at)
+    }
+
+    /// Every source's [`Meta::first_seen`], by name: what `build --previous` carries forward
+    /// ([`crate::BuildOptions::previous_first_seen`]).
+    pub fn first_seen_by_name(&self) -> std::collections::BTreeMap<String, String> {
+        self.sources.iter().map(|s| (s.name.clone(), self.first_seen(s).to_string())).collect()
+    }
+
     /// For an email index built with another normalization policy than this version's
     /// ([`crate::normalize::POLICY_VERSION`]), a one-line warning saying so and what to do:
     /// queries are normalized with the current policy, so addresses whose normalized form

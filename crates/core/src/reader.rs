@@ -387,6 +387,13 @@ impl<D: AsRef<[u8]>> Index<D> {
         Ok(Range { index: self, next: start, end: end.max(start), bucket: self.bucket_of(&lo_key) })
     }
 
+    /// Every entry of the index, in key order: a front-to-back read of the table, in constant
+    /// memory (open the index with [`Index::open_sequential`] for it). What [`crate::diff`]
+    /// walks.
+    pub fn entries(&self) -> Range<'_, D> {
+        Range { index: self, next: 0, end: self.header.entry_count, bucket: 0 }
+    }
+
     /// Number of records before the first whose key is `>= key`.
     fn lower_bound(&self, key: &Key) -> Result<u64> {
         let bucket = self.bucket_of(key);

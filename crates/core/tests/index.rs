@@ -31,6 +31,7 @@ fn meta(kind: Kind, sources: u32) -> Meta {
                 lines: 0,
                 records: 0,
                 unique: 0,
+                first_seen: None,
             })
             .collect(),
     }

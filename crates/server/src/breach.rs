@@ -97,7 +97,9 @@ fn model<'a>(s: &'a Source, built_at: &'a str) -> Breach<'a> {
         title: s.title.as_deref().unwrap_or(&s.name),
         domain: s.domain.as_deref().unwrap_or(""),
         breach_date: s.breach_date.as_deref().unwrap_or(""),
-        added_date: built_at,
+        // When the source was first indexed (kept across a chain of `build --previous`), as
+        // HIBP's AddedDate is when a breach was added to the service.
+        added_date: s.first_seen.as_deref().unwrap_or(built_at),
         modified_date: built_at,
         pwn_count: s.unique,
         description: s.description.as_deref().unwrap_or(""),
