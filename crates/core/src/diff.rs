@@ -330,7 +330,7 @@ mod tests {
         for (i, ids) in entries {
             w.push(&key(*i), ids.len() as u64, ids).unwrap();
         }
-        w.finish(0.01, m).unwrap();
+        w.finish(0.01, m, &[], &[]).unwrap();
         Index::open(&path).unwrap()
     }
 
