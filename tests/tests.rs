@@ -10,6 +10,7 @@ mod fileshare;
 mod formats;
 mod hostile_corpus;
 mod normalization;
+mod ntlm_audit;
 mod server;
 mod server_abuse;
 mod server_privacy;

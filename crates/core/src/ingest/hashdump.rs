@@ -461,7 +461,7 @@ mod tests {
         assert_eq!(a.layout, Layout::JohnNt);
         let b = acct(&format!("jane::{LM_NONE}:{PASSWORD_NT}:S-1-5-21-1-2-3-1113::"));
         assert_eq!((b.layout, b.rid), (Layout::Ophcrack, Some(1113)));
-        let c = acct(&format!("{}", PASSWORD_NT.to_uppercase()));
+        let c = acct(&PASSWORD_NT.to_uppercase());
         assert_eq!((c.layout, c.name.as_str()), (Layout::BareNt, ""));
         let d = acct(&format!("Jürgen.Müller:{PASSWORD_NT}"));
         assert_eq!((d.layout, d.name.as_str()), (Layout::HashcatNt, "Jürgen.Müller"));
