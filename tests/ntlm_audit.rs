@@ -181,3 +181,30 @@ fn an_audit_where_nothing_leaked_exits_0_but_an_enabled_account_without_password
     let run = dir.cmd(&["bulk", "-i", "pw.ldx", "--input", "hashes", "empty-export.txt"]).expect(2);
     assert!(run.stderr.contains("no account hash line"), "{}", run.stderr);
 }
+
+#[test]
+fn an_audit_over_the_ntlm_range_api_or_a_filter_gives_the_local_rows() {
+    let dir = Dir::new();
+    setup(&dir);
+    let export = "exports/secretsdump.ntds";
+    let local = dir.cmd(&["bulk", "-i", "pw.ldx", "--format", "json", export]).expect(1);
+    let local = json_lines(&local.stdout);
+    let s = crate::server::Server::start(&dir, &["-i", "pw.ldx"]);
+    let remote = dir.cmd(&["bulk", "--api", &s.url, "--kind", "ntlm", "--input", "hashes", "--format", "json", export]);
+    let remote = json_lines(&remote.expect(1).stdout);
+    assert_eq!(remote.len(), local.len());
+    for (r, l) in remote.iter().zip(&local) {
+        // A range API answers counts only, no source names.
+        for field in ["line", "account", "history", "exposed", "empty_password", "count", "group", "shared"] {
+            assert_eq!(r.get(field), l.get(field), "line {}: {field}", l["line"]);
+        }
+    }
+    // A filter says "possibly" for each leaked hash, never "clean".
+    dir.cmd(&["export-filter", "-i", "pw.ldx", "-o", "pw.ldf"]).expect(0);
+    let filtered = dir.cmd(&["bulk", "-i", "pw.ldf", "--input", "hashes", "--format", "json", export]).expect(1);
+    for (f, l) in json_lines(&filtered.stdout).iter().zip(&local) {
+        if l["exposed"] == true {
+            assert_eq!(f["exposed"], true, "line {}", l["line"]);
+        }
+    }
+}
