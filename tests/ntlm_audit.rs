@@ -193,6 +193,8 @@ fn an_audit_over_the_ntlm_range_api_or_a_filter_gives_the_local_rows() {
     let remote = dir.cmd(&["bulk", "--api", &s.url, "--kind", "ntlm", "--input", "hashes", "--format", "json", export]);
     let remote = json_lines(&remote.expect(1).stdout);
     assert_eq!(remote.len(), local.len());
+    let run = dir.cmd(&["bulk", "--api", &s.url, "--input", "hashes", export]).expect(2);
+    assert!(run.stderr.contains("add --kind ntlm"), "{}", run.stderr);
     for (r, l) in remote.iter().zip(&local) {
         // A range API answers counts only, no source names.
         for field in ["line", "account", "history", "exposed", "empty_password", "count", "group", "shared"] {

@@ -15,7 +15,7 @@ use leakdex_core::ingest::hashdump::{self, Account, Layout, Line, Skip};
 use leakdex_core::{hex, Key, Kind};
 
 use super::{csv_sources, csv_text, decode_line, json_safe, Store, BATCH};
-use crate::args::{BulkArgs, BulkFormat, InputKind};
+use crate::args::{BulkArgs, BulkFormat, InputKind, KindArg};
 use crate::show::printable;
 use crate::Outcome;
 
@@ -54,6 +54,15 @@ pub(super) fn wants_audit(a: &BulkArgs, kind: Kind, head: &[u8], shown: &str) ->
         None if looks => Err(need_ntlm("this looks like an account hash export")),
         _ => Ok(false),
     }
+}
+
+/// `--input hashes` with `--api` asks the NTLM ranges: said before any request, since the
+/// default `--kind email` would validate the URL as an email range API.
+pub(super) fn refuse_wrong_api_kind(a: &BulkArgs) -> Result<()> {
+    if a.input_kind == Some(InputKind::Hashes) && a.target.api.is_some() && a.target.kind != KindArg::Ntlm {
+        anyhow::bail!("--input hashes with --api audits NT hashes: add --kind ntlm (the range API's NTLM mode)");
+    }
+    Ok(())
 }
 
 /// In a password list checked against a password or NTLM index, a line that is an account hash

@@ -593,6 +593,7 @@ fn open_staff_list(name: Option<&str>) -> Result<Box<dyn BufRead>> {
 }
 
 pub fn bulk(a: BulkArgs) -> Result<Outcome> {
+    audit::refuse_wrong_api_kind(&a)?;
     let store = Store::open(&a.target)?;
     let name = a.input.as_ref().filter(|p| p.as_os_str() != "-").map(|p| p.display().to_string());
     let mut input = open_staff_list(name.as_deref())?;
