@@ -12,6 +12,7 @@ mod formats;
 mod hostile_corpus;
 mod monitoring;
 mod normalization;
+mod ntlm_audit;
 mod server;
 mod server_abuse;
 mod server_privacy;

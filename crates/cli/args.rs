@@ -356,6 +356,23 @@ pub struct BulkArgs {
     /// Staff list; - or nothing is stdin.
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,
+    /// With an NTLM index: `hashes` audits account password-hash exports (secretsdump,
+    /// pwdump, DSInternals, mimikatz dcsync) per account; `passwords` checks one password per
+    /// line. Default: hashes when the file looks like an export, else passwords.
+    #[arg(long = "input", value_enum, value_name = "hashes|passwords")]
+    pub input_kind: Option<InputKind>,
+    /// With --input hashes: print each account's NT hash (hidden by default).
+    #[arg(long)]
+    pub show_hashes: bool,
+}
+
+/// What `bulk`'s input holds (`--input`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputKind {
+    /// Account password-hash exports: a directory password audit.
+    Hashes,
+    /// One password per line.
+    Passwords,
 }
 
 #[derive(Debug, clap::Args)]

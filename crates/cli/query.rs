@@ -15,6 +15,9 @@ use crate::build::{bytes, human};
 use crate::show::{printable, unsafe_char};
 use crate::Outcome;
 
+#[path = "audit.rs"]
+mod audit;
+
 /// An index, a standalone filter that can only say "possibly exposed", or a remote range API.
 enum Store {
     Index(Box<Index<Mmap>>),
@@ -596,8 +599,11 @@ pub fn check(a: CheckArgs) -> Result<Outcome> {
     }
     let mut batch = Vec::new();
     let mut idents = idents.peekable();
+    let mut n = 0;
     while let Some(ident) = idents.next() {
         let ident = ident.context("reading identifiers from stdin")?;
+        n += 1;
+        audit::refuse_export_line(store.kind(), &ident, n, from)?;
         if !ident.is_empty() {
             batch.push(ident);
         }
@@ -641,6 +647,7 @@ fn open_staff_list(name: Option<&str>) -> Result<Box<dyn BufRead>> {
 }
 
 pub fn bulk(a: BulkArgs) -> Result<Outcome> {
+    audit::refuse_wrong_api_kind(&a)?;
     let store = Store::open(&a.target)?;
     // `--since OLD.ldx`: only what is new since the older index is reported.
     let mut since = match (&a.since, store.meta(), &a.target.index) {
@@ -663,6 +670,10 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
         .take(leakdex_core::ingest::SNIFF_BYTES as u64)
         .read_to_end(&mut head)
         .with_context(|| format!("reading {shown_name}"))?;
+    // An account hash export is audited per account, never hashed as passwords.
+    if audit::wants_audit(&a, kind, &head, &shown_name)? {
+        return audit::run(&a, &store, Box::new(io::Cursor::new(head).chain(input)), &shown_name);
+    }
     let asked: Vec<String> = a.column.iter().cloned().collect();
     let forced = a.column.as_ref().map(|_| leakdex_core::ingest::Format::Csv);
     let (layout, mut skip) = leakdex_core::ingest::detect(&head, &shown_name, kind, forced, &asked)
@@ -815,6 +826,7 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
                     let cell = fields.get(col).map_or("", String::as_str);
                     // Passwords are taken verbatim, as `build` takes them; addresses are trimmed.
                     let value = if kind == Kind::Email { cell.trim() } else { cell };
+                    audit::refuse_export_line(kind, value, line, &shown_name)?;
                     pending.push((value.to_string(), line, fields));
                 }
                 if pending.len() >= BATCH || (!more && !pending.is_empty()) {
@@ -853,6 +865,7 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
                     line += 1;
                     let text = decode_line(&buf);
                     let value = if kind == Kind::Email { text.trim() } else { text.as_str() };
+                    audit::refuse_export_line(kind, value, line, &shown_name)?;
                     if !value.is_empty() {
                         pending.push((value.to_string(), line));
                     }

@@ -13,6 +13,7 @@ pub mod combo;
 pub mod container;
 pub mod csvfmt;
 mod frame;
+pub mod hashdump;
 pub mod input;
 pub mod json;
 mod parse;
