@@ -8,6 +8,7 @@ use clap::Parser;
 mod args;
 mod build;
 mod query;
+mod report_html;
 mod serve;
 mod show;
 
