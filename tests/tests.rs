@@ -9,6 +9,7 @@ mod file_safety;
 mod fileshare;
 mod formats;
 mod hostile_corpus;
+mod html_report;
 mod normalization;
 mod server;
 mod server_abuse;

@@ -708,7 +708,7 @@ fn bar_chart(h: &mut String, title: &str, bars: &[(String, u64, u64)], stacked: 
     let _ = writeln!(
         h,
         "<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" \
-         aria-label=\"{}\" xmlns=\"http://www.w3.org/2000/svg\">",
+         aria-label=\"{}\">",
         esc(title)
     );
     for (i, (label, value, total)) in bars.iter().enumerate() {
@@ -750,7 +750,7 @@ fn timeline(h: &mut String, dated: &[(&SourceInfo, f64)]) {
     let _ = writeln!(
         h,
         "<svg viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" role=\"img\" aria-label=\"Sources by breach date\" \
-         xmlns=\"http://www.w3.org/2000/svg\"><line x1=\"{PAD}\" y1=\"{AXIS}\" x2=\"{}\" y2=\"{AXIS}\" stroke=\"#5b6570\"/>",
+        ><line x1=\"{PAD}\" y1=\"{AXIS}\" x2=\"{}\" y2=\"{AXIS}\" stroke=\"#5b6570\"/>",
         W - PAD
     );
     let mut year = lo as i64;
