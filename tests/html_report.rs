@@ -311,3 +311,41 @@ fn html_report_of_a_list_where_nobody_is_valid_is_not_written() {
     assert!(r.stderr.contains("nothing was checked"), "{}", r.stderr);
     assert!(!dir.path("r.html").exists(), "no report that reads as clean");
 }
+
+#[test]
+fn html_report_of_passwords_shows_their_hashes_never_the_passwords() {
+    let dir = Dir::new();
+    dir.write("pw.txt", "hunter2\npassword1\nhunter2\n");
+    dir.cmd(&["build", "-q", "--kind", "password", "-o", "pw.ldx", "pw.txt"]).expect(0);
+    dir.write("mine.csv", "owner,password\nAsha,hunter2\nBo,S3cret!<x>\n");
+    dir.cmd(&["bulk", "-i", "pw.ldx", "--format", "html", "-o", "pw.html", "--column", "password", "mine.csv"])
+        .expect(1);
+    let html = std::fs::read_to_string(dir.path("pw.html")).unwrap();
+    for secret in ["hunter2", "S3cret", "password1"] {
+        assert!(!html.contains(secret), "the report shows a password");
+    }
+    let page = render(&dir, &file_url(&dir.path("pw.html")), None);
+    assert_eq!(page.console, Vec::<String>::new());
+    let rows = people(&page.dom);
+    // python3 -c "import hashlib; print(hashlib.sha1(b'hunter2').hexdigest().upper())"
+    assert_eq!(rows[0].id, "F3BBBD66A63D4BF1747940578EC3D0103530E21D");
+    assert_eq!((rows[0].status.as_str(), rows[0].count), ("EXPOSED", 2));
+    // python3 -c "import hashlib; print(hashlib.sha1(b'S3cret!<x>').hexdigest().upper())"
+    assert_eq!(rows[1].id, "3E388F157027AD3E2A9B1B60C64B3D6CAAD3EEEF");
+    assert_eq!(rows[1].status, "clean");
+    assert_eq!(by_id(&page.dom, "checked"), "2");
+}
+
+#[cfg(unix)]
+#[test]
+fn html_report_is_as_private_as_the_staff_list() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Dir::new();
+    let index = demo_index(&dir);
+    std::fs::set_permissions(&index, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let staff = dir.write("staff.csv", std::fs::read(repo("data/staff.csv")).unwrap());
+    std::fs::set_permissions(&staff, std::fs::Permissions::from_mode(0o600)).unwrap();
+    dir.cmd(&["bulk", "-i", &index, "--format", "html", "-o", "r.html", "staff.csv"]).expect(1);
+    let mode = std::fs::metadata(dir.path("r.html")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode & 0o077, 0, "a 0600 staff list gives a report only its owner reads: {mode:o}");
+}
