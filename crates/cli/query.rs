@@ -663,10 +663,10 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     } else {
         (Vec::new(), None, b',', 0)
     };
-    let mut html = match a.format == BulkFormat::Html || a.group_by.is_some() {
-        true => Some(report_html::Collector::new(&header, column, a.group_by.as_deref()).map_err(anyhow::Error::msg)?),
-        false => None,
-    };
+    // `--group-by` is checked whatever the format; the rows are kept for the HTML report only.
+    let mut html = report_html::Collector::new(&header, column, a.group_by.as_deref())
+        .map_err(anyhow::Error::msg)?
+        .into_option(a.format == BulkFormat::Html);
     let rest = head.split_off(skip);
     let mut input: Box<dyn BufRead> = Box::new(io::BufReader::new(io::Cursor::new(rest).chain(input)));
     let mut out = BufWriter::new(io::stdout().lock());
@@ -846,7 +846,7 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
         None => eprintln!("{}", tally.summary()),
     }
     tally.check_answered(&shown_name, kind)?;
-    if let (Some(html), Some(output)) = (html.filter(|_| a.format == BulkFormat::Html), a.output.as_deref()) {
+    if let (Some(html), Some(output)) = (html, a.output.as_deref()) {
         write_html(&a, &store, html, &shown_name, output)?;
     }
     Ok(tally.outcome())

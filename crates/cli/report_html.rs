@@ -227,6 +227,12 @@ impl Collector {
         Ok(Collector { name_col, group, rows: Vec::new(), seen: BTreeMap::new() })
     }
 
+    /// `Some(self)` when `keep` (the format is HTML): checking the flags costs nothing, keeping
+    /// every row of a large list for nothing would.
+    pub fn into_option(self, keep: bool) -> Option<Collector> {
+        keep.then_some(self)
+    }
+
     /// Adds one answered row; `fields` are the staff list's cells (CSV lists).
     #[allow(clippy::too_many_arguments)]
     pub fn push(
@@ -737,12 +743,12 @@ fn bar_chart(h: &mut String, title: &str, bars: &[(String, u64, u64)], stacked: 
 }
 
 /// Sources on a time axis: a circle per source at its breach date, its area by the people it
-/// holds, labels alternating above and below the axis.
+/// holds, labels above it on two alternating lines, years below the axis.
 fn timeline(h: &mut String, dated: &[(&SourceInfo, f64)]) {
     const W: f64 = 700.0;
-    const H: f64 = 170.0;
+    const H: f64 = 116.0;
     const PAD: f64 = 60.0;
-    const AXIS: f64 = 85.0;
+    const AXIS: f64 = 76.0;
     let lo = dated.iter().map(|d| d.1).fold(f64::INFINITY, f64::min).floor();
     let hi = dated.iter().map(|d| d.1).fold(f64::NEG_INFINITY, f64::max).floor() + 1.0;
     let x = |t: f64| PAD + (W - 2.0 * PAD) * (t - lo) / (hi - lo);
@@ -763,7 +769,7 @@ fn timeline(h: &mut String, dated: &[(&SourceInfo, f64)]) {
             x(year as f64),
             AXIS - 4.0,
             AXIS + 4.0,
-            H - 4.0
+            AXIS + 32.0
         );
         year += step;
     }
@@ -772,7 +778,7 @@ fn timeline(h: &mut String, dated: &[(&SourceInfo, f64)]) {
     for (i, (s, t)) in sorted.iter().enumerate() {
         let r = 4.0 + 14.0 * (s.exposed_people as f64 / most).sqrt();
         let cx = x(*t);
-        let ly = if i % 2 == 0 { AXIS - r - 8.0 } else { AXIS + r + 16.0 };
+        let ly = if i % 2 == 0 { AXIS - 26.0 } else { AXIS - 46.0 };
         let _ = writeln!(
             h,
             "<g><title>{}</title><circle cx=\"{cx:.1}\" cy=\"{AXIS}\" r=\"{r:.1}\" fill=\"#c0392b\" fill-opacity=\"0.75\"/>\
