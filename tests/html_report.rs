@@ -349,3 +349,29 @@ fn html_report_is_as_private_as_the_staff_list() {
     let mode = std::fs::metadata(dir.path("r.html")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode & 0o077, 0, "a 0600 staff list gives a report only its owner reads: {mode:o}");
 }
+
+/// The people table's rows as (line, identifier, status, count, sources), scripts aside.
+fn table_of(html: &str) -> Vec<(u64, String, String, u64, String)> {
+    people(html).into_iter().map(|r| (r.line, r.id, r.status, r.count, r.sources)).collect()
+}
+
+#[test]
+fn html_report_over_the_range_api_has_the_rows_and_dates_of_the_local_one() {
+    let dir = Dir::new();
+    let index = demo_index(&dir);
+    let s = crate::server::Server::start(&dir, &["-i", &index]);
+    let staff = repo("data/staff.csv");
+    dir.cmd(&["bulk", "-i", &index, "--format", "html", "-o", "local.html", &staff]).expect(1);
+    dir.cmd(&["bulk", "--api", &s.url, "--format", "html", "-o", "remote.html", &staff]).expect(1);
+    let local = std::fs::read_to_string(dir.path("local.html")).unwrap();
+    let remote = std::fs::read_to_string(dir.path("remote.html")).unwrap();
+    assert_eq!(table_of(&remote), table_of(&local));
+    assert_eq!(by_id(&remote, "exposed"), by_id(&local, "exposed"));
+    // Breach dates come from the server's catalogue; the timeline shows every source.
+    for dated in ["<td>forum-2020</td><td></td><td>2020-03-14</td>", "<td>chat-2023</td><td></td><td>2023-05-09</td>"] {
+        assert!(remote.contains(dated), "{dated}");
+    }
+    assert!(remote.contains("titles and data classes are those of the server"));
+    let page = render(&dir, &file_url(&dir.path("remote.html")), None);
+    assert_eq!(page.console, Vec::<String>::new());
+}

@@ -904,6 +904,9 @@ fn html_row(html: &mut report_html::Collector, row: &Row, line: u64, fields: Opt
 fn write_html(a: &BulkArgs, store: &Store, html: report_html::Collector, staff: &str, output: &Path) -> Result<()> {
     let (index, catalogue) = store.html_info(&a.target);
     let mut notes: Vec<String> = store.missing_dates().into_iter().collect();
+    if matches!(store, Store::Api { .. }) {
+        notes.push("A range API answers with source names (and breach dates, from its catalogue) only: titles and data classes are those of the server's index (`leakdex info` there).".into());
+    }
     if matches!(store, Store::Filter(_)) {
         notes.push(
             "Answers from a filter: POSSIBLY may be a false positive; check those rows against the index.".into(),
