@@ -375,3 +375,18 @@ fn html_report_over_the_range_api_has_the_rows_and_dates_of_the_local_one() {
     let page = render(&dir, &file_url(&dir.path("remote.html")), None);
     assert_eq!(page.console, Vec::<String>::new());
 }
+
+#[test]
+fn html_report_from_a_filter_says_the_exposed_are_only_possibly_exposed() {
+    let dir = Dir::new();
+    let index = demo_index(&dir);
+    dir.cmd(&["export-filter", "-i", &index, "-o", "demo.ldf"]).expect(0);
+    let staff = repo("data/staff.csv");
+    let json = json_lines(&dir.cmd(&["bulk", "-i", "demo.ldf", "--format", "json", &staff]).expect(1).stdout);
+    let possibly = json.iter().filter(|v| v["possibly"] == Value::Bool(true)).count();
+    dir.cmd(&["bulk", "-i", "demo.ldf", "--format", "html", "-o", "f.html", &staff]).expect(1);
+    let html = std::fs::read_to_string(dir.path("f.html")).unwrap();
+    assert_eq!(by_id(&html, "possibly"), possibly.to_string());
+    assert_eq!(by_id(&html, "exposed"), possibly.to_string());
+    assert!(table_of(&html).iter().all(|r| r.2 != "EXPOSED"), "a filter never says EXPOSED");
+}

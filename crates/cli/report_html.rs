@@ -502,6 +502,14 @@ impl HtmlReport {
             self.sources.iter().filter(|s| s.exposed_people > 0).count(),
             self.sources.len()
         );
+        let possibly = self.rows.iter().filter(|r| r.verdict == Verdict::Possibly).count();
+        if possibly > 0 {
+            let _ = write!(
+                h,
+                " <span id=\"possibly\">{possibly}</span> of the exposed are only possibly exposed: a filter \
+                 answered, which has false positives; check them against the index."
+            );
+        }
         if passworded > 0 {
             let _ = write!(
                 h,
