@@ -13,7 +13,9 @@ use crate::util::{json_lines, repo, Dir};
 /// Absent, the test fails: CI installs it, and a skipped browser test would pass unseen.
 fn chromium() -> PathBuf {
     if let Some(p) = std::env::var_os("LEAKDEX_CHROMIUM") {
-        return PathBuf::from(p);
+        let p = PathBuf::from(p);
+        assert!(p.is_file(), "$LEAKDEX_CHROMIUM {} is not a file: point it at Chromium, or unset it", p.display());
+        return p;
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
