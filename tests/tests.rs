@@ -11,6 +11,7 @@ mod fileshare;
 mod formats;
 mod hostile_corpus;
 mod monitoring;
+mod html_report;
 mod normalization;
 mod ntlm_audit;
 mod server;

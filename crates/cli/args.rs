@@ -311,6 +311,8 @@ pub enum BulkFormat {
     Table,
     Csv,
     Json,
+    /// One self-contained HTML report (needs `-o FILE`, or `-o -` for standard output).
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -353,6 +355,16 @@ pub struct BulkArgs {
     /// says why. Exit 1 only when something is new. Needs -i INDEX of the same kind.
     #[arg(long, value_name = "OLD.ldx", requires = "index")]
     pub since: Option<PathBuf>,
+    /// Where `--format html` writes its report (replaced atomically); `-` is standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Mask addresses in every output format (`t***@example.com`: the local part's first
+    /// character, the domain kept).
+    #[arg(long)]
+    pub mask: bool,
+    /// Staff-list column to count exposure by in the HTML report (`department`).
+    #[arg(long, value_name = "COLUMN")]
+    pub group_by: Option<String>,
     /// Staff list; - or nothing is stdin.
     #[arg(value_name = "FILE")]
     pub input: Option<PathBuf>,

@@ -274,6 +274,7 @@ pub(super) fn run(a: &BulkArgs, store: &Store, input: Box<dyn BufRead>, shown: &
                 writeln!(out, "{}", json_row(r, a.show_hashes))?;
             }
         }
+        BulkFormat::Html => anyhow::bail!("the directory password audit writes --format table, csv or json"),
     }
     out.flush()?;
     eprintln!("{}", summary(&rows, &groups));

@@ -76,6 +76,7 @@ pub fn run(a: DomainArgs) -> Result<Outcome> {
             }
         }
         BulkFormat::Csv => write_csv(&mut out, &answers, sources)?,
+        BulkFormat::Html => anyhow::bail!("leakdex domain writes --format table, csv or json"),
     }
     out.flush()?;
     let exposed = answers.iter().filter(|a| a.figures.distinct > 0).count();
@@ -320,6 +321,7 @@ pub fn unlisted(
                         }
                         out.write_all(&w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?;
                     }
+                    BulkFormat::Html => bail!("--unlisted is listed with --format table, csv or json"),
                 }
             }
             None => {

@@ -10,6 +10,7 @@ mod build;
 mod domain;
 mod monitor;
 mod query;
+mod report_html;
 mod serve;
 mod show;
 

@@ -1,6 +1,7 @@
 //! `check`, `bulk`, `info`, `verify` and `export-filter`.
 
 use std::io::{self, BufRead, BufWriter, Read, Write};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use leakdex_core::filter::{self, Filter};
@@ -12,6 +13,7 @@ use crate::args::{
     BulkArgs, BulkFormat, CheckArgs, CheckFormat, ExportFilterArgs, IndexArg, InfoArgs, KindArg, Target,
 };
 use crate::build::{bytes, human};
+use crate::report_html;
 use crate::show::{printable, unsafe_char};
 use crate::Outcome;
 
@@ -110,6 +112,21 @@ impl Store {
         match self {
             Store::Index(i) => Some(i.meta()),
             _ => None,
+        }
+    }
+
+    /// What the HTML report says about the index (or filter, or API) and its sources.
+    fn html_info(&self, target: &Target) -> (report_html::IndexInfo, Option<Vec<report_html::SourceInfo>>) {
+        let name = target.index.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
+        match self {
+            Store::Index(i) => (
+                report_html::IndexInfo::local(name, i.meta(), i.len()),
+                Some(i.sources().iter().map(report_html::SourceInfo::from_meta).collect()),
+            ),
+            Store::Filter(f) => (report_html::IndexInfo::other(name, "filter", f.kind(), Some(f.entries())), None),
+            Store::Api { client, kind, .. } => {
+                (report_html::IndexInfo::other(client.shown_base().to_string(), "range API", *kind, None), None)
+            }
         }
     }
 
@@ -328,6 +345,7 @@ struct JsonRow<'a> {
     new_sources: Option<&'a [String]>,
 }
 
+#[derive(Clone)]
 enum Status {
     Exposed { count: u64, sources: Vec<String>, dates: Vec<Option<String>> },
     Possibly,
@@ -335,6 +353,7 @@ enum Status {
     Invalid(String),
 }
 
+#[derive(Clone)]
 struct Row {
     input: Option<String>,
     email: Option<String>,
@@ -345,6 +364,11 @@ struct Row {
 }
 
 impl Row {
+    /// The row with its addresses masked (`--mask`); hashes are left as they are.
+    fn masked(&self) -> Row {
+        let mask = |s: &Option<String>| s.as_deref().map(crate::report_html::mask_address);
+        Row { input: mask(&self.input), email: mask(&self.email), ..self.clone() }
+    }
     fn exposed(&self) -> bool {
         matches!(self.status, Status::Exposed { .. } | Status::Possibly)
     }
@@ -648,6 +672,7 @@ fn open_staff_list(name: Option<&str>) -> Result<Box<dyn BufRead>> {
 
 pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     audit::refuse_wrong_api_kind(&a)?;
+    check_html_output(&a)?;
     let store = Store::open(&a.target)?;
     // `--since OLD.ldx`: only what is new since the older index is reported.
     let mut since = match (&a.since, store.meta(), &a.target.index) {
@@ -712,6 +737,10 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     } else {
         (Vec::new(), None, b',', 0)
     };
+    // `--group-by` is checked whatever the format; the rows are kept for the HTML report only.
+    let mut html = report_html::Collector::new(&header, column, a.group_by.as_deref())
+        .map_err(anyhow::Error::msg)?
+        .into_option(a.format == BulkFormat::Html);
     let rest = head.split_off(skip);
     let mut input: Box<dyn BufRead> = Box::new(io::BufReader::new(io::Cursor::new(rest).chain(input)));
     let mut out = BufWriter::new(io::stdout().lock());
@@ -731,11 +760,25 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
                     extra: Option<&[String]>,
                     tally: &mut Tally|
      -> Result<()> {
+        let masked;
+        let row = if a.mask {
+            masked = row.masked();
+            &masked
+        } else {
+            row
+        };
+        // Every column that holds addresses, not only the one checked.
+        let extra = extra.map(|f| mask_fields(f, a.mask.then_some(layout.columns.as_slice())));
+        let extra = extra.as_deref();
         tally.add(row);
         let Some(note) = row.note(since.as_mut(), dates.as_ref())? else {
             return Ok(()); // --since: nothing new about this row
         };
+        if let Some(html) = html.as_mut() {
+            html_row(html, row, line, extra);
+        }
         match a.format {
+            BulkFormat::Html => {}
             BulkFormat::Table => table_row(out, row, Some(line), note.why.as_deref())?,
             BulkFormat::Json => writeln!(out, "{}", row.json(Some(line), &note))?,
             BulkFormat::Csv => {
@@ -774,7 +817,7 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     let header_row = |out: &mut BufWriter<io::StdoutLock<'_>>, csv_fields: Option<&[String]>| -> Result<()> {
         match a.format {
             BulkFormat::Table => table_header(out, kind, true)?,
-            BulkFormat::Json => {}
+            BulkFormat::Json | BulkFormat::Html => {}
             BulkFormat::Csv => {
                 let mut w = csv::Writer::from_writer(Vec::new());
                 let mut rec: Vec<String> = match csv_fields {
@@ -910,6 +953,9 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
         );
     }
     tally.check_answered(&shown_name, kind)?;
+    if let (Some(html), Some(output)) = (html, a.output.as_deref()) {
+        write_html(&a, &store, html, &shown_name, output)?;
+    }
     // Under --since, exit 1 only when something is new (or an unlisted address is exposed).
     let outcome = match &since {
         Some(s) if s.new_rows() == 0 => Outcome::Clean,
@@ -917,6 +963,119 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
         None => tally.outcome(),
     };
     Ok(if unlisted_exposed { Outcome::Exposed } else { outcome })
+}
+
+/// `-o` is where `--format html` writes, and only that; checked before anything is read.
+fn check_html_output(a: &BulkArgs) -> Result<()> {
+    if a.format == BulkFormat::Html && !a.unlisted.is_empty() {
+        anyhow::bail!("--unlisted is listed with --format table, csv or json, not yet in the HTML report");
+    }
+    match (&a.output, a.format) {
+        (None, BulkFormat::Html) => {
+            anyhow::bail!("--format html writes a file: give -o report.html (or -o - for standard output)")
+        }
+        (Some(_), f) if f != BulkFormat::Html => {
+            anyhow::bail!("-o is where --format html writes; the table, csv and json formats go to standard output")
+        }
+        (Some(o), _) if o.as_os_str() != "-" => {
+            leakdex_core::atomic::check_destination(o, "-o")?;
+            let inputs = a.target.index.iter().chain(a.input.iter());
+            if let Some(same) = inputs.into_iter().find(|i| leakdex_core::atomic::same_file(i, o)) {
+                anyhow::bail!("-o {} is an input ({}): write the report to another file", o.display(), same.display());
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The staff list's cells with the address columns masked (`--mask`: `columns` given).
+fn mask_fields<'f>(fields: &'f [String], columns: Option<&[usize]>) -> std::borrow::Cow<'f, [String]> {
+    match columns {
+        None => std::borrow::Cow::Borrowed(fields),
+        Some(cols) => std::borrow::Cow::Owned(
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| if cols.contains(&i) { report_html::mask_address(f) } else { f.clone() })
+                .collect(),
+        ),
+    }
+}
+
+/// One answered row into the HTML report.
+fn html_row(html: &mut report_html::Collector, row: &Row, line: u64, fields: Option<&[String]>) {
+    use report_html::Verdict;
+    let (verdict, sources, dates): (Verdict, &[String], &[Option<String>]) = match &row.status {
+        Status::Exposed { sources, dates, .. } => (Verdict::Exposed, sources, dates),
+        Status::Possibly => (Verdict::Possibly, &[], &[]),
+        Status::Clean => (Verdict::Clean, &[], &[]),
+        Status::Invalid(e) => (Verdict::Invalid(e.clone()), &[], &[]),
+    };
+    html.push(line, fields, row.shown(), verdict, row.count(), sources, dates);
+}
+
+/// Renders the HTML report and writes it to `output` (atomically, as readable as the inputs
+/// allow) or to standard output (`-o -`).
+fn write_html(a: &BulkArgs, store: &Store, html: report_html::Collector, staff: &str, output: &Path) -> Result<()> {
+    let (index, catalogue) = store.html_info(&a.target);
+    let mut notes: Vec<String> = store.missing_dates().into_iter().collect();
+    if matches!(store, Store::Api { .. }) {
+        notes.push("A range API answers with source names (and breach dates, from its catalogue) only: titles and data classes are those of the server's index (`leakdex info` there).".into());
+    }
+    if matches!(store, Store::Filter(_)) {
+        notes.push(
+            "Answers from a filter: POSSIBLY may be a false positive; check those rows against the index.".into(),
+        );
+    }
+    let method = report_html::Method {
+        command: reproduce(a, &index.name, staff, output),
+        leakdex_version: env!("CARGO_PKG_VERSION").into(),
+        notes,
+    };
+    let file = Path::new(staff).file_name().map_or(staff.into(), |f| f.to_string_lossy());
+    let page = html.finish(format!("Exposure report: {file}"), index, catalogue, method).render();
+    if output.as_os_str() == "-" {
+        let mut out = io::stdout().lock();
+        out.write_all(page.as_bytes()).and_then(|_| out.flush()).context("writing the report to standard output")?;
+        return Ok(());
+    }
+    let inputs: Vec<&Path> = a.target.index.iter().map(|p| p.as_path()).chain(a.input.as_deref()).collect();
+    let mode = leakdex_core::atomic::mode_of_inputs(inputs);
+    leakdex_core::atomic::write_atomically(output, mode, |w| w.write_all(page.as_bytes()))
+        .with_context(|| format!("writing the report {}", output.display()))?;
+    eprintln!("wrote {}", output.display());
+    Ok(())
+}
+
+/// The command line that makes the same report: the options that change answers, paths as
+/// given, the API's shown address (never a key: keys are never arguments).
+fn reproduce(a: &BulkArgs, target: &str, staff: &str, output: &Path) -> String {
+    let q = |s: &str| {
+        if !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || "-_./:@=+,".contains(c)) {
+            s.to_string()
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    };
+    let mut cmd = vec!["leakdex".to_string(), "bulk".into()];
+    if a.target.api.is_some() {
+        cmd.extend(["--api".into(), q(target), "--kind".into(), format!("{:?}", a.target.kind).to_lowercase()]);
+    } else {
+        cmd.extend(["-i".into(), q(target)]);
+    }
+    if let Some(c) = &a.column {
+        cmd.extend(["--column".into(), q(c)]);
+    }
+    if let Some(g) = &a.group_by {
+        cmd.extend(["--group-by".into(), q(g)]);
+    }
+    if a.mask {
+        cmd.push("--mask".into());
+    }
+    cmd.extend(["--format".into(), "html".into(), "-o".into(), q(&output.display().to_string())]);
+    cmd.push(if staff == "stdin" { "- < STAFF_LIST".into() } else { q(staff) });
+    cmd.join(" ")
 }
 
 fn memchr_count(needle: u8, hay: &[u8]) -> u64 {
