@@ -22,6 +22,7 @@ pub mod atomic;
 pub mod bloom;
 pub mod build;
 mod error;
+pub mod export;
 pub mod filter;
 pub mod format;
 #[doc(hidden)]
@@ -30,6 +31,7 @@ pub mod ingest;
 pub mod manifest;
 mod meta;
 pub mod normalize;
+pub mod range;
 mod reader;
 pub mod report;
 mod runs;
