@@ -1,6 +1,7 @@
 //! End-to-end tests through the real `leakdex` binary, real files and real memory maps.
 
 mod build_guards;
+mod check_api;
 mod client_hostile;
 mod containers;
 mod domains;
@@ -17,6 +18,7 @@ mod ntlm_audit;
 mod server;
 mod server_abuse;
 mod server_privacy;
+mod signup_check;
 mod staff_lists;
 mod text_forms;
 mod util;

@@ -57,14 +57,16 @@ pub struct DiffArgs {
 /// What check and bulk ask: a local index (or filter), or a range API.
 #[derive(Debug, clap::Args)]
 pub struct Target {
-    /// The index, or a filter from export-filter.
+    /// The index, or a filter from export-filter. `check --email/--password-stdin` takes an
+    /// email and a password index: repeat it.
     #[arg(short, long, value_name = "INDEX", required_unless_present = "api", conflicts_with = "api")]
-    pub index: Option<PathBuf>,
+    pub index: Vec<PathBuf>,
     /// Ask a k-anonymity range API instead (leakdex serve, an export-ranges directory behind a
     /// web server, or the Pwned Passwords API): only hash prefixes leave this machine.
     #[arg(long, value_name = "URL")]
     pub api: Option<String>,
-    /// What the range API holds (with --api).
+    /// What the range API holds (with --api); `auto`: check asks an email and a password in
+    /// one call (--email, --password-stdin or --password-file; implied by them).
     #[arg(long, value_enum, default_value = "email")]
     pub kind: KindArg,
     /// With --api: add random dummy prefixes so that the number of requests is a multiple of
@@ -177,6 +179,10 @@ pub struct ServeArgs {
     /// 127.0.0.1, [::1]); elsewhere any host (a note at start says so).
     #[arg(long = "allowed-host", value_name = "HOST[:PORT]", value_parser = parse_host)]
     pub allowed_hosts: Vec<String>,
+    /// Serve POST /api/v1/check (an email's and a password's full SHA-1 in, exposure out), for
+    /// internal tools. NOT k-anonymous: the server sees the full hashes. Off by default (404).
+    #[arg(long)]
+    pub enable_check_api: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -208,6 +214,9 @@ pub enum KindArg {
     Password,
     /// NTLM hashes of passwords (Pwned Passwords NTLM lists).
     Ntlm,
+    /// check only: an email (--email) and a password (--password-stdin or --password-file) in
+    /// one call, each asked of the index (or range API) of its kind.
+    Auto,
 }
 
 #[derive(Debug, clap::Args)]
@@ -331,8 +340,19 @@ pub struct CheckArgs {
     pub format: CheckFormat,
     /// Email addresses or passwords; none: read one per line from stdin (keeps passwords out
     /// of shell history).
-    #[arg(value_name = "IDENTIFIER")]
+    #[arg(value_name = "IDENTIFIER", conflicts_with_all = ["email", "password_stdin", "password_file"])]
     pub identifiers: Vec<String>,
+    /// Sign-up check: this email address, answered beside the password (--password-stdin or
+    /// --password-file) in one call: one row each, exit 1 if either is exposed.
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
+    /// Sign-up check: read the password from the first line of stdin (never an argument:
+    /// arguments are visible to every local user in `ps`).
+    #[arg(long, conflicts_with = "password_file")]
+    pub password_stdin: bool,
+    /// Sign-up check: read the password from the first line of FILE.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

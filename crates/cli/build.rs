@@ -139,6 +139,9 @@ pub fn run(a: BuildArgs) -> Result<Outcome> {
         KindArg::Email => Kind::Email,
         KindArg::Password => Kind::Password,
         KindArg::Ntlm => Kind::Ntlm,
+        KindArg::Auto => {
+            anyhow::bail!("--kind auto is for check (an email and a password in one call); build one index per kind")
+        }
     };
     let mut opts = BuildOptions::new(kind);
     opts.memory = a.memory;

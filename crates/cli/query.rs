@@ -19,6 +19,7 @@ use crate::Outcome;
 
 #[path = "audit.rs"]
 mod audit;
+mod signup;
 
 /// An index, a standalone filter that can only say "possibly exposed", or a remote range API.
 enum Store {
@@ -52,12 +53,31 @@ const BATCH: usize = 4096;
 
 impl Store {
     fn open(target: &Target) -> Result<Store> {
-        if let Some(url) = &target.api {
+        if target.api.is_some() {
             let kind = match target.kind {
                 KindArg::Email => Kind::Email,
                 KindArg::Password => Kind::Password,
                 KindArg::Ntlm => Kind::Ntlm,
+                KindArg::Auto => anyhow::bail!(
+                    "--kind auto checks an email and a password in one call: give check --email ADDRESS --password-stdin"
+                ),
             };
+            return Store::open_api(target, kind);
+        }
+        let path = match target.index.as_slice() {
+            [one] => one,
+            [] => anyhow::bail!("give an index with -i INDEX or a range API with --api URL"),
+            _ => anyhow::bail!(
+                "several indexes (-i) are for check --email ADDRESS --password-stdin (an email and a password index); give one"
+            ),
+        };
+        Store::open_path(path)
+    }
+
+    /// The range API of `target.api`, asked for `kind`.
+    fn open_api(target: &Target, kind: Kind) -> Result<Store> {
+        {
+            let url = target.api.as_deref().context("give a range API with --api URL")?;
             let client = leakdex_client::RangeClient::new(url)?
                 .pad_requests_to(target.pad_requests)
                 .unverified(target.api_unverified)
@@ -71,9 +91,12 @@ impl Store {
                 Kind::Email => rt.block_on(client.breach_dates())?,
                 Kind::Password | Kind::Ntlm => None,
             };
-            return Ok(Store::Api { client: Box::new(client), kind, rt, dates });
+            Ok(Store::Api { client: Box::new(client), kind, rt, dates })
         }
-        let path = target.index.as_deref().context("give an index with -i INDEX or a range API with --api URL")?;
+    }
+
+    /// The index, or exported filter, at `path`.
+    fn open_path(path: &std::path::Path) -> Result<Store> {
         // The index is opened first, straight from its map: sniffing the magic with read()
         // would pull in several pages of read-ahead on a cold cache. Lookups jump around, so
         // the map reads only the pages they touch (`open_random`). A file that is not an index
@@ -117,7 +140,7 @@ impl Store {
 
     /// What the HTML report says about the index (or filter, or API) and its sources.
     fn html_info(&self, target: &Target) -> (report_html::IndexInfo, Option<Vec<report_html::SourceInfo>>) {
-        let name = target.index.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
+        let name = target.index.first().map(|p| p.display().to_string()).unwrap_or_default();
         match self {
             Store::Index(i) => (
                 report_html::IndexInfo::local(name, i.meta(), i.len()),
@@ -607,6 +630,9 @@ fn csv_sources(names: &[&str]) -> String {
 }
 
 pub fn check(a: CheckArgs) -> Result<Outcome> {
+    if a.email.is_some() || a.password_stdin || a.password_file.is_some() || a.target.kind == KindArg::Auto {
+        return signup::check(a);
+    }
     let store = Store::open(&a.target)?;
     let from = if a.identifiers.is_empty() { "stdin" } else { "the command line" };
     let idents: Box<dyn Iterator<Item = io::Result<String>>> = if a.identifiers.is_empty() {
@@ -675,7 +701,7 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
     check_html_output(&a)?;
     let store = Store::open(&a.target)?;
     // `--since OLD.ldx`: only what is new since the older index is reported.
-    let mut since = match (&a.since, store.meta(), &a.target.index) {
+    let mut since = match (&a.since, store.meta(), a.target.index.first()) {
         (None, ..) => None,
         (Some(old), Some(meta), Some(new)) => Some(crate::monitor::Since::open(old, new, meta)?),
         (Some(old), ..) => anyhow::bail!(

@@ -47,6 +47,7 @@ pub fn run(a: ServeArgs) -> Result<Outcome> {
     config.metrics_listen = a.metrics_listen;
     config.cors_origins = a.cors_origins.clone();
     config.allowed_hosts = a.allowed_hosts.clone();
+    config.enable_check_api = a.enable_check_api;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(leakdex_server::serve(config, leakdex_server::shutdown_signal())).context("serving")?;
     Ok(Outcome::Clean)
@@ -56,7 +57,7 @@ pub fn export_ranges(a: ExportRangesArgs) -> Result<Outcome> {
     let index = leakdex_core::Index::open(&a.index.index)?;
     // The ranges hold the index's content: no more readable than the index file.
     let mode = leakdex_core::atomic::mode_of_inputs([a.index.index.as_path()]);
-    let report = leakdex_server::export::export_ranges(&index, &a.output, a.prefix_len, mode)?;
+    let report = leakdex_core::export::export_ranges(&index, &a.output, a.prefix_len, mode)?;
     eprintln!(
         "wrote {}: {} range files of {} entries (prefix length {}); serve it with the nginx configuration in the README",
         a.output.display(),

@@ -38,6 +38,8 @@ fn apps() -> &'static (tokio::runtime::Runtime, [axum::Router; 2]) {
             config.keys.keys.insert(KEY.into());
             config.keys.per_minute = per_minute;
             config.range_access = access;
+            // POST /api/v1/check on both, so that its body parsing is driven too.
+            config.enable_check_api = true;
             config
         };
         let tight = RangeAccess {
@@ -70,7 +72,9 @@ fuzz_target!(|data: &[u8]| {
     let (pick, data) = data.split_first().map_or((0, data), |(b, rest)| (*b, rest));
     let router = &routers[usize::from(pick & 1)];
     let text = String::from_utf8_lossy(data);
-    let mut lines = text.split('\n');
+    // A blank line ends the head; what follows is the request body (POST /api/v1/check).
+    let (head, body) = text.split_once("\n\n").unwrap_or((&*text, ""));
+    let mut lines = head.split('\n');
     let target = lines.next().unwrap_or("/");
     let (method, path) = target.split_once(' ').unwrap_or(("GET", target));
     let mut req = Request::builder().method(method).uri(path);
@@ -79,7 +83,7 @@ fuzz_target!(|data: &[u8]| {
             req = req.header(k.trim(), v.trim());
         }
     }
-    let Ok(mut req) = req.body(Body::empty()) else { return };
+    let Ok(mut req) = req.body(Body::from(body.to_string())) else { return };
     // One of eight client addresses, or none (embedded without one).
     if pick & 0x10 == 0 {
         req.extensions_mut().insert(ClientAddr(IpAddr::from([192, 0, 2, (pick >> 1) & 7])));

@@ -26,14 +26,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::stream::{self, StreamExt};
+use leakdex_core::range::{self as protocol, EmailBodyError};
+pub use leakdex_core::range::{BAD_PREFIX, EMAIL_PREFIX_LEN, PASSWORD_PREFIX_LEN};
 use leakdex_core::{hex, Key, Kind};
 
-/// Prefix length of password ranges, in hex digits.
-pub const PASSWORD_PREFIX_LEN: usize = 5;
-/// Prefix length of email ranges, in hex digits.
-pub const EMAIL_PREFIX_LEN: usize = 6;
-/// What a range API answers, with status 400, to a malformed prefix (as HIBP does).
-pub const BAD_PREFIX: &str = "The hash prefix was not in a valid format";
 /// The malformed password prefix sent to check that a URL is a range API: right length, not hex.
 const PROBE_PASSWORD: &str = "ZZZZZ";
 /// The malformed email prefix of the same check.
@@ -293,48 +289,6 @@ enum Attempt {
     Retry { status: u16, retry_after: Option<Duration> },
     /// A transport error (connection refused or reset, a broken body): retry.
     Transport(reqwest::Error),
-}
-
-/// One entry of an email range, borrowed from the body where it can be: entries are read one
-/// at a time and dropped unless they are an asked key's (see [`EachEntry`]).
-#[derive(serde::Deserialize)]
-struct EmailEntry<'a> {
-    #[serde(rename = "hashSuffix", borrow)]
-    hash_suffix: std::borrow::Cow<'a, str>,
-    #[serde(default)]
-    websites: Vec<String>,
-    #[serde(default)]
-    count: Option<u64>,
-}
-
-/// Reads a JSON list of [`EmailEntry`] one entry at a time, handing each to the closure and
-/// dropping it: a range of 8 MiB of padding entries costs one entry's memory, not a `Vec` of
-/// them all (several times the body). By hand because serde_json has no "for each element"
-/// reader for a borrowed body; this is serde's documented `visit_seq` pattern. The closure's
-/// error is kept in `.1` and stops the list.
-struct EachEntry<'e, F>(F, &'e mut Option<Error>);
-
-impl<'de, F: FnMut(EmailEntry<'de>) -> Result<(), Error>> serde::de::DeserializeSeed<'de> for EachEntry<'_, F> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de, F: FnMut(EmailEntry<'de>) -> Result<(), Error>> serde::de::Visitor<'de> for EachEntry<'_, F> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON list of hashSuffix entries")
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(entry) = seq.next_element::<EmailEntry<'de>>()? {
-            if let Err(e) = (self.0)(entry) {
-                *self.1 = Some(e);
-                return Err(serde::de::Error::custom("stopped"));
-            }
-        }
-        Ok(())
-    }
 }
 
 impl RangeClient {
@@ -670,10 +624,7 @@ impl RangeClient {
     /// caller asked for [`RangeClient::unverified`].
     async fn check_manifest(&self, kind: Kind) -> Result<(), Error> {
         const ROUTE: &str = "/manifest.json";
-        let want = match kind {
-            Kind::Email => EMAIL_PREFIX_LEN,
-            Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
-        } as u64;
+        let want = protocol::prefix_len(kind) as u64;
         let manifest = match self.attempt(ROUTE, &format!("{}{ROUTE}", self.base)).await? {
             // Unreachable: the probe that follows says so.
             Attempt::Transport(_) => return Ok(()),
@@ -817,17 +768,8 @@ impl RangeClient {
                     format!("a password range answered {}, and every password range answers 200", answer.shown()),
                 ));
             }
-            for line in answer.body.split('\n') {
-                let line = line.trim_end_matches('\r');
-                if line.is_empty() {
-                    continue;
-                }
-                let parsed = line.split_once(':').and_then(|(s, c)| {
-                    (s.len() == digits - PASSWORD_PREFIX_LEN && s.bytes().all(|b| b.is_ascii_hexdigit()))
-                        .then_some(())
-                        .and(c.trim().parse::<u64>().ok().map(|c| (s, c)))
-                });
-                let Some((suffix, count)) = parsed else {
+            for line in protocol::password_lines(&answer.body, digits - PASSWORD_PREFIX_LEN) {
+                let Ok((suffix, count)) = line else {
                     return Err(self.not_range_api(
                         kind,
                         ROUTE,
@@ -878,22 +820,10 @@ impl RangeClient {
                     format!("an email range answered {}, not 200 or 404", answer.shown()),
                 ));
             }
-            let mut stopped = None;
-            let each = |e: EmailEntry<'_>| {
-                if e.hash_suffix.len() != 40 - EMAIL_PREFIX_LEN || !e.hash_suffix.bytes().all(|b| b.is_ascii_hexdigit())
-                {
-                    return Err(self.not_range_api(
-                        Kind::Email,
-                        ROUTE,
-                        format!(
-                            "an email range holds a hashSuffix of {} characters, not {} hex digits",
-                            e.hash_suffix.len(),
-                            40 - EMAIL_PREFIX_LEN
-                        ),
-                    ));
-                }
-                if e.websites.is_empty() || e.count == Some(0) {
-                    return Ok(()); // padding
+            let suffix_len = protocol::suffix_len(Kind::Email, EMAIL_PREFIX_LEN);
+            let each = |e: protocol::EmailEntryIn<'_>| {
+                if e.is_padding() {
+                    return Ok(());
                 }
                 full.clear();
                 full.push_str(prefix);
@@ -917,21 +847,21 @@ impl RangeClient {
                 }
                 Ok(())
             };
-            let mut de = serde_json::Deserializer::from_str(&answer.body);
-            let read =
-                serde::de::DeserializeSeed::deserialize(EachEntry(each, &mut stopped), &mut de).and_then(|()| de.end());
-            if let Some(e) = stopped {
-                return Err(e);
-            }
-            read.map_err(|e| {
-                self.not_range_api(
+            protocol::for_each_email_entry(&answer.body, suffix_len, each).map_err(|e| match e {
+                EmailBodyError::Stopped(e) => e,
+                EmailBodyError::BadSuffix(len) => self.not_range_api(
+                    Kind::Email,
+                    ROUTE,
+                    format!("an email range holds a hashSuffix of {len} characters, not {suffix_len} hex digits"),
+                ),
+                EmailBodyError::NotJson(e) => self.not_range_api(
                     Kind::Email,
                     ROUTE,
                     format!(
                         "an email range answered {} with a body that is not a JSON list of hashSuffix entries ({e})",
                         answer.shown()
                     ),
-                )
+                ),
             })
         })
         .await?;

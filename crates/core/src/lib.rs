@@ -26,6 +26,7 @@ pub mod build;
 pub mod domains;
 pub mod diff;
 mod error;
+pub mod export;
 pub mod filter;
 pub mod format;
 #[doc(hidden)]
@@ -34,6 +35,7 @@ pub mod ingest;
 pub mod manifest;
 mod meta;
 pub mod normalize;
+pub mod range;
 mod reader;
 pub mod report;
 mod runs;

@@ -14,8 +14,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use leakdex_core::range::Breach;
 use leakdex_core::{Kind, Source};
-use serde::Serialize;
 
 use crate::Shared;
 
@@ -67,53 +67,9 @@ impl Limiter {
     }
 }
 
-/// The HIBP breach model, filled from a source's metadata.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Breach<'a> {
-    name: &'a str,
-    title: &'a str,
-    domain: &'a str,
-    breach_date: &'a str,
-    added_date: &'a str,
-    modified_date: &'a str,
-    pwn_count: u64,
-    description: &'a str,
-    logo_path: &'a str,
-    data_classes: &'a [String],
-    is_verified: bool,
-    is_fabricated: bool,
-    is_sensitive: bool,
-    is_retired: bool,
-    is_spam_list: bool,
-    is_malware: bool,
-    is_stealer_log: bool,
-    is_subscription_free: bool,
-}
-
+/// The HIBP breach model of a source (in the core: an export writes the catalogue too).
 fn model<'a>(s: &'a Source, built_at: &'a str) -> Breach<'a> {
-    Breach {
-        name: &s.name,
-        title: s.title.as_deref().unwrap_or(&s.name),
-        domain: s.domain.as_deref().unwrap_or(""),
-        breach_date: s.breach_date.as_deref().unwrap_or(""),
-        // When the source was first indexed (kept across a chain of `build --previous`), as
-        // HIBP's AddedDate is when a breach was added to the service.
-        added_date: s.first_seen.as_deref().unwrap_or(built_at),
-        modified_date: built_at,
-        pwn_count: s.unique,
-        description: s.description.as_deref().unwrap_or(""),
-        logo_path: "",
-        data_classes: &s.data_classes,
-        is_verified: true,
-        is_fabricated: false,
-        is_sensitive: false,
-        is_retired: false,
-        is_spam_list: false,
-        is_malware: false,
-        is_stealer_log: s.data_classes.iter().any(|c| c.eq_ignore_ascii_case("stealer logs")),
-        is_subscription_free: false,
-    }
+    Breach::of(s, built_at)
 }
 
 fn status(code: StatusCode, msg: &'static str) -> Response {
@@ -190,14 +146,6 @@ pub(crate) async fn breached_account(
     } else {
         Json(matched.iter().map(|s| model(s, built_at)).collect::<Vec<_>>()).into_response()
     }
-}
-
-/// The whole breach catalogue of an index, as `GET /api/v3/breaches` answers it: written by
-/// `export-ranges` so that a static export offers the breach dates too.
-pub(crate) fn catalogue<D: AsRef<[u8]>>(index: &leakdex_core::Index<D>) -> String {
-    let built_at = index.meta().built_at.as_str();
-    let list: Vec<Breach<'_>> = index.sources().iter().map(|s| model(s, built_at)).collect();
-    serde_json::to_string(&list).expect("breaches serialize")
 }
 
 pub(crate) async fn breaches(State(shared): State<Arc<Shared>>, Query(q): Query<BTreeMap<String, String>>) -> Response {

@@ -42,6 +42,9 @@
 //!   stops reading, and one client address holds at most [`Config::max_connections_per_ip`].
 //! - Range routes take API keys and rate limits ([`access`]): email ranges need a key when
 //!   keys are configured, and wrong keys are throttled per client address.
+//! - `POST /api/v1/check` ([`check`], only with [`Config::enable_check_api`]): full hashes of
+//!   an address and a password in, exposure out. **Not k-anonymous**: the server sees what is
+//!   asked. Answers are padded to one length; nothing of the body is logged.
 //! - A kind without an index answers 404 before the prefix is judged, so a client probing
 //!   with a malformed prefix learns that this is not a range API of that kind.
 //!
@@ -67,47 +70,21 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use leakdex_core::{hex, Index, Kind};
-use rand::Rng;
+use leakdex_core::{Index, Kind};
 
 pub mod access;
 pub mod breach;
+pub mod check;
 mod conn;
-pub mod export;
 mod log;
 mod mapguard;
 
 use log::log;
 
-/// The message HIBP returns for a malformed prefix.
-pub const BAD_PREFIX: &str = "The hash prefix was not in a valid format";
-/// Prefix length of password ranges (hex digits).
-pub const PASSWORD_PREFIX_LEN: usize = 5;
-/// Prefix length of email ranges (hex digits).
-pub const EMAIL_PREFIX_LEN: usize = 6;
+use leakdex_core::range::{self as protocol, EmailEntry};
+pub use leakdex_core::range::{Padding, BAD_PREFIX, EMAIL_PREFIX_LEN, PASSWORD_PREFIX_LEN};
 /// `Cache-Control` of range responses (as HIBP: 31 days).
 pub const CACHE_CONTROL: &str = "public, max-age=2678400";
-
-/// How responses are padded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Padding {
-    /// Only when the client sends `Add-Padding: true`: up to a random 800–1,000 lines, as HIBP.
-    OnRequest,
-    /// Every range response of the index to one byte length and header set: the largest
-    /// bucket plus one, rounded up to 64 lines, filled to a length computed at load; never
-    /// compressed, no `ETag`, no 304.
-    Constant,
-}
-
-impl std::fmt::Display for Padding {
-    /// The words of `--padding`: `on-request` or `constant`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Padding::OnRequest => "on-request",
-            Padding::Constant => "constant",
-        })
-    }
-}
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -155,6 +132,9 @@ pub struct Config {
     /// `Host` values (`host` or `host:port`, case-insensitive) the main listener answers;
     /// others get 421 Misdirected Request (DNS rebinding). Empty (the default): any host.
     pub allowed_hosts: Vec<String>,
+    /// Serve `POST /api/v1/check` ([`check`]): full hashes in, not k-anonymous. Off (the
+    /// default): the route answers 404.
+    pub enable_check_api: bool,
 }
 
 impl Config {
@@ -179,6 +159,7 @@ impl Config {
             metrics_listen: None,
             cors_origins: Vec::new(),
             allowed_hosts: Vec::new(),
+            enable_check_api: false,
         }
     }
 }
@@ -351,10 +332,7 @@ impl Loaded {
         let mapped_len = map.as_ref().len() as u64;
         let index = Index::new(map)
             .map_err(|e| Error::Index(leakdex_core::Error::Open { path: path.into(), source: Box::new(e) }))?;
-        let prefix_len = match index.kind() {
-            Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
-            Kind::Email => EMAIL_PREFIX_LEN,
-        };
+        let prefix_len = protocol::prefix_len(index.kind());
         // What `Index::scan_bucket_stats` does for a plain map: read ahead for the whole-table
         // scan, then random access for lookups.
         #[cfg(unix)]
@@ -370,15 +348,12 @@ impl Loaded {
         if stats.min < config.min_k && !index.is_empty() {
             return Err(Error::Anonymity { prefix_len, smallest: stats.min, min_k: config.min_k });
         }
-        let padding = config.padding.unwrap_or(match index.kind() {
-            Kind::Email => Padding::Constant,
-            Kind::Password | Kind::Ntlm => Padding::OnRequest,
-        });
+        let padding = config.padding.unwrap_or(Padding::default_for(index.kind()));
         // One more than the largest bucket, so that every response has at least one padding
         // line to absorb the remainder (see `constant_body_len`).
-        let constant_lines = (stats.max as usize + 1).div_ceil(CONSTANT_LINES_STEP) * CONSTANT_LINES_STEP;
+        let constant_lines = protocol::constant_lines(stats.max);
         let constant_bytes = match padding {
-            Padding::Constant => constant_body_len(&index, constant_lines).map_err(Error::Index)?,
+            Padding::Constant => protocol::constant_body_len(&index, constant_lines).map_err(Error::Index)?,
             Padding::OnRequest => 0,
         };
         let generation = crc32fast::hash(index.section_bytes(leakdex_core::format::SectionId::Meta));
@@ -413,74 +388,6 @@ fn changed_while_loading() -> std::io::Error {
     std::io::Error::other(
         "the file was truncated or rewritten in place while it was being loaded; write indexes beside it and rename them over it",
     )
-}
-
-/// Constant padding rounds the number of entries per response up to a multiple of this.
-const CONSTANT_LINES_STEP: usize = 64;
-
-/// Hex digits of the prefix of `kind`'s ranges.
-fn prefix_len_of(kind: Kind) -> usize {
-    match kind {
-        Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
-        Kind::Email => EMAIL_PREFIX_LEN,
-    }
-}
-
-/// Decimal digits of `n`.
-fn digits(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |d| d as usize + 1)
-}
-
-/// A padding entry of an email range: `{"hashSuffix":"<34 hex>","websites":[],"count":0}`.
-fn email_padding_entry_len() -> usize {
-    let e = EmailEntry { hash_suffix: "0".repeat(40 - EMAIL_PREFIX_LEN), websites: Vec::new(), count: 0 };
-    email_body(&[e]).len() - 2
-}
-
-/// The byte length every range body of a constant-padded index gets: the longest body any
-/// bucket would have with `lines` entries (its real ones, then padding entries or lines), so
-/// that every response is filled up to exactly this length.
-///
-/// A body is its real entries plus `lines - real` padding entries, so it is longer than a body
-/// of `lines` padding entries by the sum, over its real entries, of what each is longer than a
-/// padding entry (source names, count digits). One pass over the index finds the largest such
-/// excess of any bucket. Email bodies are then filled with JSON white space before the closing
-/// `]` (invisible to JSON parsers); password bodies with leading zeros in the counts of their
-/// padding lines (`:000`, still the integer 0 every HIBP client ignores; there is always at
-/// least one padding line, since `lines` exceeds the largest bucket).
-fn constant_body_len<D: AsRef<[u8]>>(index: &Index<D>, lines: usize) -> Result<usize, leakdex_core::Error> {
-    let kind = index.kind();
-    let prefix_len = prefix_len_of(kind);
-    let shift = 32 - 4 * prefix_len as u32;
-    let source_len: Vec<usize> =
-        index.sources().iter().map(|s| serde_json::to_string(&s.name).map_or(0, |j| j.len())).collect();
-    let (mut largest_excess, mut excess, mut current) = (0usize, 0usize, None);
-    for first in "0123456789ABCDEF".chars() {
-        for e in index.range(&first.to_string())? {
-            let e = e?;
-            let bucket = u32::from_be_bytes(e.key[..4].try_into().expect("4 bytes")) >> shift;
-            if current != Some(bucket) {
-                current = Some(bucket);
-                excess = 0;
-            }
-            // A real count is at least one digit, like the padding's `0`; real websites are
-            // at least `[]`.
-            excess += digits(e.count) - 1;
-            if kind == Kind::Email {
-                let n = e.sources.len();
-                let names: usize = e.sources.iter().map(|id| source_len.get(id as usize).copied().unwrap_or(0)).sum();
-                excess += names + n.saturating_sub(1);
-            }
-            largest_excess = largest_excess.max(excess);
-        }
-    }
-    let base = match kind {
-        // `[` entries joined by `,` `]`.
-        Kind::Email => 2 + lines * email_padding_entry_len() + lines.saturating_sub(1),
-        // `SUFFIX:0` lines joined by CRLF.
-        Kind::Password | Kind::Ntlm => lines * (kind.hex_len() - PASSWORD_PREFIX_LEN + 2) + 2 * lines.saturating_sub(1),
-    };
-    Ok(base + largest_excess)
 }
 
 /// Aggregate counters for `/metrics`: counts by route template and status, never by prefix.
@@ -606,11 +513,6 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Parses a hex prefix of exactly `len` digits, uppercased.
-fn parse_prefix(p: &str, len: usize) -> Option<String> {
-    (p.len() == len && p.bytes().all(|b| b.is_ascii_hexdigit())).then(|| p.to_ascii_uppercase())
-}
-
 fn bad_prefix() -> Response {
     (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "text/plain")], BAD_PREFIX).into_response()
 }
@@ -621,25 +523,7 @@ fn wants_padding(headers: &HeaderMap) -> bool {
 
 /// How many lines a response of `real` lines gets.
 fn padded_len(l: &Loaded, real: usize, asked: bool) -> usize {
-    match l.padding {
-        Padding::Constant => real.max(l.constant_lines),
-        Padding::OnRequest if asked => real.max(rand::thread_rng().gen_range(800..=1000)),
-        Padding::OnRequest => real,
-    }
-}
-
-/// Random hex suffixes of `digits` digits, none equal to a real one.
-fn padding_suffixes(n: usize, digits: usize, real: &[String]) -> Vec<String> {
-    let mut rng = rand::thread_rng();
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        let bytes: [u8; 20] = rng.gen();
-        let s = hex(&bytes)[..digits].to_string();
-        if real.binary_search(&s).is_err() {
-            out.push(s);
-        }
-    }
-    out
+    protocol::padded_len(l.padding, l.constant_lines, real, asked, &mut rand::thread_rng())
 }
 
 fn etag(l: &Loaded, prefix: &str, real_body: &str) -> String {
@@ -659,7 +543,7 @@ fn not_modified(headers: &HeaderMap, tag: &str) -> bool {
 /// Marks a response that must be sent as it is, never compressed: a constant-padded range,
 /// whose compressed size would again depend on what the bucket holds.
 #[derive(Clone, Copy)]
-struct Uncompressed;
+pub(crate) struct Uncompressed;
 
 /// A range response. `tag` is `None` for constant-padded indexes: no `ETag`, no 304.
 fn range_response(tag: Option<String>, content_type: &'static str, body: String, headers: &HeaderMap) -> Response {
@@ -683,14 +567,10 @@ fn range_response(tag: Option<String>, content_type: &'static str, body: String,
     resp
 }
 
-/// Fills a constant-padded body up to `target` bytes, or logs (never panics) if it is
-/// already longer, which `constant_body_len` rules out.
-fn fill_to(body: &mut String, target: usize, fill: impl FnOnce(&mut String, usize)) {
-    match target.checked_sub(body.len()) {
-        Some(0) => {}
-        Some(missing) => fill(body, missing),
-        None => log(&format!("BUG: a constant-padded body is {} bytes, over the constant {target}", body.len())),
-    }
+/// Logs (never panics) a constant-padded body longer than the constant, which
+/// `constant_body_len` rules out.
+fn overlong(target: usize, protocol::Overlong(len): protocol::Overlong) {
+    log(&format!("BUG: a constant-padded body is {len} bytes, over the constant {target}"));
 }
 
 pub(crate) fn internal(e: leakdex_core::Error) -> Response {
@@ -719,84 +599,36 @@ async fn password_range(
     if let Some(r) = shared.refuse(kind, &l) {
         return r;
     }
-    let Some(prefix) = parse_prefix(&prefix, PASSWORD_PREFIX_LEN) else { return bad_prefix() };
-    let digits = kind.hex_len();
-    let mut real: Vec<(String, u64)> = Vec::new();
-    let read = l.index.range(&prefix).and_then(|range| {
-        for e in range {
-            let e = e?;
-            real.push((hex(&e.key)[PASSWORD_PREFIX_LEN..digits].to_string(), e.count));
-        }
-        Ok(())
-    });
+    let Some(prefix) = protocol::parse_prefix(&prefix, PASSWORD_PREFIX_LEN) else { return bad_prefix() };
+    let read = protocol::password_range(&l.index, &prefix);
     // After the reads: a truncation during them poisoned the map (it then reads zeros), a
     // rewrite changed the file; either way what was read is not an answer.
     if let Some(r) = shared.refuse(kind, &l) {
         return r;
     }
-    if let Err(e) = read {
-        return internal(e);
-    }
-    let mut body = password_body(&real);
+    let real = match read {
+        Ok(real) => real,
+        Err(e) => return internal(e),
+    };
+    let mut body = protocol::password_body(&real);
     let constant = l.padding == Padding::Constant;
     let tag = (!constant).then(|| etag(&l, &prefix, &body));
     let total = padded_len(&l, real.len(), wants_padding(&headers));
     let mut padding = Vec::new();
     if total > real.len() {
         let suffixes: Vec<String> = real.iter().map(|(s, _)| s.clone()).collect();
-        padding = padding_suffixes(total - real.len(), digits - PASSWORD_PREFIX_LEN, &suffixes);
-        for s in &padding {
-            if !body.is_empty() {
-                body.push_str("\r\n");
-            }
-            let _ = write!(body, "{s}:0");
-        }
+        let digits = protocol::suffix_len(kind, PASSWORD_PREFIX_LEN);
+        padding = protocol::padding_suffixes(total - real.len(), digits, &suffixes, &mut rand::thread_rng());
+        protocol::pad_password_body(&mut body, &padding);
     }
     if constant {
-        // Leading zeros in the padding lines' counts, spread evenly: `SUFFIX:000` is still
-        // count 0. Rebuilt from the parts, since the zeros go inside the lines.
-        let base_len = body.len();
-        fill_to(&mut body, l.constant_bytes, |body, missing| {
-            let n = padding.len().max(1);
-            let mut filled = password_body(&real);
-            for (i, s) in padding.iter().enumerate() {
-                if !filled.is_empty() {
-                    filled.push_str("\r\n");
-                }
-                let zeros = missing / n + usize::from(i < missing % n);
-                let _ = write!(filled, "{s}:{}", "0".repeat(zeros + 1));
-            }
-            debug_assert_eq!(filled.len(), base_len + missing);
-            *body = filled;
-        });
+        // Leading zeros in the padding lines' counts: `SUFFIX:000` is still count 0.
+        match protocol::fill_password_body(&real, &padding, l.constant_bytes) {
+            Ok(filled) => body = filled,
+            Err(e) => overlong(l.constant_bytes, e),
+        }
     }
     range_response(tag, "text/plain", body, &headers)
-}
-
-/// One entry of an email range response.
-#[derive(serde::Serialize)]
-pub(crate) struct EmailEntry<'a> {
-    #[serde(rename = "hashSuffix")]
-    pub(crate) hash_suffix: String,
-    pub(crate) websites: Vec<&'a str>,
-    pub(crate) count: u64,
-}
-
-/// The body of a password range: `SUFFIX:COUNT` lines joined by CRLF, no final terminator.
-pub(crate) fn password_body(entries: &[(String, u64)]) -> String {
-    let mut body = String::with_capacity(entries.len() * 42);
-    for (i, (s, c)) in entries.iter().enumerate() {
-        if i > 0 {
-            body.push_str("\r\n");
-        }
-        let _ = write!(body, "{s}:{c}");
-    }
-    body
-}
-
-/// The body of an email range: a JSON array.
-pub(crate) fn email_body(entries: &[EmailEntry<'_>]) -> String {
-    serde_json::to_string(entries).expect("entries serialize")
 }
 
 async fn email_range(
@@ -813,29 +645,18 @@ async fn email_range(
     if let Some(r) = shared.refuse(Kind::Email, &l) {
         return r;
     }
-    let Some(prefix) = parse_prefix(&prefix, EMAIL_PREFIX_LEN) else { return bad_prefix() };
-    let sources = l.index.sources();
-    let mut entries: Vec<EmailEntry<'_>> = Vec::new();
-    let read = l.index.range(&prefix).and_then(|range| {
-        for e in range {
-            let e = e?;
-            entries.push(EmailEntry {
-                hash_suffix: hex(&e.key)[EMAIL_PREFIX_LEN..].to_string(),
-                websites: e.sources.iter().filter_map(|s| sources.get(s as usize)).map(|s| s.name.as_str()).collect(),
-                count: e.count,
-            });
-        }
-        Ok(())
-    });
+    let Some(prefix) = protocol::parse_prefix(&prefix, EMAIL_PREFIX_LEN) else { return bad_prefix() };
+    let read = protocol::email_range(&l.index, &prefix);
     // After the reads, as for password ranges.
     if let Some(r) = shared.refuse(Kind::Email, &l) {
         return r;
     }
-    if let Err(e) = read {
-        return internal(e);
-    }
+    let mut entries: Vec<EmailEntry<'_>> = match read {
+        Ok(entries) => entries,
+        Err(e) => return internal(e),
+    };
     let constant = l.padding == Padding::Constant;
-    let tag = (!constant).then(|| etag(&l, &prefix, &email_body(&entries)));
+    let tag = (!constant).then(|| etag(&l, &prefix, &protocol::email_body(&entries)));
     let total = padded_len(&l, entries.len(), wants_padding(&headers));
     if total == 0 {
         let mut resp = (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "application/json")], "[]").into_response();
@@ -844,19 +665,20 @@ async fn email_range(
     }
     if total > entries.len() {
         let suffixes: Vec<String> = entries.iter().map(|e| e.hash_suffix.clone()).collect();
-        for s in padding_suffixes(total - entries.len(), 40 - EMAIL_PREFIX_LEN, &suffixes) {
+        let digits = protocol::suffix_len(Kind::Email, EMAIL_PREFIX_LEN);
+        for s in protocol::padding_suffixes(total - entries.len(), digits, &suffixes, &mut rand::thread_rng()) {
             entries.push(EmailEntry { hash_suffix: s, websites: Vec::new(), count: 0 });
         }
         // Padding must not be told apart by position.
         use rand::seq::SliceRandom;
         entries.shuffle(&mut rand::thread_rng());
     }
-    let mut body = email_body(&entries);
+    let mut body = protocol::email_body(&entries);
     if constant {
         // JSON white space before the closing `]`: the same array to every JSON parser.
-        fill_to(&mut body, l.constant_bytes, |body, missing| {
-            body.insert_str(body.len() - 1, &" ".repeat(missing));
-        });
+        if let Err(e) = protocol::fill_email_body(&mut body, l.constant_bytes) {
+            overlong(l.constant_bytes, e);
+        }
     }
     range_response(tag, "application/json", body, &headers)
 }
@@ -869,10 +691,7 @@ async fn manifest(State(shared): State<Arc<Shared>>) -> Response {
     let kinds: Vec<serde_json::Value> = shared
         .slots
         .iter()
-        .map(|s| {
-            let len = if s.kind == Kind::Email { EMAIL_PREFIX_LEN } else { PASSWORD_PREFIX_LEN };
-            serde_json::json!({"kind": s.kind.as_str(), "prefix_len": len})
-        })
+        .map(|s| serde_json::json!({"kind": s.kind.as_str(), "prefix_len": protocol::prefix_len(s.kind)}))
         .collect();
     let body = serde_json::json!({"server": "leakdex", "ranges": kinds}).to_string();
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
@@ -920,7 +739,8 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 
 /// Routes whose answer is a lookup's result: found (200) and not found (404, or an email
 /// range with no entry) must not be told apart in counters or logs.
-const LOOKUP_ROUTES: [&str; 3] = ["/range/{prefix}", "/range/search/{prefix}", "/api/v3/breachedaccount/{account}"];
+const LOOKUP_ROUTES: [&str; 4] =
+    ["/range/{prefix}", "/range/search/{prefix}", "/api/v3/breachedaccount/{account}", check::ROUTE];
 
 /// The status class counted and logged: `answered` for a lookup's 200, 304 and 404 (which
 /// mirror its result), the status code otherwise (bad input, keys, limits, errors).
@@ -1120,6 +940,18 @@ fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     if let Some(cors) = cors(&shared.config.cors_origins) {
         public = public.layer(cors);
     }
+    if shared.config.enable_check_api {
+        let mut check = Router::new().route(check::ROUTE, axum::routing::post(check::check));
+        if let Some(cors) = cors(&shared.config.cors_origins) {
+            // The same origins; this route is a POST of JSON (a preflighted request).
+            use axum::http::{HeaderName, Method};
+            check = check.layer(
+                cors.allow_methods([Method::POST])
+                    .allow_headers([header::CONTENT_TYPE, HeaderName::from_static("hibp-api-key")]),
+            );
+        }
+        public = public.merge(check);
+    }
     // Constant-padded ranges are never compressed: a compressed size depends on the content.
     use tower_http::compression::Predicate as _;
     let compress = tower_http::compression::predicate::DefaultPredicate::new().and(
@@ -1210,6 +1042,12 @@ fn open_shared(config: Config) -> Result<Arc<Shared>, Error> {
                 format!("{what} need no API key: {} per client address", limit(access.per_address_per_minute))
             }
         });
+    }
+    if config.enable_check_api {
+        log(&format!(
+            "{} enabled: NOT k-anonymous, clients send full SHA-1 hashes (of addresses and passwords); expose it only to trusted internal tools",
+            check::ROUTE
+        ));
     }
     Ok(Arc::new(Shared {
         slots,
@@ -1582,13 +1420,5 @@ mod tests {
         assert_eq!(logged_method(&Method::PATCH), "PATCH");
         assert_eq!(logged_method(&Method::from_bytes(b"get").unwrap()), "OTHER");
         assert_eq!(logged_method(&Method::from_bytes("X".repeat(5000).as_bytes()).unwrap()), "OTHER");
-    }
-
-    #[test]
-    fn digits_counts_decimal_digits() {
-        for (n, d) in [(0, 1), (9, 1), (10, 2), (9_545_824, 7), (u64::MAX, 20)] {
-            assert_eq!(digits(n), d, "{n}");
-            assert_eq!(n.to_string().len(), d);
-        }
     }
 }

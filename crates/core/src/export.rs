@@ -1,4 +1,4 @@
-//! `leakdex export-ranges`: every non-empty range as a file holding the API's exact body, so
+//! The static export of `leakdex export-ranges` (no HTTP): every non-empty range as a file holding the API's exact body, so
 //! that a static web server, an object store or a CDN serves the same range API.
 //!
 //! Layout: `DIR/range/{PREFIX}` (passwords, `text/plain`) or `DIR/range/search/{PREFIX}`
@@ -10,10 +10,9 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use leakdex_core::atomic::Mode;
-use leakdex_core::{Index, Kind};
-
-use crate::{email_body, password_body, EmailEntry, EMAIL_PREFIX_LEN, PASSWORD_PREFIX_LEN};
+use crate::atomic::Mode;
+use crate::range::{self, email_body, password_body, EmailEntry};
+use crate::{Index, Kind};
 
 /// What an export wrote.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -37,7 +36,7 @@ pub enum ExportError {
     /// A prefix length outside 1..=8.
     PrefixLen(usize),
     /// Reading the index failed.
-    Index(leakdex_core::Error),
+    Index(crate::Error),
     /// Writing failed.
     Io(PathBuf, std::io::Error),
 }
@@ -77,7 +76,7 @@ fn dir_mode(mode: u32) -> u32 {
 
 /// Writes the export into a temporary directory beside `dest` and renames it to `dest`, so a
 /// half-written export is never served. Files get permission bits `mode` (give the index
-/// file's: [`leakdex_core::atomic::mode_of_inputs`]), directories the matching search bits
+/// file's: [`crate::atomic::mode_of_inputs`]), directories the matching search bits
 /// ([`dir_mode`]), both masked by the umask and set as they are created, never by name
 /// afterwards. Group bits are kept only if the export's directory got the index's group
 /// ([`Mode::bits_for_group`]); the directory is created without them and given them through
@@ -89,17 +88,14 @@ pub fn export_ranges<D: AsRef<[u8]>>(
     access: Mode,
 ) -> Result<ExportReport, ExportError> {
     let kind = index.kind();
-    let len = prefix_len.unwrap_or(match kind {
-        Kind::Password | Kind::Ntlm => PASSWORD_PREFIX_LEN,
-        Kind::Email => EMAIL_PREFIX_LEN,
-    });
+    let len = prefix_len.unwrap_or(range::prefix_len(kind));
     if !(1..=8).contains(&len) {
         return Err(ExportError::PrefixLen(len));
     }
     if fs::symlink_metadata(dest).is_ok() {
         return Err(ExportError::Exists(dest.to_path_buf()));
     }
-    let parent = leakdex_core::atomic::dir_of(dest);
+    let parent = crate::atomic::dir_of(dest);
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "ranges".into());
     let mut builder = tempfile::Builder::new();
     let prefix = format!(".{name}.leakdex-tmp-{}-", std::process::id());
@@ -132,30 +128,19 @@ pub fn export_ranges<D: AsRef<[u8]>>(
         em.clear();
         write_new(&sub.join(prefix), body.as_bytes(), mode)
     };
-    for first in "0123456789ABCDEF".chars() {
-        for e in index.range(&first.to_string()).map_err(ExportError::Index)? {
-            let e = e.map_err(ExportError::Index)?;
-            let h = leakdex_core::hex(&e.key);
-            let prefix = &h[..len];
-            if current.as_deref() != Some(prefix) {
-                if let Some(p) = current.take() {
-                    flush(&p, &mut pw, &mut em, &mut report)?;
-                }
-                current = Some(prefix.to_string());
+    for e in range::all_entries(index) {
+        let e = e.map_err(ExportError::Index)?;
+        let h = crate::hex(&e.key[..4]);
+        let prefix = &h[..len];
+        if current.as_deref() != Some(prefix) {
+            if let Some(p) = current.take() {
+                flush(&p, &mut pw, &mut em, &mut report)?;
             }
-            match kind {
-                Kind::Password | Kind::Ntlm => pw.push((h[len..kind.hex_len()].to_string(), e.count)),
-                Kind::Email => em.push(EmailEntry {
-                    hash_suffix: h[len..].to_string(),
-                    websites: e
-                        .sources
-                        .iter()
-                        .filter_map(|s| sources.get(s as usize))
-                        .map(|s| s.name.as_str())
-                        .collect(),
-                    count: e.count,
-                }),
-            }
+            current = Some(prefix.to_string());
+        }
+        match kind {
+            Kind::Password | Kind::Ntlm => pw.push(range::password_line(&e, kind, len)),
+            Kind::Email => em.push(range::email_entry(&e, sources, len)),
         }
     }
     if let Some(p) = current.take() {
@@ -166,7 +151,7 @@ pub fn export_ranges<D: AsRef<[u8]>>(
         // breach dates from it.
         let dir = tmp.path().join("api").join("v3");
         create_dirs(&dir, mode)?;
-        write_new(&dir.join("breaches"), crate::breach::catalogue(index).as_bytes(), mode)?;
+        write_new(&dir.join("breaches"), range::catalogue(index).as_bytes(), mode)?;
     }
     let manifest = serde_json::json!({
         "kind": kind,
@@ -195,7 +180,7 @@ fn group_mode(dir: &Path, access: Mode) -> Result<u32, ExportError> {
         let handle = fs::File::open(dir).map_err(io)?;
         let meta = handle.metadata().map_err(io)?;
         if access.bits_for_group(meta.gid()) != safe {
-            if let Some(mask) = leakdex_core::atomic::umask() {
+            if let Some(mask) = crate::atomic::umask() {
                 // The setgid bit (inherited in a setgid directory) stays: the files get the group.
                 let keep = meta.permissions().mode() & 0o7000;
                 let bits = keep | (dir_mode(access.bits) & !mask);
