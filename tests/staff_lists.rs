@@ -96,6 +96,29 @@ fn password_cells_in_a_csv_staff_list_are_not_trimmed() {
 }
 
 #[test]
+fn password_cells_of_a_csv_staff_list_are_never_written_back_in_any_format() {
+    let dir = Dir::new();
+    dir.write("pw.txt", "Tr0ub4dor&3\n");
+    dir.cmd(&["build", "-q", "--kind", "password", "-o", "pw.ldx", "pw.txt"]).expect(0);
+    dir.write("staff.csv", "user,password,dept\nann,Tr0ub4dor&3,sales\nbob,correct horse,legal\n");
+    // SHA-1 of "Tr0ub4dor&3", computed with Python's hashlib.
+    let sha1 = "874572E7A5AE6A49466A6AC578B98ADBA78C6AA6";
+    for format in ["csv", "json", "table"] {
+        let r = dir.cmd(&["bulk", "-i", "pw.ldx", "--format", format, "staff.csv"]).expect(1);
+        for secret in ["Tr0ub4dor", "correct horse"] {
+            assert!(!r.stdout.contains(secret), "{format}: a password was written back: {}", r.stdout);
+            assert!(!r.stderr.contains(secret), "{format}: a password on stderr: {}", r.stderr);
+        }
+    }
+    // The staff list's other columns are kept, the password column is there but empty.
+    let r = dir.cmd(&["bulk", "-i", "pw.ldx", "--format", "csv", "staff.csv"]).expect(1);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(lines[0].starts_with("user,password,dept,sha1,"), "{}", lines[0]);
+    assert!(lines[1].starts_with(&format!("ann,,sales,{sha1},true,")), "{}", lines[1]);
+    assert!(lines[2].starts_with("bob,,legal,"), "{}", lines[2]);
+}
+
+#[test]
 fn a_staff_list_whose_every_row_is_invalid_is_an_error_not_clean() {
     let dir = Dir::new();
     let index = email_index(&dir);

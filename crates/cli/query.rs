@@ -793,8 +793,13 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
         } else {
             row
         };
-        // Every column that holds addresses, not only the one checked.
-        let extra = extra.map(|f| mask_fields(f, a.mask.then_some(layout.columns.as_slice())));
+        // Every column that holds addresses, not only the one checked (`--mask`); a password
+        // list's password cells are never written back, whatever the format (its rows carry
+        // the hash instead).
+        let extra = extra.map(|f| match kind {
+            Kind::Email => mask_fields(f, a.mask.then_some(layout.columns.as_slice()), report_html::mask_address),
+            Kind::Password | Kind::Ntlm => mask_fields(f, Some(layout.columns.as_slice()), |_| String::new()),
+        });
         let extra = extra.as_deref();
         tally.add(row);
         let Some(note) = row.note(since.as_mut(), dates.as_ref())? else {
@@ -1015,16 +1020,16 @@ fn check_html_output(a: &BulkArgs) -> Result<()> {
     }
 }
 
-/// The staff list's cells with the address columns masked (`--mask`: `columns` given).
-fn mask_fields<'f>(fields: &'f [String], columns: Option<&[usize]>) -> std::borrow::Cow<'f, [String]> {
+/// The staff list's cells with the cells of `columns` (when given) replaced by `mask` of them.
+fn mask_fields<'f>(
+    fields: &'f [String],
+    columns: Option<&[usize]>,
+    mask: impl Fn(&str) -> String,
+) -> std::borrow::Cow<'f, [String]> {
     match columns {
         None => std::borrow::Cow::Borrowed(fields),
         Some(cols) => std::borrow::Cow::Owned(
-            fields
-                .iter()
-                .enumerate()
-                .map(|(i, f)| if cols.contains(&i) { report_html::mask_address(f) } else { f.clone() })
-                .collect(),
+            fields.iter().enumerate().map(|(i, f)| if cols.contains(&i) { mask(f) } else { f.clone() }).collect(),
         ),
     }
 }

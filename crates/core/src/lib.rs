@@ -23,8 +23,8 @@
 pub mod atomic;
 pub mod bloom;
 pub mod build;
-pub mod domains;
 pub mod diff;
+pub mod domains;
 mod error;
 pub mod export;
 pub mod filter;
