@@ -265,3 +265,49 @@ fn bulk_unlisted_lists_exposed_addresses_the_staff_list_misses() {
         r.stderr
     );
 }
+
+#[test]
+fn mask_hides_unlisted_addresses_in_every_format_and_since_refuses_unlisted() {
+    let dir = Dir::new();
+    let want = generate(&dir, 5);
+    build(&dir, "own.ldx", &["--own-domain", "example.com"]);
+    let all: Vec<String> = ["example.com", "hr.example.com", "it.dept.example.com"]
+        .iter()
+        .flat_map(|d| want["addresses"][*d].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()))
+        .collect();
+    dir.write("staff.txt", format!("{}\n", all[0]));
+    for format in ["table", "csv", "json"] {
+        let args = [
+            "bulk",
+            "-i",
+            "own.ldx",
+            "--mask",
+            "--format",
+            format,
+            "--unlisted",
+            "example.com",
+            "--unlisted",
+            "EXAMPLE.com",
+            "staff.txt",
+        ];
+        let r = dir.cmd(&args).expect(1);
+        for a in &all {
+            let local = a.split('@').next().unwrap();
+            assert!(!r.stdout.contains(&format!("{local}@")), "{format}: {a} shown under --mask: {}", r.stdout);
+        }
+        // Every unlisted address is there, masked, once (the domain was asked twice).
+        let unlisted_lines = r.stdout.lines().filter(|l| l.contains("***@")).count();
+        assert!(unlisted_lines >= all.len() - 1, "{format}: {}", r.stdout);
+        if format == "table" {
+            assert_eq!(r.stdout.matches("unlisted:").count(), 1, "{}", r.stdout);
+        }
+        if format == "json" {
+            let rolled = want["domains"]["example.com"]["rolled"]["addresses"].as_u64().unwrap() as usize;
+            assert_eq!(json_lines(&r.stdout).iter().filter(|v| v["unlisted"] == true).count(), rolled - 1);
+        }
+    }
+    // --since says only whether something is new; --unlisted would list the same every week.
+    let r =
+        dir.cmd(&["bulk", "-i", "own.ldx", "--since", "own.ldx", "--unlisted", "example.com", "staff.txt"]).expect(2);
+    assert!(r.stderr.contains("--unlisted") && r.stderr.contains("--since"), "{}", r.stderr);
+}

@@ -392,3 +392,50 @@ fn html_report_from_a_filter_says_the_exposed_are_only_possibly_exposed() {
     assert_eq!(by_id(&html, "exposed"), possibly.to_string());
     assert!(table_of(&html).iter().all(|r| r.2 != "EXPOSED"), "a filter never says EXPOSED");
 }
+
+#[test]
+fn html_report_since_an_older_index_counts_every_row_and_marks_the_new_ones() {
+    let dir = Dir::new();
+    let new = demo_index(&dir);
+    // Last week's index: one of the demo's dumps only.
+    let old = dir.path("old.ldx").to_string_lossy().into_owned();
+    dir.cmd(&["build", "-q", "-o", &old, &repo("data/breaches/combo-2022.txt")]).expect(0);
+    let staff = repo("data/staff.csv");
+    let all = json_lines(&dir.cmd(&["bulk", "-i", &new, "--format", "json", &staff]).expect(1).stdout);
+    let fresh = json_lines(&dir.cmd(&["bulk", "-i", &new, "--since", &old, "--format", "json", &staff]).run().stdout);
+    assert!(!fresh.is_empty() && fresh.len() < all.iter().filter(|r| r["exposed"] == true).count());
+    let out = dir.path("new.html");
+    let o = out.to_str().unwrap();
+    dir.cmd(&["bulk", "-i", &new, "--since", &old, "--format", "html", "-o", o, &staff]).run();
+    let page = std::fs::read_to_string(&out).unwrap();
+    // The headline is the whole picture, not the new rows alone.
+    assert_eq!(by_id(&page, "checked"), all.len().to_string());
+    let exposed = all.iter().filter(|r| r["exposed"] == true).count();
+    assert_eq!(by_id(&page, "exposed"), exposed.to_string());
+    // Each new row is marked, and only those; the method says how to make it again.
+    assert_eq!(page.matches("<strong class=\"new\">NEW (").count(), fresh.len(), "{page}");
+    assert!(page.contains("--since"), "the reproduce command or the note lacks --since");
+}
+
+#[test]
+fn mask_hides_addresses_in_every_column_and_inside_names() {
+    let dir = Dir::new();
+    let index = demo_index(&dir);
+    dir.write(
+        "staff.csv",
+        "name,email,manager_email,notes\n\
+         Bob Example <bob.person@example.com>,ruth@agency.example,carol.boss@example.com,alt: dave.alt@example.net; ok\n",
+    );
+    for format in ["csv", "json", "table"] {
+        let r = dir.cmd(&["bulk", "-i", &index, "--column", "email", "--mask", "--format", format, "staff.csv"]).run();
+        for local in ["bob.person@", "ruth@", "carol.boss@", "dave.alt@"] {
+            assert!(!r.stdout.contains(local), "{format}: {local} shown under --mask: {}", r.stdout);
+        }
+    }
+    let r = dir.cmd(&["bulk", "-i", &index, "--column", "email", "--mask", "--format", "csv", "staff.csv"]).run();
+    assert!(
+        r.stdout.contains("Bob Example <b***@example.com>") && r.stdout.contains("alt: d***@example.net; ok"),
+        "{}",
+        r.stdout
+    );
+}

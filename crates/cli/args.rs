@@ -367,8 +367,9 @@ pub struct BulkArgs {
     pub format: BulkFormat,
     /// After the rows, the exposed addresses of DOMAIN (and its subdomains) that the staff
     /// list does not hold (repeatable; needs a local index; listed when the index was built
-    /// with --own-domain DOMAIN, else counted).
-    #[arg(long, value_name = "DOMAIN")]
+    /// with --own-domain DOMAIN, else counted). Not with --since (whose exit status says only
+    /// whether something is new).
+    #[arg(long, value_name = "DOMAIN", conflicts_with = "since")]
     pub unlisted: Vec<String>,
     /// Report only what is new since this older index (last week's): rows exposed now and
     /// clean or absent there, or exposed now in a source that did not hold them there; each

@@ -254,6 +254,7 @@ pub fn unlisted(
     asked: &[String],
     listed: &HashSet<String>,
     format: BulkFormat,
+    mask: bool,
 ) -> Result<bool> {
     let Some(index) = index else {
         bail!("--unlisted reads the index's domain figures: give a local index with -i (not --api or a filter)");
@@ -269,12 +270,29 @@ pub fn unlisted(
     let sources = index.sources();
     let mut any = false;
     let mut csv_header = false;
+    let mut seen = HashSet::new();
     for d in asked {
         let ans = answer(index, &owned, d, true)?;
+        if !seen.insert(ans.domain.clone()) {
+            continue; // `--unlisted D` given twice: one section
+        }
         let matched = listed.iter().filter(|a| domains::is_under(domains_of(a), &ans.domain)).count() as u64;
         match &ans.addresses {
             Some(list) => {
-                let missing: Vec<&OwnedAddress> = list.iter().filter(|a| !listed.contains(&a.address)).collect();
+                // `--mask` hides these as it hides the staff rows: the address and any address
+                // in the names of the files it was found in.
+                let missing: Vec<OwnedAddress> = list
+                    .iter()
+                    .filter(|a| !listed.contains(&a.address))
+                    .map(|a| match mask {
+                        false => a.clone(),
+                        true => OwnedAddress {
+                            address: crate::report_html::mask_address(&a.address),
+                            found_in: a.found_in.iter().map(|f| crate::report_html::mask_text(f)).collect(),
+                            ..a.clone()
+                        },
+                    })
+                    .collect();
                 any |= !missing.is_empty();
                 match format {
                     BulkFormat::Table => {

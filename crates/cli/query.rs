@@ -389,8 +389,13 @@ struct Row {
 impl Row {
     /// The row with its addresses masked (`--mask`); hashes are left as they are.
     fn masked(&self) -> Row {
-        let mask = |s: &Option<String>| s.as_deref().map(crate::report_html::mask_address);
-        Row { input: mask(&self.input), email: mask(&self.email), ..self.clone() }
+        // The input as written may hold a display name (`Bob <bob@example.com>`): its
+        // addresses are masked, the rest kept.
+        Row {
+            input: self.input.as_deref().map(crate::report_html::mask_text),
+            email: self.email.as_deref().map(crate::report_html::mask_address),
+            ..self.clone()
+        }
     }
     fn exposed(&self) -> bool {
         matches!(self.status, Status::Exposed { .. } | Status::Possibly)
@@ -786,6 +791,9 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
                     extra: Option<&[String]>,
                     tally: &mut Tally|
      -> Result<()> {
+        // Counted (and, for --unlisted, remembered as listed) as answered; masked only for
+        // what is written.
+        tally.add(row);
         let masked;
         let row = if a.mask {
             masked = row.masked();
@@ -797,17 +805,24 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
         // list's password cells are never written back, whatever the format (its rows carry
         // the hash instead).
         let extra = extra.map(|f| match kind {
-            Kind::Email => mask_fields(f, a.mask.then_some(layout.columns.as_slice()), report_html::mask_address),
-            Kind::Password | Kind::Ntlm => mask_fields(f, Some(layout.columns.as_slice()), |_| String::new()),
+            // Every cell: a `manager_email` column, `Bob <bob@example.com>` in a name.
+            Kind::Email if a.mask => mask_fields(f, |_| true, report_html::mask_text),
+            Kind::Email => std::borrow::Cow::Borrowed(f),
+            Kind::Password | Kind::Ntlm => mask_fields(f, |i| layout.columns.contains(&i), |_| String::new()),
         });
         let extra = extra.as_deref();
-        tally.add(row);
-        let Some(note) = row.note(since.as_mut(), dates.as_ref())? else {
-            return Ok(()); // --since: nothing new about this row
-        };
+        let note = row.note(since.as_mut(), dates.as_ref())?;
+        // The HTML report shows every row (its headline, sources and groups are the whole
+        // picture) and marks those new since the older index.
         if let Some(html) = html.as_mut() {
             html_row(html, row, line, extra);
+            if let Some(why) = note.as_ref().and_then(|n| n.why.clone()) {
+                html.mark_new(why);
+            }
         }
+        let Some(note) = note else {
+            return Ok(()); // --since: nothing new about this row
+        };
         match a.format {
             BulkFormat::Html => {}
             BulkFormat::Table => table_row(out, row, Some(line), note.why.as_deref())?,
@@ -963,7 +978,7 @@ pub fn bulk(a: BulkArgs) -> Result<Outcome> {
             Store::Index(i) => Some(&**i),
             _ => None,
         };
-        unlisted_exposed = crate::domain::unlisted(&mut out, index, &a.unlisted, listed, a.format)?;
+        unlisted_exposed = crate::domain::unlisted(&mut out, index, &a.unlisted, listed, a.format, a.mask)?;
     }
     out.flush()?;
     // Only the table shows breach dates: say when it lacks the ones a local index shows.
@@ -1020,18 +1035,15 @@ fn check_html_output(a: &BulkArgs) -> Result<()> {
     }
 }
 
-/// The staff list's cells with the cells of `columns` (when given) replaced by `mask` of them.
+/// The staff list's cells, those whose index `which` takes replaced by `mask` of them.
 fn mask_fields<'f>(
     fields: &'f [String],
-    columns: Option<&[usize]>,
+    which: impl Fn(usize) -> bool,
     mask: impl Fn(&str) -> String,
 ) -> std::borrow::Cow<'f, [String]> {
-    match columns {
-        None => std::borrow::Cow::Borrowed(fields),
-        Some(cols) => std::borrow::Cow::Owned(
-            fields.iter().enumerate().map(|(i, f)| if cols.contains(&i) { mask(f) } else { f.clone() }).collect(),
-        ),
-    }
+    std::borrow::Cow::Owned(
+        fields.iter().enumerate().map(|(i, f)| if which(i) { mask(f) } else { f.clone() }).collect(),
+    )
 }
 
 /// One answered row into the HTML report.
@@ -1058,6 +1070,12 @@ fn write_html(a: &BulkArgs, store: &Store, html: report_html::Collector, staff: 
         notes.push(
             "Answers from a filter: POSSIBLY may be a false positive; check those rows against the index.".into(),
         );
+    }
+    if let Some(old) = &a.since {
+        notes.push(format!(
+            "Compared with the older index {}: rows marked NEW are exposed now and were not then, or are now in a source that did not hold them; the other rows are shown for the whole picture.",
+            old.display()
+        ));
     }
     let method = report_html::Method {
         command: reproduce(a, &index.name, staff, output),
@@ -1103,6 +1121,9 @@ fn reproduce(a: &BulkArgs, target: &str, staff: &str, output: &Path) -> String {
     }
     if a.mask {
         cmd.push("--mask".into());
+    }
+    if let Some(old) = &a.since {
+        cmd.extend(["--since".into(), q(&old.display().to_string())]);
     }
     cmd.extend(["--format".into(), "html".into(), "-o".into(), q(&output.display().to_string())]);
     cmd.push(if staff == "stdin" { "- < STAFF_LIST".into() } else { q(staff) });

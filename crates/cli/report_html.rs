@@ -170,6 +170,9 @@ pub struct PersonRow {
     pub count: u64,
     /// Sources holding it.
     pub sources: Vec<String>,
+    /// Under `bulk --since OLD`: why the row is new (`new`, `new source: X`); `None` for a row
+    /// exposed in OLD already, or clean.
+    pub why: Option<String>,
 }
 
 /// How the report was made.
@@ -257,7 +260,15 @@ impl Collector {
             verdict,
             count,
             sources: sources.to_vec(),
+            why: None,
         });
+    }
+
+    /// Marks the row pushed last as new since the older index (`bulk --since`), with why.
+    pub fn mark_new(&mut self, why: String) {
+        if let Some(r) = self.rows.last_mut() {
+            r.why = Some(why);
+        }
     }
 
     /// The report: counts, sources (`catalogue`: an index's sources; `None` for a range API,
@@ -336,6 +347,33 @@ pub fn mask_address(s: &str) -> String {
         None if s.is_empty() => String::new(),
         None => format!("{first}***"),
     }
+}
+
+/// `text` with every address in it masked ([`mask_address`]): a token holding `@` between
+/// other characters, tokens ending at white space, quotes, brackets and the separators that
+/// staff lists put between addresses (`Bob <bob@example.com>; carol@example.com`).
+pub fn mask_text(text: &str) -> String {
+    let ends = |c: char| c.is_whitespace() || "<>()[]{}\"',;:‹›«»".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut token = String::new();
+    let flush = |token: &mut String, out: &mut String| {
+        let at = token.rfind('@');
+        match at {
+            Some(i) if i > 0 && i + 1 < token.len() => out.push_str(&mask_address(token)),
+            _ => out.push_str(token),
+        }
+        token.clear();
+    };
+    for c in text.chars() {
+        if ends(c) {
+            flush(&mut token, &mut out);
+            out.push(c);
+        } else {
+            token.push(c);
+        }
+    }
+    flush(&mut token, &mut out);
+    out
 }
 
 /// Text from data, safe in HTML text and in a double- or single-quoted attribute: control and
@@ -651,9 +689,10 @@ impl HtmlReport {
             let count = if r.verdict == Verdict::Exposed { r.count.to_string() } else { String::new() };
             let _ = writeln!(
                 h,
-                "<td class=\"id\">{}</td><td class=\"status\">{word}</td><td class=\"num count\" data-v=\"{}\">{count}</td>\
+                "<td class=\"id\">{}</td><td class=\"status\">{word}{}</td><td class=\"num count\" data-v=\"{}\">{count}</td>\
                  <td class=\"sources\">{}</td></tr>",
                 esc(&r.shown),
+                r.why.as_deref().map(|w| format!(" <strong class=\"new\">NEW ({})</strong>", esc(w))).unwrap_or_default(),
                 r.count,
                 esc(&sources)
             );
