@@ -149,8 +149,8 @@ fn check_api_refuses_bad_input_naming_the_field_and_never_echoes_it() {
         (json!({ "email_sha1": &h[0][..39] }).to_string(), 400, json!("email_sha1")),
         (json!({ "email_sha1": format!("{}Z", &h[0][..39]) }).to_string(), 400, json!("email_sha1")),
         (json!({ "email_sha1": 42 }).to_string(), 400, json!("email_sha1")),
-        (json!({ "password": "hunter2" }).to_string(), 400, json!("password")),
-        (json!({ "email_sha1": h[0], "hunter2 is my password": 1 }).to_string(), 400, json!("(unnamed)")),
+        (json!({ "password": "hunter2" }).to_string(), 400, Value::Null),
+        (json!({ "email_sha1": h[0], "hunter2 is my password": 1 }).to_string(), 400, Value::Null),
         (json!({}).to_string(), 400, Value::Null),
         ("[\"not an object\"]".to_string(), 400, Value::Null),
         ("{\"email_sha1\": ".to_string(), 400, Value::Null),
@@ -177,6 +177,38 @@ fn check_api_refuses_bad_input_naming_the_field_and_never_echoes_it() {
     assert_eq!(http().get(format!("{}/api/v1/check", server.url)).send().unwrap().status(), 405);
     let log = server.log();
     assert!(!log.contains("hunter2") && !log.contains(&h[0][..6]) && !log.contains(&h[1][..6]), "{log}");
+}
+
+#[test]
+fn check_api_unknown_field_names_are_never_echoed_even_when_they_look_like_field_names() {
+    let dir = Dir::new();
+    let (emails, passwords) = signup_indexes(&dir);
+    let server = Server::start(&dir, &["-i", &emails, "-i", &passwords, "--enable-check-api"]);
+    let h = py_sha1(&["hunter2"]);
+    // Secrets sent as keys, each a plausible field name (letters, digits, underscores).
+    let secrets = ["Summer2024", "hunter2", "CorrectHorseBattery_1", "Tr0ub4dor_3"];
+    let bodies = [
+        json!({ "Summer2024": "x" }),
+        json!({ "hunter2": true }),
+        json!({ "password_sha1": h[0], "CorrectHorseBattery_1": 1 }),
+        json!({ "Tr0ub4dor_3": null, "email_sha1": h[0] }),
+    ];
+    for body in bodies {
+        let body = body.to_string();
+        let r = post(&server, &body);
+        assert_eq!(r.status(), 400, "{body}");
+        let text = r.text().unwrap();
+        for s in secrets {
+            assert!(!text.contains(s), "{s} echoed: {text}");
+        }
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["field"], Value::Null, "{text}");
+        assert!(v["error"].as_str().unwrap().contains("unknown field"), "{text}");
+    }
+    let log = server.log();
+    for s in secrets {
+        assert!(!log.contains(s), "{s} logged: {log}");
+    }
 }
 
 #[test]

@@ -210,3 +210,108 @@ fn an_audit_over_the_ntlm_range_api_or_a_filter_gives_the_local_rows() {
         }
     }
 }
+
+/// NT hashes (MD4 of UTF-16LE), computed with Python's own MD4 (as `ntlm_audit_gen.py` does).
+const NT_SUMMER: &str = "72f0eefcc213ea8f350773b831cf2c9c"; // Summer2024!
+const NT_PASSWORD1: &str = "64f12cddaa88057e06a81b54e73b949b"; // Password1
+const NT_WINTER: &str = "96ea9d1c424b16927b3db5e06d263996"; // Winter#2023
+const NT_UNIQUE: &str = "47c35f8d933c73b17461827ac3583d10"; // Another$Unique99 (not leaked)
+const NT_KEVAT: &str = "c41de3b1752cba27e171bedd7976ed6c"; // Kevät-2021
+const LM_NONE: &str = "aad3b435b51404eeaad3b435b51404ee";
+
+/// An NTLM index `nt.ldx` of the leaked hashes above (HASH:COUNT lines).
+fn small_ntlm_index(dir: &Dir) {
+    dir.write("leak.txt", format!("{NT_SUMMER}:3\n{NT_PASSWORD1}:7\n{NT_WINTER}:1\n{NT_KEVAT}:2\n"));
+    dir.cmd(&["build", "-q", "--kind", "ntlm", "-o", "nt.ldx", "leak.txt"]).expect(0);
+}
+
+#[test]
+fn an_export_of_history_lines_only_audits_nobody_and_exits_2_not_0() {
+    let dir = Dir::new();
+    small_ntlm_index(&dir);
+    let exports = [
+        // secretsdump -history, the current lines cut off.
+        format!("CORP\\alice_history0:1101:{LM_NONE}:{NT_SUMMER}:::\nCORP\\bob_history0:1102:{LM_NONE}:{NT_SUMMER}:::\n"),
+        // DSInternals HashcatNTHistory, CRLF, one history line.
+        format!("carol_history1:{NT_WINTER}\r\n"),
+        // pwdump history with a banner line.
+        format!("[*] Dumping Domain Credentials\nEXAMPLE\\dave_history0:1104:{LM_NONE}:{NT_KEVAT}:::\nEXAMPLE\\dave_history1:1104:{LM_NONE}:{NT_UNIQUE}:::\n"),
+    ];
+    for (i, text) in exports.iter().enumerate() {
+        let name = format!("hist{i}.txt");
+        dir.write(&name, text);
+        for format in ["table", "json", "csv"] {
+            let run = dir.cmd(&["bulk", "-i", "nt.ldx", "--input", "hashes", "--format", format, &name]).expect(2);
+            assert!(
+                run.stderr.contains("password-history line") && run.stderr.contains("no current account line"),
+                "{name}: {}",
+                run.stderr
+            );
+            assert!(run.stdout.is_empty(), "{name}: rows were printed for an audit of nobody: {}", run.stdout);
+            for h in [NT_SUMMER, NT_WINTER, NT_KEVAT, NT_UNIQUE] {
+                assert!(!run.stderr.contains(h), "{name}: a hash in the error: {}", run.stderr);
+            }
+        }
+    }
+}
+
+#[test]
+fn an_account_with_history_lines_and_no_current_line_is_named_in_a_warning() {
+    let dir = Dir::new();
+    small_ntlm_index(&dir);
+    // carol has a current line; bob and Émile only history (bob twice, in another case).
+    dir.write(
+        "orphan.txt",
+        format!(
+            "CORP\\carol:1103:{LM_NONE}:{NT_UNIQUE}:::\nCORP\\carol_history0:1103:{LM_NONE}:{NT_SUMMER}:::\n\
+             CORP\\bob_history0:1102:{LM_NONE}:{NT_SUMMER}:::\ncorp\\BOB_history1:1102:{LM_NONE}:{NT_WINTER}:::\n\
+             CORP\\Émile_history0:1105:{LM_NONE}:{NT_KEVAT}:::\n"
+        ),
+    );
+    // History hits alone exit 0, as before: the warning says what was not audited.
+    let run = dir.cmd(&["bulk", "-i", "nt.ldx", "--input", "hashes", "orphan.txt"]).expect(0);
+    let warning = run.stderr.lines().find(|l| l.contains("only password-history lines")).unwrap_or_else(|| {
+        panic!("no warning for accounts without a current line:\n{}", run.stderr);
+    });
+    assert!(warning.starts_with("WARNING") && warning.contains("2 accounts"), "{warning}");
+    assert!(warning.contains("CORP\\bob") && warning.contains("CORP\\Émile"), "{warning}");
+    assert!(!warning.contains("carol"), "carol has a current line: {warning}");
+    for h in [NT_SUMMER, NT_WINTER, NT_KEVAT, NT_UNIQUE] {
+        assert!(!run.stderr.contains(h), "a hash on stderr: {}", run.stderr);
+    }
+    // Every account with a current line: no such warning.
+    dir.write("whole.txt", format!("alice:{NT_UNIQUE}\nalice_history0:{NT_SUMMER}\n"));
+    let run = dir.cmd(&["bulk", "-i", "nt.ldx", "--input", "hashes", "whole.txt"]).expect(0);
+    assert!(!run.stderr.contains("WARNING"), "{}", run.stderr);
+}
+
+#[test]
+fn the_same_account_twice_with_different_current_hashes_is_named_with_its_lines_in_a_warning() {
+    let dir = Dir::new();
+    small_ntlm_index(&dir);
+    // Two exports concatenated (CRLF), the name's case differing; and a pwdump-style pair.
+    dir.write(
+        "dup.txt",
+        format!(
+            "CORP\\dup:1105:{LM_NONE}:{NT_UNIQUE}:::\r\nCORP\\other:1106:{LM_NONE}:{NT_UNIQUE}:::\r\n\
+             corp\\DUP:1105:{LM_NONE}:{NT_PASSWORD1}:::\r\n"
+        ),
+    );
+    let run = dir.cmd(&["bulk", "-i", "nt.ldx", "--input", "hashes", "--format", "json", "dup.txt"]).expect(1);
+    // Both lines are still audited.
+    assert_eq!(json_lines(&run.stdout).len(), 3, "{}", run.stdout);
+    let warning = run.stderr.lines().find(|l| l.contains("more than one current-password line")).unwrap_or_else(|| {
+        panic!("no warning for an account listed twice:\n{}", run.stderr);
+    });
+    assert!(warning.starts_with("WARNING") && warning.contains("1 account"), "{warning}");
+    assert!(warning.contains("CORP\\dup (lines 1, 3, different hashes)"), "{warning}");
+    assert!(!warning.contains("other"), "{warning}");
+    for h in [NT_UNIQUE, NT_PASSWORD1] {
+        assert!(!run.stderr.contains(h), "a hash on stderr: {}", run.stderr);
+    }
+    dir.write("dup2.txt", format!("erin:{NT_WINTER}\nfrank:{NT_UNIQUE}\nerin:{NT_SUMMER}\nfrank:{NT_UNIQUE}\n"));
+    let run = dir.cmd(&["bulk", "-i", "nt.ldx", "--input", "hashes", "dup2.txt"]).expect(1);
+    assert!(run.stderr.contains("2 accounts have more than one current-password line"), "{}", run.stderr);
+    assert!(run.stderr.contains("erin (lines 1, 3, different hashes)"), "{}", run.stderr);
+    assert!(run.stderr.contains("frank (lines 2, 4, the same hash)"), "{}", run.stderr);
+}

@@ -141,3 +141,54 @@ fn one_check_asks_a_range_api_serving_both_kinds() {
         .expect(2);
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
+
+#[test]
+fn one_check_with_an_invalid_email_and_an_exposed_password_exits_2_not_1() {
+    let dir = Dir::new();
+    let (emails, passwords) = signup_indexes(&dir);
+    let h = py_sha1(&["correct horse battery"]);
+    for address in ["ana@@example.com", "no-at-sign.example.org"] {
+        for format in ["table", "json"] {
+            let r = dir
+                .cmd(&[
+                    "check",
+                    "-i",
+                    &emails,
+                    "-i",
+                    &passwords,
+                    "--format",
+                    format,
+                    "--email",
+                    address,
+                    "--password-stdin",
+                ])
+                .stdin("correct horse battery\n")
+                .expect(2);
+            // Both rows still printed: the invalid one saying why, the exposed password by hash.
+            let why = if format == "json" { "\"error\"" } else { "invalid" };
+            assert!(r.stdout.contains(address) && r.stdout.contains(why), "{}", r.stdout);
+            assert!(r.stdout.contains(&h[0]) || r.stdout.contains(&h[0].to_lowercase()), "{}", r.stdout);
+            assert!(r.stderr.contains("not valid") && r.stderr.contains("exposed"), "{}", r.stderr);
+            assert!(!r.stdout.contains("correct horse") && !r.stderr.contains("correct horse"));
+        }
+    }
+}
+
+#[test]
+fn one_check_password_ending_in_a_stray_carriage_return_is_refused_not_hashed_clean() {
+    let dir = Dir::new();
+    let (emails, passwords) = signup_indexes(&dir);
+    for input in ["correct horse battery\r\r\n", "correct horse battery\r\r", "correct\rhorse battery\n"] {
+        let r = dir
+            .cmd(&["check", "-i", &emails, "-i", &passwords, "--email", "a@example.com", "--password-stdin"])
+            .stdin(input)
+            .expect(2);
+        assert!(r.stderr.contains("carriage return") && !r.stderr.contains("horse"), "{}", r.stderr);
+    }
+    // One CRLF line ending is still taken off: the password is found.
+    let r = dir
+        .cmd(&["check", "-i", &emails, "-i", &passwords, "--email", "nobody@example.com", "--password-stdin"])
+        .stdin("correct horse battery\r\n")
+        .expect(1);
+    assert!(r.stdout.contains(&py_sha1(&["correct horse battery"])[0]), "{}", r.stdout);
+}

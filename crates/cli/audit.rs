@@ -227,6 +227,7 @@ pub(super) fn run(a: &BulkArgs, store: &Store, input: Box<dyn BufRead>, shown: &
             reading.lines
         );
     }
+    check_accounts(&accounts, shown)?;
     // Each distinct hash is asked once.
     let mut distinct: HashMap<[u8; 16], usize> = HashMap::new();
     let mut keys = Vec::new();
@@ -302,6 +303,93 @@ fn read(mut input: Box<dyn BufRead>, shown: &str) -> Result<(Vec<(u64, Account)>
         }
     }
     Ok((accounts, r))
+}
+
+/// Accounts named in one WARNING; the rest are counted.
+const SHOWN_ACCOUNTS: usize = 20;
+
+/// One account's lines in the export, by [`Account::identity`].
+struct Lines<'a> {
+    name: &'a str,
+    /// Line numbers and hashes of its current-password lines.
+    current: Vec<(u64, Option<[u8; 16]>)>,
+    history: usize,
+}
+
+/// Checks that the export has what an audit needs, before any lookup: an export holding only
+/// password-history lines audited nobody (an error, exit 2, never a clean run); an account with
+/// history lines and no current line, or with two current lines, gets a WARNING naming it
+/// (names only, never hashes), since its current password was not audited or is ambiguous.
+fn check_accounts(accounts: &[(u64, Account)], shown: &str) -> Result<()> {
+    let history = accounts.iter().filter(|(_, a)| a.history.is_some()).count();
+    if history == accounts.len() {
+        anyhow::bail!(
+            "{shown}: {history} password-history line{} (user_historyN: old passwords) and no current account line: \
+             nothing was audited; export the accounts' current hashes too (the lines without _history)",
+            if history == 1 { "" } else { "s" }
+        );
+    }
+    let mut order: Vec<String> = Vec::new();
+    let mut by_id: HashMap<String, Lines> = HashMap::new();
+    for (line, acc) in accounts {
+        let Some(id) = acc.identity() else { continue };
+        let entry = by_id.entry(id.clone()).or_insert_with(|| {
+            order.push(id);
+            Lines { name: &acc.name, current: Vec::new(), history: 0 }
+        });
+        match acc.history {
+            Some(_) => entry.history += 1,
+            None => entry.current.push((*line, acc.nt)),
+        }
+    }
+    let listed = |names: &[String]| {
+        let more = names.len().saturating_sub(SHOWN_ACCOUNTS);
+        let mut s = names.iter().take(SHOWN_ACCOUNTS).cloned().collect::<Vec<_>>().join(", ");
+        if more > 0 {
+            s.push_str(&format!(" and {more} more"));
+        }
+        s
+    };
+    let orphans: Vec<String> = order
+        .iter()
+        .map(|id| &by_id[id])
+        .filter(|l| l.history > 0 && l.current.is_empty())
+        .map(|l| printable(l.name).into_owned())
+        .collect();
+    if !orphans.is_empty() {
+        eprintln!(
+            "WARNING: {shown}: {} account{} only password-history lines and no current line, so {} current password was not audited: {}",
+            orphans.len(),
+            if orphans.len() == 1 { " has" } else { "s have" },
+            if orphans.len() == 1 { "its" } else { "their" },
+            listed(&orphans)
+        );
+    }
+    let twice: Vec<String> = order
+        .iter()
+        .map(|id| &by_id[id])
+        .filter(|l| l.current.len() > 1)
+        .map(|l| {
+            let lines: Vec<String> = l.current.iter().map(|(n, _)| n.to_string()).collect();
+            let differ = l.current.iter().any(|(_, nt)| *nt != l.current[0].1);
+            format!(
+                "{} (lines {}{})",
+                printable(l.name),
+                lines.join(", "),
+                if differ { ", different hashes" } else { ", the same hash" }
+            )
+        })
+        .collect();
+    if !twice.is_empty() {
+        eprintln!(
+            "WARNING: {shown}: {} account{} more than one current-password line (exports concatenated?); \
+             each line is audited, but which one is the current password is unknown: {}",
+            twice.len(),
+            if twice.len() == 1 { " has" } else { "s have" },
+            listed(&twice)
+        );
+    }
+    Ok(())
 }
 
 /// Says on stderr how the export was read: each layout's line count, what was skipped, and the

@@ -37,6 +37,12 @@ fn read_password(a: &CheckArgs) -> Result<Option<String>> {
         );
     }
     let password = lines.pop().with_context(|| format!("{shown} holds no password (it is empty)"))?;
+    // One line ending is taken off; a carriage return left over (`\r\r\n`, or a lone `\r`)
+    // would be hashed as part of the password and answer "clean" for the wrong value.
+    anyhow::ensure!(
+        !password.contains('\r'),
+        "{shown}: the password holds a carriage return (a line ending such as \\r\\r\\n?), so it was not checked; give the password alone on one line"
+    );
     Ok(Some(password))
 }
 
@@ -101,11 +107,11 @@ pub fn check(a: CheckArgs) -> Result<Outcome> {
         }
     }
     out.flush()?;
-    if tally.exposed == 0 {
-        if let Some(kind) = notes.first() {
-            // Not clean: the form's value was not checked at all.
-            anyhow::bail!("the {kind} is not valid, so it was not checked (see its row)");
-        }
+    // An asked value that could not be checked makes the run exit 2, even when the other one
+    // is exposed: exit 1 would read as "answered, exposed" for both.
+    if let Some(kind) = notes.first() {
+        let other = if tally.exposed > 0 { "; the other value was checked and is exposed (see its row)" } else { "" };
+        anyhow::bail!("the {kind} is not valid, so it was not checked (see its row){other}");
     }
     Ok(tally.outcome())
 }

@@ -8,8 +8,9 @@
 //!   without a preflight), a body of at most [`MAX_CHECK_BODY`] bytes (else 413), a JSON
 //!   object `{"email_sha1": "<40 hex>", "password_sha1": "<40 hex>"}`, either or both: the SHA-1
 //!   of the normalized address (`leakdex_core::email_key`) and of the password's bytes, never
-//!   the plaintext. Anything else is 400 with `{"error": ..., "field": ...}` naming the field
-//!   (an unknown field, such as `password`, is refused, and its value never read back).
+//!   the plaintext. Anything else is 400 with `{"error": ..., "field": ...}`, `field` naming
+//!   `email_sha1` or `password_sha1` when one of them is wrong and `null` otherwise: an unknown
+//!   field (such as `password`) is refused, and neither its name nor its value is read back.
 //! - Response: 200, `{"email": {"exposed", "count", "sources"}, "password": {...}}` (`null`
 //!   for a field not asked), padded with JSON white space to one length for the loaded indexes
 //!   whatever the answer: the length of an answer naming every source of each index with a
@@ -47,16 +48,6 @@ fn refuse(status: StatusCode, message: &str, field: Option<&str>) -> Response {
     let mut r = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
-}
-
-/// A field name from the request, shown back to the client only if it looks like a field name
-/// (a secret sent as a name is not echoed).
-fn shown_field(name: &str) -> &str {
-    if !name.is_empty() && name.len() <= 32 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        name
-    } else {
-        "(unnamed)"
-    }
 }
 
 /// The key policy of the route: the strictest of the kinds served.
@@ -118,11 +109,13 @@ pub(crate) async fn check(
             None,
         );
     };
-    if let Some(name) = object.keys().find(|k| !FIELDS.iter().any(|(f, _, _)| f == k)) {
+    // An unknown field's name is never shown back, whatever it looks like: a password sent as
+    // a key (`{"Summer2024": 1}`) is as secret as one sent as a value.
+    if object.keys().any(|k| !FIELDS.iter().any(|(f, _, _)| f == k)) {
         return refuse(
             StatusCode::BAD_REQUEST,
-            "unknown field: send only email_sha1 and password_sha1 (hex SHA-1 of the normalized address and of the password, never the plaintext)",
-            Some(shown_field(name)),
+            "the body has an unknown field (its name is not shown back): send only email_sha1 and password_sha1 (hex SHA-1 of the normalized address and of the password, never the plaintext)",
+            None,
         );
     }
     let mut keys = Vec::new();

@@ -117,6 +117,13 @@ impl Account {
     pub fn empty_password(&self) -> bool {
         self.nt == Some(EMPTY_NT_HASH)
     }
+    /// What two lines of one account share, to match an account's history lines with its
+    /// current line and to find an account listed twice: the name (domain prefix and all)
+    /// lowercased, as Active Directory compares account names without case. `None` for a bare
+    /// hash line, which names no account.
+    pub fn identity(&self) -> Option<String> {
+        (!self.name.is_empty()).then(|| self.name.to_lowercase())
+    }
 }
 
 /// Why a line of an export gave no account, though it belongs to one.
@@ -414,6 +421,19 @@ mod tests {
         assert_eq!((a.name.as_str(), a.disabled), (r"CORP\carol", Some(true)));
         let b = acct(&format!("dave:1107:{LM_NONE}:{PASSWORD_NT}::: (status=Enabled)"));
         assert_eq!(b.disabled, Some(false));
+    }
+
+    #[test]
+    fn an_accounts_lines_share_one_identity_whatever_the_case_and_layout() {
+        let current = acct(&format!(r"CORP\Erin:1108:{LM_NONE}:{PASSWORD_NT}:::"));
+        let old = acct(&format!(r"corp\erin_history0:1108:{LM_NONE}:{PASSWORD_NT}:::"));
+        let hashcat = acct(&format!(r"CORP\ERIN:{PASSWORD_NT}"));
+        assert_eq!(current.identity().as_deref(), Some(r"corp\erin"));
+        assert_eq!(current.identity(), old.identity());
+        assert_eq!(current.identity(), hashcat.identity());
+        assert_ne!(current.identity(), acct(&format!(r"CORP\erin2:1109:{LM_NONE}:{PASSWORD_NT}:::")).identity());
+        // A bare hash names no account.
+        assert_eq!(acct(PASSWORD_NT).identity(), None);
     }
 
     #[test]
