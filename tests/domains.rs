@@ -287,6 +287,8 @@ fn domain_and_unlisted_warn_when_addresses_came_hashed_and_are_in_no_domains_fig
         r.stderr
     );
     assert!(r.stderr.contains("lower bound"), "{}", r.stderr);
+    let rows = domain_json(&dir, "mix.ldx", &["example.org"], true, 0);
+    assert_eq!(rows[0]["index_addresses_without_domain"], 2);
     dir.write("staff.csv", "email\nnobody@example.org\n");
     let r = dir.cmd(&["bulk", "-i", "mix.ldx", "--unlisted", "example.org", "staff.csv"]).expect(0);
     assert!(r.stderr.contains("WARNING") && r.stderr.contains("2 address(es)"), "{}", r.stderr);

@@ -76,7 +76,7 @@ pub fn run(a: DomainArgs) -> Result<Outcome> {
     if let Some(w) = index.meta().policy_warning() {
         eprintln!("warning: {}: {w}", a.index.display());
     }
-    warn_hashed(&index, &a.index.display().to_string());
+    let hashed = warn_hashed(&index, &a.index.display().to_string());
     let owned = index.owned()?;
     // Every domain is checked before anything is printed: an invalid one is an error naming it.
     let answers = a.domains.iter().map(|d| answer(&index, &owned, d, a.subdomains)).collect::<Result<Vec<_>>>()?;
@@ -86,7 +86,7 @@ pub fn run(a: DomainArgs) -> Result<Outcome> {
         BulkFormat::Table => write_table(&mut out, &answers, sources, a.subdomains)?,
         BulkFormat::Json => {
             for ans in &answers {
-                writeln!(out, "{}", json_safe(answer_json(ans, sources, a.subdomains).to_string()))?;
+                writeln!(out, "{}", json_safe(answer_json(ans, sources, a.subdomains, hashed).to_string()))?;
             }
         }
         BulkFormat::Csv => write_csv(&mut out, &answers, sources)?,
@@ -108,7 +108,9 @@ fn source_json(sources: &[Source], id: u32) -> serde_json::Value {
     })
 }
 
-fn answer_json(ans: &Answer, sources: &[Source], subdomains: bool) -> serde_json::Value {
+/// One domain's JSON row; `hashed` is the index's count of addresses in no domain's figures
+/// (a consumer of the rows alone sees that the figures are a lower bound).
+fn answer_json(ans: &Answer, sources: &[Source], subdomains: bool, hashed: u64) -> serde_json::Value {
     let per_source: Vec<serde_json::Value> = ans
         .figures
         .sources
@@ -129,6 +131,7 @@ fn answer_json(ans: &Answer, sources: &[Source], subdomains: bool) -> serde_json
         "occurrences": ans.figures.occurrences,
         "sources": per_source,
         "owned": ans.addresses.is_some(),
+        "index_addresses_without_domain": hashed,
     });
     if let Some(list) = &ans.addresses {
         v["exposed_addresses"] = list
