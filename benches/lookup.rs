@@ -51,6 +51,7 @@ fn build_index(n: u64, fpr: f64) -> (tempfile::TempDir, Index<memmap2::Mmap>) {
             unique: 0,
             first_seen: None,
         }],
+        keys_without_domain: 0,
     };
     w.finish(fpr, meta, &[], &[]).unwrap();
     let index = Index::open(&path).unwrap();

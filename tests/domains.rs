@@ -267,6 +267,110 @@ fn bulk_unlisted_lists_exposed_addresses_the_staff_list_misses() {
 }
 
 #[test]
+fn domain_and_unlisted_warn_when_addresses_came_hashed_and_are_in_no_domains_figures() {
+    let dir = Dir::new();
+    // SHA-1 of ghost@example.com, kai@hr.example.org (hashed only) and amy@example.net (also
+    // in plaintext below, so in the figures), computed with Python's hashlib.
+    dir.write(
+        "hashes.txt",
+        "2fe65a9d1e133221bfe8944d74ccc99865a29b39\nC469B24ED7F060EE17CA2021976032AA79256EAD:3\n\
+         42b82b007c43a9b910016e24312123b6b657abaf\n",
+    );
+    dir.write("plain.txt", "alice@example.com\namy@example.net\n");
+    dir.cmd(&["build", "-q", "-o", "mix.ldx", "--own-domain", "example.org", "hashes.txt", "plain.txt"]).expect(0);
+    // The hashed address of an owned domain is in neither the figures nor the listing: said.
+    let r = dir.cmd(&["domain", "-i", "mix.ldx", "--subdomains", "example.org"]).expect(0);
+    assert!(r.stdout.contains("example.org (with subdomains): not in the index"), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("WARNING") && r.stderr.contains("2 address(es) of this index came hashed"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("lower bound"), "{}", r.stderr);
+    let rows = domain_json(&dir, "mix.ldx", &["example.org"], true, 0);
+    assert_eq!(rows[0]["index_addresses_without_domain"], 2);
+    dir.write("staff.csv", "email\nnobody@example.org\n");
+    let r = dir.cmd(&["bulk", "-i", "mix.ldx", "--unlisted", "example.org", "staff.csv"]).expect(0);
+    assert!(r.stderr.contains("WARNING") && r.stderr.contains("2 address(es)"), "{}", r.stderr);
+    // Plaintext only, an internationalized address among them (its Unicode-form key has no
+    // domain either, but it did not come hashed): no warning.
+    dir.write("idn.txt", "jos\u{e9}@b\u{fc}cher.example\nbob@example.com\n");
+    dir.cmd(&["build", "-q", "-o", "plain.ldx", "idn.txt"]).expect(0);
+    let r = dir.cmd(&["domain", "-i", "plain.ldx", "example.com", "b\u{fc}cher.example"]).expect(1);
+    assert!(!r.stderr.contains("WARNING"), "{}", r.stderr);
+}
+
+#[test]
+fn unlisted_count_does_not_subtract_staff_matches_that_came_hashed() {
+    let dir = Dir::new();
+    // ghost@example.com hashed (sha1 via hashlib), alice@example.com in plaintext: the
+    // figures hold alice only; the staff list matches ghost, so alice may be unlisted.
+    dir.write("hashes.txt", "2fe65a9d1e133221bfe8944d74ccc99865a29b39\n");
+    dir.write("plain.txt", "alice@example.com\n");
+    dir.cmd(&["build", "-q", "-o", "mix.ldx", "hashes.txt", "plain.txt"]).expect(0);
+    dir.write("staff.csv", "email\nghost@example.com\n");
+    let r = dir.cmd(&["bulk", "-i", "mix.ldx", "--unlisted", "example.com", "staff.csv"]).expect(1);
+    assert!(r.stderr.contains("at least 0 and up to 1 unlisted"), "{}", r.stderr);
+    assert!(r.stderr.contains("WARNING") && r.stderr.contains("1 address(es)"), "{}", r.stderr);
+    // Without hash lines the count is exact as before: alice listed, nothing unlisted, exit 0.
+    dir.write("plain2.txt", "alice@example.com\nbob@hr.example.com\n");
+    dir.cmd(&["build", "-q", "-o", "plain.ldx", "plain2.txt"]).expect(0);
+    dir.write("staff2.csv", "email\nalice@example.com\nbob@hr.example.com\n");
+    let r = dir.cmd(&["bulk", "-i", "plain.ldx", "--unlisted", "example.com", "staff2.csv"]).expect(1);
+    assert!(r.stderr.contains("matched 2: at least 0 unlisted"), "{}", r.stderr);
+    assert!(!r.stderr.contains("WARNING"), "{}", r.stderr);
+}
+
+#[test]
+fn own_domain_redacts_other_domains_addresses_in_file_names_before_storing_them() {
+    let dir = Dir::new();
+    dir.write("share/export-zed@partner.test-eve@other.example.txt", "x@example.com\n");
+    dir.write("share/\u{30e6}\u{30fc}\u{30b6}@partner.test.csv", "email\ny@example.com\n");
+    dir.write("share/amy@example.com list.txt", "z@example.com\n");
+    dir.cmd(&["build", "-q", "-o", "idx.ldx", "--own-domain", "example.com", "share"]).expect(0);
+    let bytes = std::fs::read(dir.path("idx.ldx")).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    for secret in ["zed", "eve@", "partner.test-eve", "\u{30e6}\u{30fc}\u{30b6}"] {
+        assert!(!text.contains(secret), "{secret:?} is stored in the index");
+    }
+    let rows = domain_json(&dir, "idx.ldx", &["example.com"], false, 1);
+    let found: BTreeSet<String> = rows[0]["exposed_addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["found_in"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()))
+        .collect();
+    let want: BTreeSet<String> = [
+        "share/***@***@other.example.txt",
+        "share/***@partner.test.csv",
+        // An owned domain's address is kept, as the addresses themselves are.
+        "share/amy@example.com list.txt",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(found, want);
+}
+
+#[test]
+fn own_domain_refuses_a_public_suffix_or_a_single_label() {
+    let dir = Dir::new();
+    dir.write("dump.txt", "taro@example.co.jp\nhanako@other-company.co.jp\nana@example.com.br\n");
+    for suffix in ["co.jp", "CO.JP.", "com.br", "github.io"] {
+        let r = dir.cmd(&["build", "-q", "-o", "idx.ldx", "--own-domain", suffix, "dump.txt"]).expect(2);
+        assert!(r.stderr.contains("is a public suffix") && r.stderr.contains("plaintext"), "{suffix}: {}", r.stderr);
+        assert!(!dir.path("idx.ldx").exists(), "{suffix}: no index is written");
+    }
+    let r = dir.cmd(&["build", "-q", "-o", "idx.ldx", "--own-domain", "jp", "dump.txt"]).expect(2);
+    assert!(r.stderr.contains("\"jp\""), "{}", r.stderr);
+    // The organization's own domain under the suffix is accepted.
+    dir.cmd(&["build", "-q", "-o", "idx.ldx", "--own-domain", "example.co.jp", "dump.txt"]).expect(0);
+    let rows = domain_json(&dir, "idx.ldx", &["example.co.jp"], false, 1);
+    assert_eq!(rows[0]["exposed_addresses"][0]["address"], "taro@example.co.jp");
+    assert_eq!(rows[0]["exposed_addresses"].as_array().unwrap().len(), 1);
+}
+
+#[test]
 fn mask_hides_unlisted_addresses_in_every_format_and_since_refuses_unlisted() {
     let dir = Dir::new();
     let want = generate(&dir, 5);

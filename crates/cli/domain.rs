@@ -54,6 +54,19 @@ fn answer(index: &Index<Mmap>, owned: &Owned, asked: &str, subdomains: bool) -> 
     Ok(Answer { asked: asked.to_string(), domain, figures, addresses })
 }
 
+/// Says on stderr, loudly, when some addresses of the index came hashed (SHA-1 lines): their
+/// domain is unknown, so no domain's figures or owned listing hold them. Returns their number.
+fn warn_hashed(index: &Index<Mmap>, what: &str) -> u64 {
+    let n = index.meta().keys_without_domain;
+    if n > 0 {
+        eprintln!(
+            "WARNING: {what}: {n} address(es) of this index came hashed (SHA-1 lines), so their domain is unknown and they are \
+             in no domain's figures: the figures below are a lower bound (`leakdex check ADDRESS` finds each of them)"
+        );
+    }
+    n
+}
+
 fn domains_of(address: &str) -> &str {
     &address[address.rfind('@').map_or(0, |a| a + 1)..]
 }
@@ -63,6 +76,7 @@ pub fn run(a: DomainArgs) -> Result<Outcome> {
     if let Some(w) = index.meta().policy_warning() {
         eprintln!("warning: {}: {w}", a.index.display());
     }
+    let hashed = warn_hashed(&index, &a.index.display().to_string());
     let owned = index.owned()?;
     // Every domain is checked before anything is printed: an invalid one is an error naming it.
     let answers = a.domains.iter().map(|d| answer(&index, &owned, d, a.subdomains)).collect::<Result<Vec<_>>>()?;
@@ -72,7 +86,7 @@ pub fn run(a: DomainArgs) -> Result<Outcome> {
         BulkFormat::Table => write_table(&mut out, &answers, sources, a.subdomains)?,
         BulkFormat::Json => {
             for ans in &answers {
-                writeln!(out, "{}", json_safe(answer_json(ans, sources, a.subdomains).to_string()))?;
+                writeln!(out, "{}", json_safe(answer_json(ans, sources, a.subdomains, hashed).to_string()))?;
             }
         }
         BulkFormat::Csv => write_csv(&mut out, &answers, sources)?,
@@ -94,7 +108,9 @@ fn source_json(sources: &[Source], id: u32) -> serde_json::Value {
     })
 }
 
-fn answer_json(ans: &Answer, sources: &[Source], subdomains: bool) -> serde_json::Value {
+/// One domain's JSON row; `hashed` is the index's count of addresses in no domain's figures
+/// (a consumer of the rows alone sees that the figures are a lower bound).
+fn answer_json(ans: &Answer, sources: &[Source], subdomains: bool, hashed: u64) -> serde_json::Value {
     let per_source: Vec<serde_json::Value> = ans
         .figures
         .sources
@@ -115,6 +131,7 @@ fn answer_json(ans: &Answer, sources: &[Source], subdomains: bool) -> serde_json
         "occurrences": ans.figures.occurrences,
         "sources": per_source,
         "owned": ans.addresses.is_some(),
+        "index_addresses_without_domain": hashed,
     });
     if let Some(list) = &ans.addresses {
         v["exposed_addresses"] = list
@@ -266,6 +283,7 @@ pub fn unlisted(
             if index.header().has_domains() { "" } else { " that predates them" }
         );
     }
+    let hashed = warn_hashed(index, "--unlisted");
     let owned = index.owned()?;
     let sources = index.sources();
     let mut any = false;
@@ -343,14 +361,29 @@ pub fn unlisted(
                 }
             }
             None => {
-                let at_least = ans.figures.distinct.saturating_sub(matched);
-                any |= at_least > 0;
+                // The figures hold only addresses read in plaintext; up to `hashed` of the staff
+                // list's matches may be addresses that came only hashed, which the figures do
+                // not hold: subtracting them could hide unlisted ones, so the count is a range.
+                let n = ans.figures.distinct;
+                let at_least = n.saturating_sub(matched);
+                let at_most = n.saturating_sub(matched - matched.min(hashed));
+                // Exposed unless every figure is known to be listed.
+                any |= at_most > 0;
+                let bound = if at_most > at_least {
+                    format!(
+                        "at least {at_least} and up to {at_most} unlisted (up to {} of the matches may be addresses that came hashed, \
+                         which no domain's figures hold)",
+                        matched.min(hashed)
+                    )
+                } else {
+                    format!("at least {at_least} unlisted")
+                };
                 // A count, not a list: said on stderr in every format, so that CSV and JSON
                 // output stay rows.
                 eprintln!(
-                    "unlisted: {} has {} exposed address(es) (with subdomains), the staff list matched {matched}: at least {at_least} unlisted; \
+                    "unlisted: {} has {n} exposed address(es) (with subdomains), the staff list matched {matched}: {bound}; \
                      the index keeps no addresses of it: rebuild with `leakdex build --own-domain {}` to list them",
-                    ans.domain, ans.figures.distinct, ans.domain
+                    ans.domain, ans.domain
                 );
             }
         }

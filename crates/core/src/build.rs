@@ -380,6 +380,10 @@ pub fn build(
     let merged = merge_into(&mut writer, runs, buf, &temp_root, &source_map, &mut domains, &mut |merged| {
         progress(&figures(Phase::Merging, merged))
     })?;
+    let keys_without_domain = match opts.kind {
+        Kind::Email => domains.without_domain(),
+        _ => 0,
+    };
     let domains_section = match opts.kind {
         Kind::Email => crate::domains::encode_domains(&domains.entries()),
         _ => Vec::new(),
@@ -400,6 +404,7 @@ pub fn build(
         normalization_policy: crate::normalize::POLICY_VERSION,
         fpr: opts.fpr,
         sources,
+        keys_without_domain,
     };
     writer.finish(opts.fpr, meta, &domains_section, &owned_section)?;
     // Checked through the handle: the temporary name may by now be someone else's link.
@@ -431,6 +436,12 @@ fn own_domains_of(opts: &BuildOptions) -> Result<Vec<String>> {
     for d in opts.own_domains.iter().chain(from_manifest) {
         let n = crate::domains::normalize_domain(d)
             .map_err(|why| Error::Config(format!("--own-domain {d:?} is not a domain ({why})")))?;
+        if crate::domains::is_public_suffix(&n) {
+            return Err(Error::Config(format!(
+                "--own-domain {d:?} is a public suffix ({n}), under which anyone registers: every organization's \
+                 addresses under it would be kept in plaintext; give your organization's own domain (example.{n})"
+            )));
+        }
         out.push(n);
     }
     if !out.is_empty() && opts.kind != Kind::Email {

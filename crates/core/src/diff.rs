@@ -304,6 +304,7 @@ mod tests {
             normalization_policy: policy,
             fpr: 0.01,
             sources,
+            keys_without_domain: 0,
         }
     }
 

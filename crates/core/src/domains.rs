@@ -36,6 +36,12 @@ pub const MAX_FOUND_IN: usize = 5;
 /// internationalized address, a password).
 pub(crate) const NO_DOMAIN: u64 = u64::MAX;
 
+/// The tag of a run record read as a hash (a SHA-1 list of addresses): no domain either, but
+/// counted ([`crate::Meta::keys_without_domain`]) unless another record of the key has a
+/// domain. Below [`NO_DOMAIN`] and above every thread's tags, since the merge keeps a key's
+/// smallest tag.
+pub(crate) const HASHED: u64 = u64::MAX - 1;
+
 /// A run record's domain: the parsing thread in the high 32 bits, the thread's own id of the
 /// domain in the low 32 ([`NO_DOMAIN`] for none). Ids are per thread so that threads share
 /// nothing while parsing; the merge maps them to one table.
@@ -74,6 +80,62 @@ pub fn is_under(domain: &str, owned: &str) -> bool {
         || domain.len() > owned.len()
             && domain.ends_with(owned)
             && domain.as_bytes()[domain.len() - owned.len() - 1] == b'.'
+}
+
+/// Whether `domain` (normalized) cannot be an organization's own: a single label (`com`), or
+/// a suffix of the public suffix list under which anyone registers (`co.jp`, `com.br`,
+/// `github.io`). Keeping such a domain's addresses (`--own-domain`) would keep every
+/// organization's addresses under it in plaintext.
+///
+/// ```
+/// use leakdex_core::domains::is_public_suffix;
+/// assert!(is_public_suffix("co.jp") && is_public_suffix("com"));
+/// assert!(!is_public_suffix("example.co.jp") && !is_public_suffix("example.com"));
+/// ```
+pub fn is_public_suffix(domain: &str) -> bool {
+    !domain.contains('.')
+        || psl::suffix(domain.as_bytes()).is_some_and(|s| s.is_known() && s.as_bytes() == domain.as_bytes())
+}
+
+/// A provenance label (a file's path inside its input) as the OWNED section may keep it: every
+/// address-like token in it whose domain is not under one of `owned` (normalized) has its
+/// local part replaced by `***`, as the summary redacts reject examples (`***@example.org`).
+/// A local part is what precedes an `@` back to a path separator, a space, a bracket, a quote,
+/// `,;:=|` or the previous `@`; an address is kept only when its domain (letters, digits, `.`,
+/// `-` up to the next other character) is owned and no other `@` follows it right away.
+/// Hand-written: no crate finds addresses inside file names, and the rule errs to redacting.
+///
+/// ```
+/// use leakdex_core::domains::redact_label;
+/// let owned = ["example.com".to_string()];
+/// assert_eq!(redact_label("dump/zed@partner.test.txt", &owned), "dump/***@partner.test.txt");
+/// assert_eq!(redact_label("dump/amy@example.com", &owned), "dump/amy@example.com");
+/// ```
+pub fn redact_label(label: &str, owned: &[String]) -> String {
+    let stop = |c: char| c.is_whitespace() || "/\\@()[]{}<>\"',;:=|".contains(c);
+    let domain_char = |c: char| c.is_alphanumeric() || c == '.' || c == '-';
+    let mut hidden = vec![false; label.len()];
+    for (at, _) in label.match_indices('@') {
+        let start = label[..at].char_indices().rev().find(|&(_, c)| stop(c)).map_or(0, |(i, c)| i + c.len_utf8());
+        let rest = &label[at + 1..];
+        let end = rest.find(|c: char| !domain_char(c)).unwrap_or(rest.len());
+        let kept = !rest[end..].starts_with('@')
+            && normalize_domain(&rest[..end]).is_ok_and(|d| owned.iter().any(|o| is_under(&d, o)));
+        if !kept {
+            hidden[start..at].iter_mut().for_each(|h| *h = true);
+        }
+    }
+    let mut out = String::with_capacity(label.len());
+    let mut in_hidden = false;
+    for (i, c) in label.char_indices() {
+        match (hidden[i], in_hidden) {
+            (true, false) => out.push_str("***"),
+            (true, true) => {}
+            (false, _) => out.push(c),
+        }
+        in_hidden = hidden[i];
+    }
+    out
 }
 
 /// The domains an address at `domain` counts under when rolled up: `domain` itself and every
@@ -176,6 +238,8 @@ pub(crate) struct DomainCollector {
     map: Vec<Vec<u32>>,
     names: Vec<Box<str>>,
     own: Vec<Figures>,
+    /// Keys that only came hashed ([`HASHED`]).
+    without_domain: u64,
 }
 
 impl DomainCollector {
@@ -197,12 +261,16 @@ impl DomainCollector {
             map.push(m);
         }
         let own = vec![Figures::default(); names.len()];
-        DomainCollector { map, names, own }
+        DomainCollector { map, names, own, without_domain: 0 }
     }
 
     /// Adds one key: its domain tag, and its (source, occurrences), sources ascending.
     #[inline]
     pub(crate) fn add(&mut self, tag: DomainTag, sources: &[(u32, u64)]) {
+        if tag == HASHED {
+            self.without_domain += 1;
+            return;
+        }
         if tag == NO_DOMAIN {
             return;
         }
@@ -221,6 +289,11 @@ impl DomainCollector {
                 None => f.sources.push(SourceFigures { source, distinct: 1, occurrences }),
             }
         }
+    }
+
+    /// How many keys came only hashed: in no domain's figures.
+    pub(crate) fn without_domain(&self) -> u64 {
+        self.without_domain
     }
 
     /// The entries, keyed and sorted by domain key, rolled-up figures included.
@@ -510,8 +583,14 @@ impl Owned {
                 for (s, n) in t.sources {
                     *sources.entry(source_map.get(s as usize).copied().unwrap_or(s)).or_default() += n;
                 }
-                let mut found: Vec<String> =
-                    t.files.iter().filter_map(|f| labels.get(*f)).filter(|l| !l.is_empty()).cloned().collect();
+                // A file name may hold other domains' addresses: never kept in plaintext.
+                let mut found: Vec<String> = t
+                    .files
+                    .iter()
+                    .filter_map(|f| labels.get(*f))
+                    .filter(|l| !l.is_empty())
+                    .map(|l| redact_label(l, &domains))
+                    .collect();
                 found.sort();
                 found.dedup();
                 let more = found.len().saturating_sub(MAX_FOUND_IN) as u64;

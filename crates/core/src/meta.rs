@@ -55,6 +55,11 @@ pub struct Meta {
     pub fpr: f64,
     /// Sources, by id.
     pub sources: Vec<Source>,
+    /// Email keys that came from hash lines only (a SHA-1 list of addresses): their domain is
+    /// unknown, so they are in no domain's figures (DOMAINS, OWNED), which are then a lower
+    /// bound. 0 in indexes written before this field.
+    #[serde(default)]
+    pub keys_without_domain: u64,
 }
 
 impl Meta {

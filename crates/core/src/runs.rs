@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 
-use crate::domains::{self, DomainInterner, DomainTag, OwnedTally, NO_DOMAIN};
+use crate::domains::{self, DomainInterner, DomainTag, OwnedTally, HASHED, NO_DOMAIN};
 use crate::error::{Error, Result};
 use crate::format::Kind;
 use crate::ingest::input::Chunk;
@@ -76,6 +76,13 @@ impl Sink for RunBuffer {
             self.spill();
         }
         self.recs.push(Rec { key, source: self.source, count, domain: NO_DOMAIN });
+    }
+
+    fn hashed(&mut self, key: Key, count: u64) {
+        if self.recs.len() >= self.cap {
+            self.spill();
+        }
+        self.recs.push(Rec { key, source: self.source, count, domain: HASHED });
     }
 
     fn address(&mut self, key: Key, count: u64, normalized: &str) {

@@ -34,6 +34,7 @@ fn meta(kind: Kind, sources: u32) -> Meta {
                 first_seen: None,
             })
             .collect(),
+        keys_without_domain: 0,
     }
 }
 

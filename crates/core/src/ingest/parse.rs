@@ -19,6 +19,11 @@ pub trait Sink {
         let _ = normalized;
         self.key(key, count);
     }
+    /// A key read as a hash (a line of a SHA-1 list of addresses): its address, and so its
+    /// domain, is unknown. By default just the key.
+    fn hashed(&mut self, key: Key, count: u64) {
+        self.key(key, count);
+    }
 }
 
 impl Sink for Vec<(Key, u64)> {
@@ -81,6 +86,9 @@ pub(crate) enum Written {
     Obfuscated,
 }
 
+/// The span of a key read as a hash in [`Found`] (an empty span that no address has).
+const HASHED_SPAN: (u32, u32) = (u32::MAX, u32::MAX);
+
 /// The keys of one record, each once, and the counters for how their addresses were written.
 /// Filled by [`Found::address`], handed to the sink by [`Found::flush`].
 #[derive(Debug, Default)]
@@ -124,11 +132,12 @@ impl Found {
         Ok(())
     }
 
-    /// Adds a key that is not an address's (a hash line's).
+    /// Adds a key that is not an address's (a hash line's): it is handed to the sink as
+    /// [`Sink::hashed`].
     pub fn key(&mut self, key: Key) {
         if !self.keys.contains(&key) {
             self.keys.push(key);
-            self.spans.push((0, 0));
+            self.spans.push(HASHED_SPAN);
         }
     }
 
@@ -148,7 +157,9 @@ impl Found {
     /// Hands every key to `sink` once, counts them in `stats`, and clears.
     pub fn flush(&mut self, sink: &mut dyn Sink, stats: &mut FileStats) {
         for (k, &(a, b)) in self.keys.iter().zip(&self.spans) {
-            if a == b {
+            if (a, b) == HASHED_SPAN {
+                sink.hashed(*k, 1);
+            } else if a == b {
                 sink.key(*k, 1);
             } else {
                 sink.address(*k, 1, &self.text[a as usize..b as usize]);
