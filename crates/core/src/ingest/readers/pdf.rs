@@ -84,7 +84,7 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
     let texts = page_texts(&doc, &pages, &plan);
     let mut text = String::new();
     let mut empty = Vec::new();
-    let mut failed: Vec<u32> = plan.bad.iter().map(|&(n, _)| n).collect();
+    let mut failed = Vec::new();
     for (n, page) in texts {
         match page {
             Some(s) if s.trim().is_empty() => empty.push(n),
@@ -95,12 +95,9 @@ pub(crate) fn read(src: Source<'_>, sink: &mut dyn Sink) -> Result<(), String> {
             None => failed.push(n),
         }
     }
-    failed.sort_unstable();
-    failed.dedup();
     if let Some(&(_, why)) = plan.bad.first() {
         let bad: Vec<u32> = plan.bad.iter().map(|&(n, _)| n).collect();
         sink.warn(format!("{} of {} PDF pages not read ({why}): {}", bad.len(), pages.len(), list(&bad)));
-        failed.retain(|n| !bad.contains(n));
     }
     if !failed.is_empty() {
         sink.warn(format!("{} of {} PDF pages could not be read: {}", failed.len(), pages.len(), list(&failed)));

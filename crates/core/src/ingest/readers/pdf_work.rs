@@ -115,7 +115,7 @@ impl<'d> Walk<'d> {
             // Each lookup below is one that `pdf-extract` unwraps: where it fails, the page's
             // interpretation ends there (a panic the reader catches), so no later form is drawn.
             let Some(form) = self.xobject(resources, op.operands.first()) else { break };
-            let own = form.dict.get(b"Resources").ok().and_then(|o| self.deref(o)).and_then(|o| o.as_dict().ok());
+            let own = form.dict.get(b"Resources").ok().and_then(|o| deref(self.doc, o)).and_then(|o| o.as_dict().ok());
             let drawn_with = own.or(resources);
             let key = (form as *const Stream as usize, drawn_with.map_or(0, |d| d as *const Dictionary as usize));
             if let Some(&n) = self.forms.get(&key) {
@@ -151,15 +151,8 @@ impl<'d> Walk<'d> {
     /// dereferenced once as `pdf-extract` does.
     fn xobject(&self, resources: Option<&'d Dictionary>, name: Option<&Object>) -> Option<&'d Stream> {
         let name = name?.as_name().ok()?;
-        let xobjects = self.deref(resources?.get(b"XObject").ok()?)?.as_dict().ok()?;
-        self.deref(xobjects.get(name).ok()?)?.as_stream().ok()
-    }
-
-    fn deref(&self, o: &'d Object) -> Option<&'d Object> {
-        match o {
-            Object::Reference(id) => self.doc.get_object(*id).ok(),
-            _ => Some(o),
-        }
+        let xobjects = deref(self.doc, resources?.get(b"XObject").ok()?)?.as_dict().ok()?;
+        deref(self.doc, xobjects.get(name).ok()?)?.as_stream().ok()
     }
 }
 
@@ -176,16 +169,20 @@ fn page_resources(doc: &Document, page: ObjectId) -> Option<Option<&Dictionary>>
             return None;
         }
         if found.is_none() {
-            found = dict.get(b"Resources").ok().and_then(|o| match o {
-                Object::Reference(id) => doc.get_object(*id).ok(),
-                _ => Some(o),
-            });
-            found = found.filter(|o| o.as_dict().is_ok());
+            found = dict.get(b"Resources").ok().and_then(|o| deref(doc, o)).and_then(|o| o.as_dict().ok());
         }
         match dict.get(b"Parent").and_then(Object::as_reference).and_then(|id| doc.get_dictionary(id)) {
             Ok(parent) => dict = parent,
-            Err(_) => return Some(found.and_then(|o| o.as_dict().ok())),
+            Err(_) => return Some(found),
         }
     }
     None
+}
+
+/// `o`, or the object it refers to (one reference followed, as `pdf-extract` does).
+fn deref<'d>(doc: &'d Document, o: &'d Object) -> Option<&'d Object> {
+    match o {
+        Object::Reference(id) => doc.get_object(*id).ok(),
+        _ => Some(o),
+    }
 }
