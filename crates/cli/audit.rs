@@ -193,16 +193,8 @@ impl Row {
     }
     fn detail(&self) -> String {
         match &self.found {
-            Found::Exposed { sources, dates, .. } => sources
-                .iter()
-                .zip(dates)
-                .map(|(n, d)| match d {
-                    Some(d) => format!("{n} ({d})"),
-                    None => n.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-            Found::Possibly => "in the filter (may be a false positive)".into(),
+            Found::Exposed { sources, dates, .. } => super::sources_with_dates(sources, dates),
+            Found::Possibly => super::POSSIBLY_DETAIL.into(),
             Found::Clean => String::new(),
         }
     }

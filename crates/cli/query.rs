@@ -477,16 +477,8 @@ impl Row {
 
     fn detail(&self) -> String {
         match &self.status {
-            Status::Exposed { sources, dates, .. } => sources
-                .iter()
-                .zip(dates)
-                .map(|(name, date)| match date {
-                    Some(d) => format!("{name} ({d})"),
-                    None => name.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-            Status::Possibly => "in the filter (may be a false positive)".into(),
+            Status::Exposed { sources, dates, .. } => sources_with_dates(sources, dates),
+            Status::Possibly => POSSIBLY_DETAIL.into(),
             Status::Clean => String::new(),
             Status::Invalid(e) => e.clone(),
         }
@@ -1128,6 +1120,22 @@ fn reproduce(a: &BulkArgs, target: &str, staff: &str, output: &Path) -> String {
     cmd.extend(["--format".into(), "html".into(), "-o".into(), q(&output.display().to_string())]);
     cmd.push(if staff == "stdin" { "- < STAFF_LIST".into() } else { q(staff) });
     cmd.join(" ")
+}
+
+/// What a row answered by an exported filter says instead of sources.
+pub(crate) const POSSIBLY_DETAIL: &str = "in the filter (may be a false positive)";
+
+/// Source names, each with its breach date when known: `forum-2020 (2020-03-14), combo-2022`.
+fn sources_with_dates(sources: &[String], dates: &[Option<String>]) -> String {
+    sources
+        .iter()
+        .zip(dates)
+        .map(|(name, date)| match date {
+            Some(d) => format!("{name} ({d})"),
+            None => name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn memchr_count(needle: u8, hay: &[u8]) -> u64 {

@@ -674,7 +674,7 @@ impl HtmlReport {
         for r in &self.rows {
             let (class, word, detail) = match &r.verdict {
                 Verdict::Exposed => ("exposed", "EXPOSED", String::new()),
-                Verdict::Possibly => ("possibly", "POSSIBLY", "in the filter (may be a false positive)".into()),
+                Verdict::Possibly => ("possibly", "POSSIBLY", crate::query::POSSIBLY_DETAIL.into()),
                 Verdict::Clean => ("clean", "clean", String::new()),
                 Verdict::Invalid(e) => ("invalid", "invalid", e.clone()),
             };
